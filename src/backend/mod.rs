@@ -1,0 +1,76 @@
+//! The backend trait: what a database must do to hold a migration history.
+//! A backend only stores; ordering, checksums, divergence and dirty checks
+//! live once, in the runner.
+
+mod error;
+mod types;
+
+#[cfg(feature = "neo4j")]
+pub mod neo4j;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "weaviate")]
+pub mod weaviate;
+
+pub use error::BackendError;
+pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordState, RepairAction, Step};
+
+use std::time::Duration;
+
+use crate::migration::{BackendKind, Migration};
+
+/// Storage operations of one database. Implemented by
+/// [`postgres::PostgresBackend`], [`neo4j::Neo4jBackend`] and
+/// [`weaviate::WeaviateBackend`].
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    /// Which backend this is; migrations of this kind are sent here.
+    fn kind(&self) -> BackendKind;
+
+    /// What the database can promise.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Where it is, for messages: a URL with any password removed.
+    fn location(&self) -> String;
+
+    /// Every history record, oldest first, in one round trip. A database
+    /// whose history store does not exist yet has an empty history (and this
+    /// call must not create it).
+    async fn read_history(&self) -> Result<Vec<AppliedMigration>, BackendError>;
+
+    /// Creates the history store (table, constraint, collection) when missing.
+    async fn ensure_history(&self) -> Result<(), BackendError>;
+
+    /// Takes the migration lock for `owner`, waiting at most `timeout`. A
+    /// timeout names the current holder. The lock is held until
+    /// [`Backend::unlock`] or until the backend is dropped.
+    async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError>;
+
+    /// Releases the lock taken by [`Backend::lock`]; a no-op when not held.
+    async fn unlock(&self) -> Result<(), BackendError>;
+
+    /// Runs one step and records it: `Up` runs the up section and writes an
+    /// applied record; `Down` runs the down section and removes the record.
+    /// Atomic where the database allows; otherwise the record is written
+    /// dirty before and clean after, so a failure leaves a dirty record.
+    /// Returns the time the statements took.
+    async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError>;
+
+    /// The exact calls [`Backend::apply`] would make for `step`, bookkeeping
+    /// included, without touching the database.
+    fn plan(&self, step: &Step<'_>) -> Result<Vec<PlannedCall>, BackendError>;
+
+    /// Writes (`Up`) or removes (`Down`) the history record of `step`
+    /// without running its statements (`stamp`).
+    async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError>;
+
+    /// Resolves a dirty record by hand (`repair`).
+    async fn repair(&self, revision_id: &str, action: RepairAction<'_>) -> Result<(), BackendError>;
+
+    /// A normalised, sorted, stable text rendering of the schema, for
+    /// round-trip tests and insta snapshots. History bookkeeping is left out.
+    async fn snapshot_schema(&self) -> Result<String, BackendError>;
+
+    /// Runs a migration section outside bookkeeping (used by tests and fixtures).
+    async fn execute_script(&self, migration: &Migration, script: &str) -> Result<(), BackendError>;
+}

@@ -1,0 +1,1 @@
+//! weaviate backend. (skeleton)

@@ -1,0 +1,162 @@
+//! The migration model: one parsed migration file and its options.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::checksum::Checksum;
+
+/// Which database a migration runs on; chosen by the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum BackendKind {
+    /// `.sql` files, run through sqlx.
+    Postgres,
+    /// `.cypher` files, run through neo4rs.
+    Neo4j,
+    /// `.weaviate.json` files, run through Weaviate's REST API.
+    Weaviate,
+}
+
+impl BackendKind {
+    /// Every backend, in the order the runner locks them.
+    pub const ALL: [BackendKind; 3] = [BackendKind::Postgres, BackendKind::Neo4j, BackendKind::Weaviate];
+
+    /// The file extension (without the leading dot) that selects this backend.
+    pub fn extension(self) -> &'static str {
+        match self {
+            BackendKind::Postgres => "sql",
+            BackendKind::Neo4j => "cypher",
+            BackendKind::Weaviate => "weaviate.json",
+        }
+    }
+
+    /// The backend a file name selects, from its extension.
+    pub fn from_file_name(file_name: &str) -> Option<BackendKind> {
+        if file_name.ends_with(".weaviate.json") {
+            Some(BackendKind::Weaviate)
+        } else if file_name.ends_with(".cypher") {
+            Some(BackendKind::Neo4j)
+        } else if file_name.ends_with(".sql") {
+            Some(BackendKind::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The name used on the command line and in config (`postgres`, `neo4j`, `weaviate`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Postgres => "postgres",
+            BackendKind::Neo4j => "neo4j",
+            BackendKind::Weaviate => "weaviate",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" | "sql" => Ok(BackendKind::Postgres),
+            "neo4j" | "cypher" => Ok(BackendKind::Neo4j),
+            "weaviate" => Ok(BackendKind::Weaviate),
+            other => Err(format!(
+                "unknown target `{other}`: expected one of postgres, neo4j, weaviate"
+            )),
+        }
+    }
+}
+
+/// Upgrade (apply the `up` section) or downgrade (apply the `down` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Apply the up section.
+    Up,
+    /// Apply the down section.
+    Down,
+}
+
+/// How a migration is wrapped in a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionMode {
+    /// The whole section and its history row commit together (the default).
+    #[default]
+    Single,
+    /// No transaction (`CREATE INDEX CONCURRENTLY`): recorded dirty before, clean after.
+    None,
+}
+
+/// Options read from a migration's header.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct MigrationOptions {
+    /// `Transaction: single | none`.
+    pub transaction: TransactionMode,
+    /// `Irreversible: true`: there is no down section, and downgrading across it is refused.
+    pub irreversible: bool,
+    /// `Lock-Timeout: 5s` (PostgreSQL `lock_timeout`); `None` takes the project default.
+    pub lock_timeout: Option<Duration>,
+    /// `Statement-Timeout: 60s` (PostgreSQL `statement_timeout`); `None` takes the project default.
+    pub statement_timeout: Option<Duration>,
+}
+
+/// One parsed migration file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Migration {
+    /// The stem before the slug: `20241201_1200_abc123`.
+    pub revision_id: String,
+    /// The short random hex id: `abc123`.
+    pub rev: String,
+    /// The slug: `add_guardian_consent`.
+    pub slug: String,
+    /// The file name: `20241201_1200_abc123_add_guardian_consent.sql`.
+    pub file_name: String,
+    /// The path the file was read from, for messages (relative to the project when known).
+    pub path: String,
+    /// The backend, from the extension.
+    pub backend: BackendKind,
+    /// `Revises:`: the parent revision id, or `None` for the root.
+    pub parent: Option<String>,
+    /// `Message:`.
+    pub message: String,
+    /// `Created:` as written in the header, if present.
+    pub created: Option<String>,
+    /// Header options.
+    pub options: MigrationOptions,
+    /// The up section, as written (for `.weaviate.json`, the JSON of the `up` list).
+    pub up: String,
+    /// The down section, as written; empty for an irreversible migration.
+    pub down: String,
+    /// 1-based line where the up section starts (for messages).
+    pub up_line: u32,
+    /// 1-based line where the down section starts (for messages); 0 when absent.
+    pub down_line: u32,
+    /// SHA-256 of the normalised file text.
+    pub checksum: Checksum,
+}
+
+impl Migration {
+    /// The section for a direction.
+    pub fn section(&self, direction: Direction) -> &str {
+        match direction {
+            Direction::Up => &self.up,
+            Direction::Down => &self.down,
+        }
+    }
+
+    /// The 1-based line a section starts on.
+    pub fn section_line(&self, direction: Direction) -> u32 {
+        match direction {
+            Direction::Up => self.up_line,
+            Direction::Down => self.down_line,
+        }
+    }
+}

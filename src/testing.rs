@@ -1,0 +1,1 @@
+//! Round-trip (stairway) testing harness. (skeleton)
