@@ -1,1 +1,11 @@
-//! Integration tests against real servers.
+//! Integration tests against real PostgreSQL, Neo4j and Weaviate servers.
+//!
+//! The servers come from `cargo xtask services up`; the tests read their
+//! URLs from the environment and fail (never skip) when one is missing.
+
+mod common;
+mod neo4j;
+mod postgres;
+mod roundtrip;
+mod services;
+mod weaviate;

@@ -1,0 +1,1 @@
+//! neo4j integration tests (being written).

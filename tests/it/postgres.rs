@@ -1,0 +1,1 @@
+//! postgres integration tests (being written).

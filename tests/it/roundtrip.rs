@@ -1,0 +1,1 @@
+//! roundtrip integration tests (being written).

@@ -1,0 +1,1 @@
+//! services integration tests (being written).

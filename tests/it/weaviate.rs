@@ -1,0 +1,1 @@
+//! weaviate integration tests (being written).
