@@ -1,1 +1,0 @@
-//! Round-trip (stairway) testing harness. (skeleton)
