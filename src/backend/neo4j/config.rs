@@ -1,0 +1,103 @@
+//! Configuration of the Neo4j backend and the names it derives from it.
+
+use std::time::Duration;
+
+/// How [`super::Neo4jBackend`] stores its bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neo4jConfig {
+    /// The database to migrate; `None` takes the server's default database.
+    pub database: Option<String>,
+    /// Prefix of the bookkeeping labels (`{prefix}Migration`, `{prefix}Lock`)
+    /// and constraint names. Default `__Dbmigrate`; tests sharing a server
+    /// give each run its own prefix.
+    pub label_prefix: String,
+    /// How long the lock lease lasts without renewal. The holder renews it
+    /// every third of this; a holder that died loses it after this long.
+    pub lease: Duration,
+    /// Overrides the owner name recorded on the lock (e.g. a pod name).
+    pub owner: Option<String>,
+    /// Where the server is, for messages (never with a password).
+    pub location: String,
+}
+
+impl Default for Neo4jConfig {
+    fn default() -> Self {
+        Neo4jConfig {
+            database: None,
+            label_prefix: "__Dbmigrate".into(),
+            lease: Duration::from_secs(30),
+            owner: None,
+            location: "neo4j".into(),
+        }
+    }
+}
+
+/// The bookkeeping labels and constraint names, already quoted for Cypher.
+#[derive(Debug, Clone)]
+pub(super) struct Names {
+    /// The raw prefix, to leave bookkeeping out of schema snapshots.
+    pub prefix: String,
+    /// `` `__DbmigrateMigration` ``
+    pub migration: String,
+    /// `` `__DbmigrateLock` ``
+    pub lock: String,
+    /// Uniqueness constraint on the migration nodes' `revision_id`.
+    pub migration_constraint: String,
+    /// Uniqueness constraint on the lock node's `name`.
+    pub lock_constraint: String,
+}
+
+impl Names {
+    pub fn new(prefix: &str) -> Names {
+        Names {
+            prefix: prefix.to_owned(),
+            migration: quote(&format!("{prefix}Migration")),
+            lock: quote(&format!("{prefix}Lock")),
+            migration_constraint: quote(&format!("{prefix}Migration_revision_id")),
+            lock_constraint: quote(&format!("{prefix}Lock_name")),
+        }
+    }
+}
+
+/// Quotes a label or name with backticks, doubling any backtick inside.
+pub(super) fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// `uri` with any `user:password@` removed, plus the database when given.
+pub(super) fn redacted_location(uri: &str, database: Option<&str>) -> String {
+    let uri = match (uri.find("://"), uri.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}{}", &uri[..scheme_end + 3], &uri[at + 1..])
+        }
+        _ => uri.to_owned(),
+    };
+    match database {
+        Some(database) => format!("{uri} (database {database})"),
+        None => uri,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_never_shows_a_password() {
+        assert_eq!(
+            redacted_location("neo4j://neo4j:secret@127.0.0.1:7687", Some("neo4j")),
+            "neo4j://127.0.0.1:7687 (database neo4j)"
+        );
+        assert_eq!(
+            redacted_location("bolt://127.0.0.1:7687", None),
+            "bolt://127.0.0.1:7687"
+        );
+    }
+
+    #[test]
+    fn names_are_quoted() {
+        let names = Names::new("T`x");
+        assert_eq!(names.migration, "`T``xMigration`");
+        assert_eq!(names.lock_constraint, "`T``xLock_name`");
+    }
+}

@@ -1,0 +1,256 @@
+//! Turns a section into the exact sequence of calls a step makes (so that
+//! `plan` shows what `apply` runs) and runs that sequence.
+
+use std::time::{Duration, Instant};
+
+use neo4rs::Txn;
+
+use super::cypher::Cypher;
+use super::db::{server_message, Db};
+use super::split::{split_statements, Statement, StatementKind};
+use crate::backend::{BackendError, PlannedCall};
+use crate::migration::{Migration, TransactionMode};
+
+/// How long `db.awaitIndexes` waits, in seconds.
+const AWAIT_INDEXES_SECONDS: u32 = 300;
+
+/// One call of a step.
+#[derive(Debug, Clone)]
+pub(super) enum Call {
+    /// Starts an explicit transaction.
+    Begin,
+    /// Commits it.
+    Commit,
+    /// A statement of the migration, with its line in the file.
+    Statement { text: String, line: u32 },
+    /// A bookkeeping query (history record), in the transaction when one is open.
+    Bookkeeping(Cypher),
+    /// Waits until indexes created so far are online.
+    AwaitIndexes,
+}
+
+impl Call {
+    /// How `plan` shows this call.
+    pub fn planned(&self) -> PlannedCall {
+        let (text, bookkeeping) = match self {
+            Call::Begin => (":begin".to_owned(), true),
+            Call::Commit => (":commit".to_owned(), true),
+            Call::Statement { text, .. } => (text.clone(), false),
+            Call::Bookkeeping(cypher) => (cypher.render(), true),
+            Call::AwaitIndexes => (
+                format!("CALL db.awaitIndexes({AWAIT_INDEXES_SECONDS})"),
+                true,
+            ),
+        };
+        PlannedCall {
+            language: "cypher",
+            text,
+            bookkeeping,
+        }
+    }
+}
+
+/// The statements of `script`, with lines counted from `first_line` of the file.
+pub(super) fn statements(script: &str, first_line: u32) -> Vec<Statement> {
+    let offset = first_line.max(1) - 1;
+    let mut statements = split_statements(script);
+    for statement in &mut statements {
+        statement.line += offset;
+    }
+    statements
+}
+
+/// Groups statements: runs of data statements share one transaction (unless
+/// `Transaction: none`); everything else runs alone in auto-commit. Data
+/// after index creation first waits for the indexes.
+pub(super) fn group(statements: &[Statement], mode: TransactionMode) -> Vec<Call> {
+    let mut calls = Vec::new();
+    let mut in_transaction = false;
+    let mut indexes_pending = false;
+    for statement in statements {
+        let alone = mode == TransactionMode::None || statement.kind.is_auto_commit();
+        let is_data = !matches!(statement.kind, StatementKind::Schema { .. });
+        if in_transaction && alone {
+            calls.push(Call::Commit);
+            in_transaction = false;
+        }
+        if is_data && indexes_pending {
+            calls.push(Call::AwaitIndexes);
+            indexes_pending = false;
+        }
+        if !alone && !in_transaction {
+            calls.push(Call::Begin);
+            in_transaction = true;
+        }
+        if let StatementKind::Schema {
+            creates_index: true,
+        } = statement.kind
+        {
+            indexes_pending = true;
+        }
+        calls.push(Call::Statement {
+            text: statement.text.clone(),
+            line: statement.line,
+        });
+    }
+    if in_transaction {
+        calls.push(Call::Commit);
+    }
+    if indexes_pending {
+        calls.push(Call::AwaitIndexes);
+    }
+    calls
+}
+
+/// Whether the grouped calls are one transaction (or nothing), so the
+/// history record can be written inside it.
+pub(super) fn is_atomic(calls: &[Call]) -> bool {
+    match calls {
+        [] => true,
+        [Call::Begin, middle @ .., Call::Commit] => middle
+            .iter()
+            .all(|call| matches!(call, Call::Statement { .. })),
+        _ => false,
+    }
+}
+
+/// Adds the history write `record` to grouped calls: inside the single
+/// transaction when atomic, otherwise `dirty` before and `record` after.
+pub(super) fn with_bookkeeping(mut calls: Vec<Call>, dirty: Cypher, record: Cypher) -> Vec<Call> {
+    if is_atomic(&calls) {
+        if calls.is_empty() {
+            calls = vec![Call::Begin, Call::Commit];
+        }
+        calls.insert(calls.len() - 1, Call::Bookkeeping(record));
+        calls
+    } else {
+        let mut all = vec![Call::Bookkeeping(dirty)];
+        all.extend(calls);
+        all.push(Call::Bookkeeping(record));
+        all
+    }
+}
+
+/// Runs `calls` in order; returns how long the migration's statements took.
+/// A failing statement rolls back its open transaction and is reported as
+/// `path:line: message`.
+pub(super) async fn run(
+    db: &Db,
+    migration: &Migration,
+    calls: &[Call],
+) -> Result<Duration, BackendError> {
+    let mut txn: Option<Txn> = None;
+    let mut elapsed = Duration::ZERO;
+    for call in calls {
+        let started = Instant::now();
+        let result = run_one(db, &mut txn, call, elapsed).await;
+        if let Call::Statement { .. } | Call::AwaitIndexes = call {
+            elapsed += started.elapsed();
+        }
+        if let Err(error) = result {
+            if let Some(txn) = txn.take() {
+                let _ = txn.rollback().await;
+            }
+            return Err(match call {
+                Call::Statement { line, .. } => BackendError::Statement {
+                    path: migration.path.clone(),
+                    line: *line,
+                    message: server_message(&error),
+                },
+                _ => db.error(format!("{}: {}", migration.path, server_message(&error))),
+            });
+        }
+    }
+    Ok(elapsed)
+}
+
+/// Runs one call, in the open transaction when there is one.
+async fn run_one(
+    db: &Db,
+    txn: &mut Option<Txn>,
+    call: &Call,
+    elapsed: Duration,
+) -> Result<(), neo4rs::Error> {
+    let query = match call {
+        Call::Begin => {
+            *txn = Some(db.begin().await?);
+            return Ok(());
+        }
+        Call::Commit => {
+            return match txn.take() {
+                Some(open) => open.commit().await.map(drop),
+                None => Ok(()),
+            };
+        }
+        Call::Statement { text, .. } => neo4rs::query(text),
+        Call::Bookkeeping(cypher) => cypher.to_query(super::history::millis(elapsed)),
+        Call::AwaitIndexes => {
+            neo4rs::query(&format!("CALL db.awaitIndexes({AWAIT_INDEXES_SECONDS})"))
+        }
+    };
+    match txn {
+        Some(open) => open.run(query).await.map(drop),
+        None => db.run(query).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(script: &str, mode: TransactionMode) -> String {
+        group(&statements(script, 10), mode)
+            .iter()
+            .map(|call| match call {
+                Call::Begin => "begin".to_owned(),
+                Call::Commit => "commit".to_owned(),
+                Call::Statement { line, .. } => format!("s{line}"),
+                Call::Bookkeeping(_) => "book".to_owned(),
+                Call::AwaitIndexes => "await".to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn groups_data_into_transactions_between_schema_statements() {
+        let script = "CREATE INDEX i FOR (n:A) ON (n.x);\nCREATE (:A);\nCREATE (:A);\n\
+                      DROP INDEX j;\nMATCH (n) CALL (n) { SET n.y = 1 } IN TRANSACTIONS;\nCREATE (:B);";
+        assert_eq!(
+            shape(script, TransactionMode::Single),
+            "s10 await begin s11 s12 commit s13 s14 begin s15 commit"
+        );
+        assert_eq!(
+            shape(script, TransactionMode::None),
+            "s10 await s11 s12 s13 s14 s15"
+        );
+    }
+
+    #[test]
+    fn a_pure_data_section_is_atomic() {
+        let calls = group(
+            &statements("CREATE (:A);\nCREATE (:B);", 1),
+            TransactionMode::Single,
+        );
+        assert!(is_atomic(&calls));
+        let calls = with_bookkeeping(calls, Cypher::new("dirty"), Cypher::new("record"));
+        assert!(matches!(calls[3], Call::Bookkeeping(ref c) if c.text == "record"));
+        assert_eq!(calls.len(), 5);
+        let empty = with_bookkeeping(Vec::new(), Cypher::new("dirty"), Cypher::new("record"));
+        assert_eq!(empty.len(), 3);
+    }
+
+    #[test]
+    fn schema_sections_are_recorded_dirty_first() {
+        let calls = group(
+            &statements("CREATE CONSTRAINT c FOR (n:A) REQUIRE n.x IS UNIQUE;", 1),
+            TransactionMode::Single,
+        );
+        assert!(!is_atomic(&calls));
+        let calls = with_bookkeeping(calls, Cypher::new("dirty"), Cypher::new("record"));
+        let texts: Vec<String> = calls.iter().map(|c| c.planned().text).collect();
+        assert_eq!(texts[0], "dirty");
+        assert_eq!(texts.last().map(String::as_str), Some("record"));
+        assert_eq!(texts[2], "CALL db.awaitIndexes(300)");
+    }
+}

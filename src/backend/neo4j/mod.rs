@@ -1,0 +1,16 @@
+//! The Neo4j backend (neo4rs, Bolt 4.4/5): history nodes, a lease lock node,
+//! and `.cypher` files split into auto-commit schema statements and
+//! transactional data statements.
+
+mod backend;
+mod config;
+mod cypher;
+mod db;
+mod execute;
+mod history;
+mod lock;
+mod snapshot;
+pub mod split;
+
+pub use backend::Neo4jBackend;
+pub use config::Neo4jConfig;
