@@ -241,10 +241,6 @@ impl Backend for Neo4jBackend {
             .await
     }
 
-    fn abandon_lock(&self) {
-        self.release_in_background();
-    }
-
     async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError> {
         self.check_lock(step.migration)?;
         let calls = self.calls(step);
