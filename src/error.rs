@@ -110,6 +110,13 @@ pub enum ParseErrorKind {
     },
     /// The up section has no statement.
     EmptyUp,
+    /// The down marker is followed by nothing at all (not even a comment).
+    EmptyDown,
+    /// A `migrate:` marker other than `up` or `down`.
+    UnknownSection {
+        /// The word after `migrate:`.
+        name: String,
+    },
     /// `Irreversible: true` with a non-empty down section.
     IrreversibleWithDown,
     /// A Weaviate file is not valid JSON, or does not have the expected shape.
@@ -122,7 +129,9 @@ pub enum ParseErrorKind {
 impl fmt::Display for ParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseErrorKind::BadFileName { reason } => write!(f, "bad migration file name: {reason}"),
+            ParseErrorKind::BadFileName { reason } => {
+                write!(f, "bad migration file name: {reason}")
+            }
             ParseErrorKind::UnknownExtension { extension } => {
                 write!(f, "unknown migration file extension `{extension}`")
             }
@@ -141,8 +150,15 @@ impl fmt::Display for ParseErrorKind {
                 write!(f, "misplaced or repeated `{section}` section marker")
             }
             ParseErrorKind::EmptyUp => write!(f, "the up section is empty"),
+            ParseErrorKind::EmptyDown => write!(f, "the down section is empty"),
+            ParseErrorKind::UnknownSection { name } => {
+                write!(f, "unknown section marker `migrate:{name}`")
+            }
             ParseErrorKind::IrreversibleWithDown => {
-                write!(f, "migration is marked `Irreversible: true` but has a down section")
+                write!(
+                    f,
+                    "migration is marked `Irreversible: true` but has a down section"
+                )
             }
             ParseErrorKind::BadJson { reason } => write!(f, "invalid Weaviate migration: {reason}"),
         }
@@ -161,9 +177,12 @@ impl ParseErrorKind {
             ParseErrorKind::UnknownOption { .. } => "known headers are Message, Revises, Created, Transaction, Irreversible, Lock-Timeout, Statement-Timeout".into(),
             ParseErrorKind::DuplicateHeader { .. } => "keep one line for each header key".into(),
             ParseErrorKind::MissingMessage => "add a `Message: what this migration does` header line".into(),
+            ParseErrorKind::MissingSection { section: "down" } => "write the down statements, or mark the migration `Irreversible: true`; the down section starts with a `-- migrate:down` line (`// migrate:down` in .cypher files, a `down` list in .weaviate.json files)".into(),
             ParseErrorKind::MissingSection { section } => format!("add a `-- migrate:{section}` line (`// migrate:{section}` in .cypher files) before the section's statements"),
             ParseErrorKind::MisplacedSection { .. } => "write exactly one `migrate:up` marker followed by exactly one `migrate:down` marker".into(),
-            ParseErrorKind::EmptyUp => "put at least one statement after the `migrate:up` marker".into(),
+            ParseErrorKind::EmptyUp => "put at least one statement after the `migrate:up` marker (one operation in the `up` list of a .weaviate.json file)".into(),
+            ParseErrorKind::EmptyDown => "write the down statements (a comment saying why nothing needs undoing is enough), or mark the migration `Irreversible: true`".into(),
+            ParseErrorKind::UnknownSection { .. } => "the section markers are `migrate:up` and `migrate:down`".into(),
             ParseErrorKind::IrreversibleWithDown => "remove the down section's statements, or drop `Irreversible: true`".into(),
             ParseErrorKind::BadJson { .. } => "a Weaviate migration is a JSON object with `message`, `revises`, `up` and `down` lists of operations; see templates/migration.weaviate.json".into(),
         }

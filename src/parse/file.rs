@@ -1,0 +1,90 @@
+//! Entry points: one migration file (text or bytes) into a [`Migration`].
+
+use crate::checksum::{checksum, normalise};
+use crate::error::{ParseError, ParseErrorKind};
+use crate::migration::{BackendKind, Migration, MigrationOptions};
+
+use super::name::{file_name_of, parse_file_name};
+use super::{sections, weaviate};
+
+/// What the body of a file says, whatever its backend.
+#[derive(Debug, Default)]
+pub(crate) struct Body {
+    pub message: String,
+    pub revises: Option<String>,
+    pub created: Option<String>,
+    pub options: MigrationOptions,
+    pub up: String,
+    pub down: String,
+    pub up_line: u32,
+    pub down_line: u32,
+}
+
+/// An error inside a file: its 1-based line and kind.
+pub(crate) type LineError = (u32, ParseErrorKind);
+
+/// Parses one migration file's text.
+///
+/// `path` is used in messages and its last component must be the migration
+/// file name (`{YYYYMMDD}_{HHMM}_{rev}_{slug}.{ext}`); the extension picks the
+/// backend. A BOM and CRLF line ends parse exactly like LF text; the sections
+/// are stored with LF line ends and the checksum covers the whole text.
+pub fn parse_migration(path: &str, text: &str) -> Result<Migration, ParseError> {
+    let error = |line: u32, kind: ParseErrorKind| ParseError {
+        path: path.to_string(),
+        line,
+        kind,
+    };
+    let file_name = file_name_of(path);
+    let name = parse_file_name(file_name).map_err(|kind| error(0, kind))?;
+    let normalised = normalise(text);
+    if normalised.trim().is_empty() {
+        return Err(error(1, ParseErrorKind::Empty));
+    }
+    let body = match name.backend {
+        BackendKind::Weaviate => weaviate::parse_json(&normalised),
+        backend => sections::parse_sections(&normalised, backend),
+    }
+    .map_err(|(line, kind)| error(line, kind))?;
+    Ok(Migration {
+        revision_id: name.revision_id,
+        rev: name.rev,
+        slug: name.slug,
+        file_name: file_name.to_string(),
+        path: path.to_string(),
+        backend: name.backend,
+        parent: body.revises,
+        message: body.message,
+        created: body.created,
+        options: body.options,
+        up: body.up,
+        down: body.down,
+        up_line: body.up_line,
+        down_line: body.down_line,
+        checksum: checksum(text),
+    })
+}
+
+/// Parses one migration file's bytes: like [`parse_migration`], plus an
+/// [`InvalidUtf8`](ParseErrorKind::InvalidUtf8) error at the line of the first bad byte.
+pub fn parse_bytes(path: &str, bytes: &[u8]) -> Result<Migration, ParseError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_migration(path, text),
+        Err(utf8) => {
+            let error = |line: u32, kind: ParseErrorKind| ParseError {
+                path: path.to_string(),
+                line,
+                kind,
+            };
+            parse_file_name(file_name_of(path)).map_err(|kind| error(0, kind))?;
+            let valid = &bytes[..utf8.valid_up_to()];
+            let line = valid.iter().filter(|&&byte| byte == b'\n').count() + 1;
+            Err(error(line_number(line), ParseErrorKind::InvalidUtf8))
+        }
+    }
+}
+
+/// A 0-based index or count as a `u32` line number (saturating).
+pub(crate) fn line_number(line: usize) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
+}

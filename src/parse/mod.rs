@@ -1,0 +1,16 @@
+//! The one migration file parser: file names, headers, up/down sections,
+//! Weaviate JSON, and whole migrations folders. The build helper, the CLI and
+//! the runtime all call it.
+
+mod dir;
+mod file;
+mod header;
+mod name;
+mod sections;
+mod weaviate;
+
+#[cfg(test)]
+mod tests;
+
+pub use dir::load_dir;
+pub use file::{parse_bytes, parse_migration};
