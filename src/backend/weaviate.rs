@@ -1,1 +1,0 @@
-//! weaviate backend. (skeleton)

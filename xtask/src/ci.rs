@@ -1,0 +1,102 @@
+//! `cargo xtask ci`: everything CI runs, in the order a reviewer would — format,
+//! lints, real servers up, the whole test suite against them, the migration
+//! round-trips, the demo app — then the servers down again, pass or fail.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+
+use crate::services;
+
+/// Runs `cargo xtask ci [--keep-services] [--skip-lints]`.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let keep_services = args.iter().any(|a| a == "--keep-services");
+    let skip_lints = args.iter().any(|a| a == "--skip-lints");
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--keep-services" | "--skip-lints"))
+    {
+        bail!(
+            "unknown argument `{unknown}`\nusage: cargo xtask ci [--keep-services] [--skip-lints]"
+        );
+    }
+
+    let started = Instant::now();
+    if !skip_lints {
+        step("format", || cargo(&["fmt", "--all", "--check"], &[]))?;
+        step("clippy", || {
+            cargo(
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--all-features",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                &[],
+            )
+        })?;
+    }
+    // Build everything before the servers start, so a compile error costs no server start.
+    step("build", || {
+        cargo(&["test", "--workspace", "--all-features", "--no-run"], &[])
+    })?;
+
+    let env = step("services up", || services::up(&[]))?;
+    let vars = env.vars();
+    let outcome = (|| {
+        step("tests", || {
+            cargo(&["test", "--workspace", "--all-features"], &vars)
+        })?;
+        step("test-migrations", || crate::test_migrations::run(&[]))?;
+        step("demo", || crate::demo::run(&[]))
+    })();
+
+    if keep_services {
+        eprintln!("ci: leaving the servers running (--keep-services)");
+    } else if let Err(error) = services::down(&[], false) {
+        eprintln!("ci: warning: failed to stop the servers: {error:#}");
+    }
+    outcome?;
+    eprintln!("ci: all green in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// Runs one named step, printing its name and duration.
+fn step<T>(name: &str, body: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    eprintln!("ci: ── {name}");
+    let started = Instant::now();
+    let result = body().with_context(|| format!("ci step `{name}` failed"));
+    eprintln!(
+        "ci: ── {name}: {} in {:.1?}",
+        if result.is_ok() { "ok" } else { "FAILED" },
+        started.elapsed()
+    );
+    result
+}
+
+/// Runs `cargo <args>` with extra environment variables; fails on a non-zero exit.
+fn cargo(args: &[&str], vars: &[(String, String)]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(workspace_root());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("failed to run cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` exited with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The workspace root: the parent of this crate's folder.
+fn workspace_root() -> std::path::PathBuf {
+    let xtask_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+}
