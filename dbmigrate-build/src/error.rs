@@ -1,0 +1,49 @@
+//! The build helper's error: everything that keeps migrations from being embedded.
+
+use std::fmt;
+
+/// Why the migrations could not be embedded. Its `Debug` is its `Display`, so
+/// `embed("migrations").expect("migrations")` fails the build showing each
+/// `path:line: message` and its help line.
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbedError {
+    /// Not run from a build script.
+    #[error("environment variable `{name}` is not set\n  help: call dbmigrate_build::embed from the package's build.rs")]
+    MissingEnv {
+        /// The variable.
+        name: &'static str,
+    },
+    /// The migrations folder does not exist.
+    #[error("{path}: migrations folder not found\n  help: create it, or run `cargo dbmigrate new \"message\"` to write the first migration")]
+    MissingDir {
+        /// The folder.
+        path: String,
+    },
+    /// Malformed files or a broken history: every error found, in file order.
+    #[error("{}", join(.errors))]
+    Invalid {
+        /// Each error (its `Display` is `path:line: message` plus a help line).
+        errors: Vec<dbmigrate::Error>,
+    },
+    /// Reading the folder or writing the generated file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Debug for EmbedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\n{self}")
+    }
+}
+
+fn join(errors: &[dbmigrate::Error]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
