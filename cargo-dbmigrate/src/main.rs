@@ -1,1 +1,90 @@
-fn main() {}
+//! `cargo dbmigrate`: a thin main. It parses the command line, loads the
+//! project, calls the command, and maps the outcome to an exit code
+//! (see [`exit`]). Results go to stdout, diagnostics to stderr.
+#![warn(missing_docs)]
+
+mod args;
+mod check;
+mod config;
+mod exit;
+mod inspect;
+mod online;
+mod rebase;
+mod scaffold;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+pub use args::OutputFormat;
+use args::{Cli, Command};
+use config::Project;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse_from(args::normalized_args(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            if !exit::is_broken_pipe(&error)
+                && error.downcast_ref::<exit::HistoryBroken>().is_none()
+            {
+                eprintln!("error: {error:#}");
+            } else if let Some(broken) = error.downcast_ref::<exit::HistoryBroken>() {
+                eprintln!("error: {broken}");
+            }
+            exit::code_for(&error)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let project = Project::discover(cli.manifest_path.as_deref())?;
+    match cli.command {
+        // The online commands print from runtime threads: no stdout lock is held for them.
+        Command::Online(command) => run_online(command, &project, cli.format),
+        command => run_offline(command, &project, cli.format, &mut std::io::stdout().lock()),
+    }
+}
+
+fn run_offline(
+    command: Command,
+    project: &Project,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::New(new_args) => inspect::new(project, new_args, format, out),
+        Command::History => inspect::history(project, format, out),
+        Command::Heads => inspect::heads(project, format, out),
+        Command::Show { revision } => inspect::show(project, &revision, format, out),
+        Command::Check => check::check(project, format, out),
+        Command::Rebase { dry_run } => rebase::rebase(project, dry_run, format, out),
+        Command::Online(command) => run_online(command, project, format),
+    }
+}
+
+fn run_online(
+    command: online::OnlineCommand,
+    project: &Project,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(online::run(command, project, format))
+}

@@ -1,0 +1,112 @@
+//! The command line: clap definitions only. `main` turns them into calls.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::online::OnlineCommand;
+
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// `cargo dbmigrate`: scaffold, inspect, apply and revert migrations for
+/// PostgreSQL, Neo4j and Weaviate on one timeline.
+#[derive(Debug, Parser)]
+#[command(name = "cargo dbmigrate", bin_name = "cargo dbmigrate", version)]
+pub struct Cli {
+    /// Path to the Cargo.toml of the package whose migrations to use.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command; the offline ones are here, the database ones come from `online.rs`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a new migration from the template, revising the current head.
+    New(NewArgs),
+    /// List the migrations in timeline order.
+    History,
+    /// List the heads (more than one means two branches need `rebase`).
+    Heads,
+    /// Show one migration: header, options, checksum and both sections.
+    Show {
+        /// Revision: full stem, revision id, or a unique prefix of its rev.
+        revision: String,
+    },
+    /// Check the files, the revision graph and the checksums.
+    Check,
+    /// Re-parent the newer branch onto the other head so history is linear again.
+    Rebase {
+        /// Say what would change without writing any file.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Commands that talk to the databases.
+    #[command(flatten)]
+    Online(OnlineCommand),
+}
+
+/// `new "message" [--target …] [--revises …]`.
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// What the migration does; becomes the `Message:` header and the file's slug.
+    pub message: String,
+    /// The backend (default: `default-target` from the config, else postgres).
+    #[arg(long, value_parser = parse_backend)]
+    pub target: Option<dbmigrate::BackendKind>,
+    /// The parent revision (default: the current head).
+    #[arg(long, value_name = "REV")]
+    pub revises: Option<String>,
+}
+
+fn parse_backend(text: &str) -> Result<dbmigrate::BackendKind, String> {
+    text.parse()
+}
+
+/// The arguments without the `dbmigrate` that cargo inserts when it runs
+/// `cargo dbmigrate …` as `cargo-dbmigrate dbmigrate …`.
+pub fn normalized_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<_> = args.into_iter().collect();
+    if args.get(1).is_some_and(|arg| arg == "dbmigrate") {
+        args.remove(1);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_both_invocations() {
+        for argv in [
+            &["cargo-dbmigrate", "dbmigrate", "history"][..],
+            &["cargo-dbmigrate", "history"],
+        ] {
+            let args = normalized_args(argv.iter().map(Into::into));
+            let cli = Cli::try_parse_from(args).expect("parses");
+            assert!(matches!(cli.command, Command::History));
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,99 @@
+//! `check`: every file parses, the files form one linear history, and the
+//! checksums and chain hash are computed. Problems exit with
+//! [`HISTORY_BROKEN`](crate::exit::HISTORY_BROKEN).
+//!
+//! Comparing the files' checksums with the ones a database recorded needs a
+//! connection; that part belongs to the online commands (`online.rs`), which
+//! can call [`offline_check`] first and add their findings to the report.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use dbmigrate::History;
+use serde::Serialize;
+
+use crate::config::Project;
+use crate::exit;
+use crate::inspect::{chain_hash, print_json};
+use crate::OutputFormat;
+
+/// What `check` found.
+#[derive(Debug, Default, Serialize)]
+pub struct CheckReport {
+    /// True when nothing is wrong.
+    pub ok: bool,
+    /// The number of migration files that parsed.
+    pub migrations: usize,
+    /// The head revision, when the history is valid.
+    pub head: Option<String>,
+    /// The chain hash of the whole history, when it is valid.
+    pub chain_hash: Option<String>,
+    /// Every problem, each `path:line: message` with a help line.
+    pub errors: Vec<String>,
+}
+
+/// Checks the files and the graph without touching any database.
+pub fn offline_check(project: &Project) -> (CheckReport, Option<History>) {
+    let mut report = CheckReport::default();
+    let dir = project.display_dir();
+    if !project.migrations_dir.is_dir() {
+        report.errors.push(format!(
+            "{}: migrations folder not found\n  help: create it, set `migrations` in [package.metadata.dbmigrate], or run `cargo dbmigrate new \"message\"`",
+            dir.display()
+        ));
+        return (report, None);
+    }
+    let migrations = match dbmigrate::parse::load_dir(&dir) {
+        Ok(migrations) => migrations,
+        Err(errors) => {
+            report.errors = errors.iter().map(ToString::to_string).collect();
+            return (report, None);
+        }
+    };
+    report.migrations = migrations.len();
+    match History::new(migrations) {
+        Ok(history) => {
+            report.ok = true;
+            report.head = history
+                .migrations()
+                .last()
+                .map(|head| head.revision_id.clone());
+            report.chain_hash = Some(chain_hash(&history));
+            (report, Some(history))
+        }
+        Err(error) => {
+            report.errors.push(error.to_string());
+            (report, None)
+        }
+    }
+}
+
+/// `check`: prints the report; exits [`exit::HISTORY_BROKEN`] on any problem.
+pub fn check(
+    project: &Project,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let (report, _history) = offline_check(project);
+    match format {
+        OutputFormat::Json => print_json(out, &report)?,
+        OutputFormat::Text if report.ok => writeln!(
+            out,
+            "ok: {} migration(s), head {}, chain hash {}",
+            report.migrations,
+            report.head.as_deref().unwrap_or("base"),
+            report.chain_hash.as_deref().map_or("-", |hash| &hash[..12]),
+        )?,
+        OutputFormat::Text => {
+            for error in &report.errors {
+                eprintln!("error: {error}");
+            }
+            eprintln!("error: check failed: {} problem(s)", report.errors.len());
+        }
+    }
+    Ok(ExitCode::from(if report.ok {
+        exit::SUCCESS
+    } else {
+        exit::HISTORY_BROKEN
+    }))
+}

@@ -1,0 +1,266 @@
+//! The offline commands that read the migrations folder: `new`, `history`,
+//! `heads` and `show`, each printed as text or JSON.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::process::ExitCode;
+
+use dbmigrate::{History, Migration};
+use serde::Serialize;
+
+use crate::args::NewArgs;
+use crate::config::{relative_to_cwd, Project};
+use crate::exit::UsageError;
+use crate::scaffold::{self, NewPlan, UtcTime};
+use crate::OutputFormat;
+
+/// One migration in a listing.
+#[derive(Debug, Serialize)]
+pub struct Entry<'a> {
+    /// `20241201_1000_a1b2c3`.
+    pub revision_id: &'a str,
+    /// The parent revision id; `None` for the root.
+    pub revises: Option<&'a str>,
+    /// `postgres`, `neo4j` or `weaviate`.
+    pub backend: &'static str,
+    /// The `Message:` header.
+    pub message: &'a str,
+    /// The file, as found.
+    pub path: &'a str,
+    /// SHA-256 of the normalised text.
+    pub checksum: String,
+}
+
+impl<'a> Entry<'a> {
+    /// The listing entry of a migration.
+    pub fn of(migration: &'a Migration) -> Entry<'a> {
+        Entry {
+            revision_id: &migration.revision_id,
+            revises: migration.parent.as_deref(),
+            backend: migration.backend.name(),
+            message: &migration.message,
+            path: &migration.path,
+            checksum: migration.checksum.to_hex(),
+        }
+    }
+}
+
+/// Prints `value` as pretty JSON followed by a newline.
+pub fn print_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `new`: writes the migration and prints its path.
+pub fn new(
+    project: &Project,
+    args: NewArgs,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let migrations = project.load_migrations()?;
+    let revises = match &args.revises {
+        Some(text) => Some(resolve(&migrations, text)?.revision_id.clone()),
+        None => project
+            .load_history()?
+            .migrations()
+            .last()
+            .map(|head| head.revision_id.clone()),
+    };
+    let plan = NewPlan {
+        message: args.message,
+        backend: args.target.unwrap_or(project.default_target),
+        revises,
+        now: UtcTime::now(),
+    };
+    let taken: HashSet<String> = migrations
+        .iter()
+        .map(|migration| migration.rev.clone())
+        .collect();
+    let path = relative_to_cwd(&scaffold::write(project, &plan, &taken)?);
+    eprintln!("note: write the up and down sections; the build and `check` refuse an empty one");
+    match format {
+        OutputFormat::Text => writeln!(out, "{}", path.display())?,
+        OutputFormat::Json => print_json(
+            out,
+            &serde_json::json!({ "path": path, "revises": plan.revises, "backend": plan.backend.name() }),
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `history`: the timeline, root first, and its chain hash.
+pub fn history(
+    project: &Project,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let history = project.load_history()?;
+    let entries: Vec<Entry> = history.migrations().iter().map(Entry::of).collect();
+    let chain_hash = chain_hash(&history);
+    match format {
+        OutputFormat::Json => print_json(
+            out,
+            &serde_json::json!({ "migrations": entries, "chain_hash": chain_hash }),
+        )?,
+        OutputFormat::Text => {
+            write_table(out, &entries)?;
+            writeln!(
+                out,
+                "\n{} migration(s), chain hash {}",
+                entries.len(),
+                &chain_hash[..12]
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `heads`: the migrations nothing revises (one, unless two branches met).
+pub fn heads(
+    project: &Project,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let migrations = project.load_migrations()?;
+    let heads = crate::rebase::heads(&migrations);
+    let entries: Vec<Entry> = heads.iter().map(|migration| Entry::of(migration)).collect();
+    match format {
+        OutputFormat::Json => print_json(out, &serde_json::json!({ "heads": entries }))?,
+        OutputFormat::Text if entries.is_empty() => {
+            writeln!(out, "no migrations in {}", project.display_dir().display())?
+        }
+        OutputFormat::Text => {
+            write_table(out, &entries)?;
+            if entries.len() > 1 {
+                writeln!(
+                    out,
+                    "\n{} heads: run `cargo dbmigrate rebase` to make the history linear",
+                    entries.len()
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `show <rev>`: one migration in full.
+pub fn show(
+    project: &Project,
+    text: &str,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let migrations = project.load_migrations()?;
+    let migration = resolve(&migrations, text)?;
+    match format {
+        OutputFormat::Json => print_json(out, migration)?,
+        OutputFormat::Text => write_details(out, migration)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_details(out: &mut dyn Write, migration: &Migration) -> std::io::Result<()> {
+    let options = &migration.options;
+    writeln!(out, "revision:     {}", migration.revision_id)?;
+    writeln!(out, "file:         {}", migration.path)?;
+    writeln!(out, "message:      {}", migration.message)?;
+    writeln!(
+        out,
+        "revises:      {}",
+        migration.parent.as_deref().unwrap_or("base")
+    )?;
+    writeln!(out, "backend:      {}", migration.backend)?;
+    writeln!(
+        out,
+        "created:      {}",
+        migration.created.as_deref().unwrap_or("-")
+    )?;
+    writeln!(out, "transaction:  {:?}", options.transaction)?;
+    writeln!(out, "irreversible: {}", options.irreversible)?;
+    if let Some(timeout) = options.lock_timeout {
+        writeln!(out, "lock timeout: {timeout:?}")?;
+    }
+    if let Some(timeout) = options.statement_timeout {
+        writeln!(out, "statement timeout: {timeout:?}")?;
+    }
+    writeln!(out, "checksum:     {}", migration.checksum)?;
+    writeln!(
+        out,
+        "\n-- up (line {})\n{}",
+        migration.up_line,
+        migration.up.trim_end()
+    )?;
+    writeln!(
+        out,
+        "\n-- down (line {})\n{}",
+        migration.down_line,
+        migration.down.trim_end()
+    )
+}
+
+/// An aligned table: revision, parent, backend, short checksum, message.
+fn write_table(out: &mut dyn Write, entries: &[Entry]) -> std::io::Result<()> {
+    let width = entries
+        .iter()
+        .map(|entry| entry.revision_id.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    writeln!(
+        out,
+        "{:width$}  {:width$}  {:8}  {:12}  MESSAGE",
+        "REVISION", "REVISES", "BACKEND", "CHECKSUM"
+    )?;
+    for entry in entries {
+        writeln!(
+            out,
+            "{:width$}  {:width$}  {:8}  {:12}  {}",
+            entry.revision_id,
+            entry.revises.unwrap_or("base"),
+            entry.backend,
+            &entry.checksum[..12],
+            entry.message
+        )?;
+    }
+    Ok(())
+}
+
+/// The chain hash of the whole timeline, as hex.
+pub fn chain_hash(history: &History) -> String {
+    let pairs = history
+        .migrations()
+        .iter()
+        .map(|migration| (migration.revision_id.as_str(), &migration.checksum));
+    dbmigrate::chain_hash(pairs).to_hex()
+}
+
+/// The migration `text` names: a full stem, a revision id or a unique prefix of a rev.
+fn resolve<'a>(migrations: &'a [Migration], text: &str) -> anyhow::Result<&'a Migration> {
+    let stem = |migration: &Migration| format!("{}_{}", migration.revision_id, migration.slug);
+    let matches: Vec<&Migration> = migrations
+        .iter()
+        .filter(|migration| {
+            migration.revision_id == text
+                || stem(migration) == text
+                || migration.file_name == text
+                || (!text.is_empty() && migration.rev.starts_with(text))
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(UsageError(format!(
+            "no revision matches `{text}`\n  help: `cargo dbmigrate history` lists the revisions"
+        ))
+        .into()),
+        many => Err(UsageError(format!(
+            "`{text}` is ambiguous: it matches {}\n  help: give more characters of the rev",
+            many.iter()
+                .map(|migration| migration.revision_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into()),
+    }
+}

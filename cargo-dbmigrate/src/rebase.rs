@@ -1,0 +1,321 @@
+//! `rebase`: when two branches each added migrations on the same parent,
+//! re-parent the newer line (by the timestamp of its first migration) onto
+//! the other head. Only the `Revises:` value of that first migration changes;
+//! every other byte of the file (CRLF included) stays as it was.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use dbmigrate::{BackendKind, History, Migration};
+use serde::Serialize;
+
+use crate::config::Project;
+use crate::exit::HistoryBroken;
+use crate::inspect::print_json;
+use crate::OutputFormat;
+
+/// One rewritten `Revises:` header.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// The file.
+    pub path: String,
+    /// Its revision id.
+    pub revision_id: String,
+    /// The parent before.
+    pub old_revises: String,
+    /// The parent after: the other branch's head.
+    pub new_revises: String,
+}
+
+/// The migrations nothing revises, in file order.
+pub fn heads(migrations: &[Migration]) -> Vec<&Migration> {
+    let parents: HashSet<&str> = migrations
+        .iter()
+        .filter_map(|migration| migration.parent.as_deref())
+        .collect();
+    migrations
+        .iter()
+        .filter(|migration| !parents.contains(migration.revision_id.as_str()))
+        .collect()
+}
+
+/// `rebase [--dry-run]`.
+pub fn rebase(
+    project: &Project,
+    dry_run: bool,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let mut migrations = project.load_migrations()?;
+    let mut texts: BTreeMap<String, String> = BTreeMap::new();
+    let mut changes = Vec::new();
+    while heads(&migrations).len() > 1 {
+        let change = plan_one(&migrations)?;
+        let text = match texts.get(&change.path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&change.path)
+                .with_context(|| format!("{}: cannot read", change.path))?,
+        };
+        let backend = BackendKind::from_file_name(&change.path).unwrap_or(BackendKind::Postgres);
+        let rewritten = rewrite_revises(&text, backend, &change.old_revises, &change.new_revises)
+            .with_context(|| {
+            format!(
+                "{}: no `Revises: {}` header to rewrite",
+                change.path, change.old_revises
+            )
+        })?;
+        let reparsed = dbmigrate::parse::parse_migration(&change.path, &rewritten)?;
+        if let Some(slot) = migrations
+            .iter_mut()
+            .find(|migration| migration.path == change.path)
+        {
+            *slot = reparsed;
+        }
+        texts.insert(change.path.clone(), rewritten);
+        changes.push(change);
+    }
+    let history = History::new(migrations).map_err(|error| {
+        eprintln!("error: {error}");
+        HistoryBroken("rebase cannot make this history linear".into())
+    })?;
+    if !dry_run {
+        for (path, text) in &texts {
+            std::fs::write(path, text).with_context(|| format!("{path}: cannot write"))?;
+        }
+    }
+    let head = history
+        .migrations()
+        .last()
+        .map(|migration| migration.revision_id.clone());
+    report(out, format, dry_run, &changes, head.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    dry_run: bool,
+    changes: &[Change],
+    head: Option<&str>,
+) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        return print_json(
+            out,
+            &serde_json::json!({ "dry_run": dry_run, "changes": changes, "head": head }),
+        );
+    }
+    if changes.is_empty() {
+        writeln!(
+            out,
+            "nothing to rebase: the history is linear (head {})",
+            head.unwrap_or("base")
+        )?;
+        return Ok(());
+    }
+    let verb = if dry_run { "would rewrite" } else { "rewrote" };
+    for change in changes {
+        writeln!(
+            out,
+            "{verb} {}: Revises {} -> {}",
+            change.path, change.old_revises, change.new_revises
+        )?;
+    }
+    let note = if dry_run {
+        " (dry run: no file changed)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "history is linear, head {}{note}",
+        head.unwrap_or("base")
+    )?;
+    Ok(())
+}
+
+/// Picks two heads, finds where their lines fork, and re-parents the first
+/// migration of the newer line onto the other head.
+fn plan_one(migrations: &[Migration]) -> anyhow::Result<Change> {
+    let by_id: HashMap<&str, &Migration> = migrations
+        .iter()
+        .map(|migration| (migration.revision_id.as_str(), migration))
+        .collect();
+    let heads = heads(migrations);
+    let (line_a, line_b) = (line(&by_id, heads[0])?, line(&by_id, heads[1])?);
+    let in_b: HashSet<&str> = line_b
+        .iter()
+        .map(|migration| migration.revision_id.as_str())
+        .collect();
+    let in_a: HashSet<&str> = line_a
+        .iter()
+        .map(|migration| migration.revision_id.as_str())
+        .collect();
+    let branch_a: Vec<&Migration> = line_a
+        .into_iter()
+        .filter(|m| !in_b.contains(m.revision_id.as_str()))
+        .collect();
+    let branch_b: Vec<&Migration> = line_b
+        .into_iter()
+        .filter(|m| !in_a.contains(m.revision_id.as_str()))
+        .collect();
+    let (first_a, first_b) = (
+        branch_a.last().expect("a head is on its branch"),
+        branch_b.last().expect("a head is on its branch"),
+    );
+    let (newer, other_head) = if (timestamp_key(first_a), &first_a.revision_id)
+        > (timestamp_key(first_b), &first_b.revision_id)
+    {
+        (first_a, heads[1])
+    } else {
+        (first_b, heads[0])
+    };
+    Ok(Change {
+        path: newer.path.clone(),
+        revision_id: newer.revision_id.clone(),
+        old_revises: newer.parent.clone().unwrap_or_else(|| "base".into()),
+        new_revises: other_head.revision_id.clone(),
+    })
+}
+
+/// The ancestors of `head`, head first, down to the root.
+fn line<'a>(
+    by_id: &HashMap<&str, &'a Migration>,
+    head: &'a Migration,
+) -> anyhow::Result<Vec<&'a Migration>> {
+    let mut line = vec![head];
+    let mut current = head;
+    while let Some(parent) = current.parent.as_deref() {
+        let Some(&next) = by_id.get(parent) else {
+            anyhow::bail!(HistoryBroken(format!(
+                "{}: `Revises: {parent}` names a revision that no migration file defines; fix it before rebasing",
+                current.path
+            )));
+        };
+        if line.len() > by_id.len() {
+            anyhow::bail!(HistoryBroken(format!(
+                "{}: revisions form a cycle; fix it before rebasing",
+                current.path
+            )));
+        }
+        line.push(next);
+        current = next;
+    }
+    Ok(line)
+}
+
+/// When a migration was written: its `Created:` header, else its file name's timestamp.
+fn timestamp_key(migration: &Migration) -> String {
+    let digits = |text: &str| {
+        text.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+    };
+    match migration.created.as_deref().map(digits) {
+        Some(created) if created.len() >= 12 => format!("{created:0<14}"),
+        _ => format!("{:0<14}", digits(&migration.revision_id)),
+    }
+}
+
+/// The text with the `Revises:` value `old` replaced by `new`; `None` when
+/// there is no such header. Nothing else changes.
+pub fn rewrite_revises(text: &str, backend: BackendKind, old: &str, new: &str) -> Option<String> {
+    let start = match backend {
+        BackendKind::Weaviate => json_revises_offset(text, old)?,
+        _ => header_revises_offset(text, old)?,
+    };
+    let mut rewritten = String::with_capacity(text.len() + new.len());
+    rewritten.push_str(&text[..start]);
+    rewritten.push_str(new);
+    rewritten.push_str(&text[start + old.len()..]);
+    Some(rewritten)
+}
+
+/// Byte offset of `old` in the `-- Revises:` / `// Revises:` header line.
+fn header_revises_offset(text: &str, old: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start_matches('\u{feff}').trim_start();
+        let after_comment = body.strip_prefix("--").or_else(|| body.strip_prefix("//"));
+        if let Some(rest) = after_comment.map(str::trim_start) {
+            if rest.starts_with("migrate:") {
+                return None;
+            }
+            let is_revises = rest
+                .get(..7)
+                .is_some_and(|key| key.eq_ignore_ascii_case("revises"))
+                && rest[7..].trim_start().starts_with(':');
+            if is_revises {
+                return line.find(old).map(|at| offset + at);
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Byte offset of `old` in the `"revises": "old"` member of a Weaviate file.
+fn json_revises_offset(text: &str, old: &str) -> Option<usize> {
+    let mut search_from = 0;
+    while let Some(found) = text[search_from..].find("\"revises\"") {
+        let key_end = search_from + found + "\"revises\"".len();
+        let rest = &text[key_end..];
+        let after_colon = rest.trim_start().strip_prefix(':').map(str::trim_start);
+        if let Some(value) = after_colon.and_then(|value| value.strip_prefix('"')) {
+            if value.starts_with(old) && value[old.len()..].starts_with('"') {
+                return Some(text.len() - value.len());
+            }
+        }
+        search_from = key_end;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_only_the_revises_value_keeping_crlf() {
+        let text = "-- Message: m\r\n-- Revises: 20240101_0000_aaaaaa\r\n\r\n-- migrate:up\r\nSELECT 'Revises: 20240101_0000_aaaaaa';\r\n";
+        let rewritten = rewrite_revises(
+            text,
+            BackendKind::Postgres,
+            "20240101_0000_aaaaaa",
+            "20240102_0000_bbbbbb",
+        )
+        .unwrap();
+        assert_eq!(
+            rewritten,
+            text.replacen("20240101_0000_aaaaaa", "20240102_0000_bbbbbb", 1)
+        );
+    }
+
+    #[test]
+    fn rewrites_cypher_and_json() {
+        let cypher = "// Message: m\n//   revises :  r1\n// migrate:up\nRETURN 1;\n";
+        assert_eq!(
+            rewrite_revises(cypher, BackendKind::Neo4j, "r1", "r2").unwrap(),
+            cypher.replace("r1", "r2")
+        );
+        let json = "{\n  \"message\": \"revises\",\n  \"revises\" : \"r1\",\n  \"up\": []\n}\n";
+        assert_eq!(
+            rewrite_revises(json, BackendKind::Weaviate, "r1", "r2").unwrap(),
+            json.replace("\"r1\"", "\"r2\"")
+        );
+    }
+
+    #[test]
+    fn no_header_no_rewrite() {
+        assert_eq!(
+            rewrite_revises(
+                "-- Message: m\n-- migrate:up\n-- Revises: r1\n",
+                BackendKind::Postgres,
+                "r1",
+                "r2"
+            ),
+            None
+        );
+    }
+}

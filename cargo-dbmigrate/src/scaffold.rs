@@ -1,0 +1,226 @@
+//! `new`: renders a template into `{YYYYMMDD}_{HHMM}_{rev}_{slug}.{ext}` with
+//! the current head as its parent.
+
+use std::collections::HashSet;
+use std::hash::BuildHasher as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use dbmigrate::BackendKind;
+
+use crate::config::Project;
+
+/// The built-in templates, overridable by the project's `templates` folder.
+const SQL_TEMPLATE: &str = include_str!("../../templates/migration.sql");
+const CYPHER_TEMPLATE: &str = include_str!("../../templates/migration.cypher");
+const WEAVIATE_TEMPLATE: &str = include_str!("../../templates/migration.weaviate.json");
+
+/// Everything `new` needs, resolved from the arguments and the project.
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    /// The `Message:` header.
+    pub message: String,
+    /// The backend, which picks the template and the extension.
+    pub backend: BackendKind,
+    /// The parent revision id, `None` for the root.
+    pub revises: Option<String>,
+    /// Current UTC time.
+    pub now: UtcTime,
+}
+
+/// A UTC wall-clock time, to the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime {
+    /// Year, month (1–12), day (1–31).
+    pub date: (i64, u32, u32),
+    /// Hour, minute, second.
+    pub time: (u32, u32, u32),
+}
+
+impl UtcTime {
+    /// The current time.
+    pub fn now() -> UtcTime {
+        let seconds = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        UtcTime::from_unix(seconds as i64)
+    }
+
+    /// The civil date and time of a Unix timestamp (Howard Hinnant's algorithm).
+    pub fn from_unix(seconds: i64) -> UtcTime {
+        let days = seconds.div_euclid(86_400);
+        let in_day = seconds.rem_euclid(86_400) as u32;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z.rem_euclid(146_097);
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        UtcTime {
+            date: (year, month, day),
+            time: (in_day / 3600, in_day / 60 % 60, in_day % 60),
+        }
+    }
+
+    /// `20241201_1200`, the start of a file name.
+    pub fn file_stamp(&self) -> String {
+        let ((y, mo, d), (h, mi, _)) = (self.date, self.time);
+        format!("{y:04}{mo:02}{d:02}_{h:02}{mi:02}")
+    }
+
+    /// `2024-12-01 12:00:00Z`, the `Created:` header.
+    pub fn created(&self) -> String {
+        let ((y, mo, d), (h, mi, s)) = (self.date, self.time);
+        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
+/// The slug of a message: lowercase `[a-z0-9_]`, at most 60 characters.
+pub fn slug(message: &str) -> String {
+    let mut slug = String::new();
+    for c in message.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('_') {
+            slug.push('_');
+        }
+    }
+    slug.truncate(60);
+    let slug = slug.trim_end_matches('_');
+    if slug.is_empty() {
+        "migration".to_string()
+    } else {
+        slug.to_string()
+    }
+}
+
+/// A random 6-hex-digit rev not in `taken`.
+pub fn random_rev(taken: &HashSet<String>) -> String {
+    let state = std::collections::hash_map::RandomState::new();
+    (0u32..)
+        .map(|attempt| {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let hash = state.hash_one((nanos, std::process::id(), attempt));
+            format!("{:06x}", hash & 0xff_ffff)
+        })
+        .find(|rev| !taken.contains(rev))
+        .expect("an unused rev")
+}
+
+/// The template text for a backend: the project's override or the built-in one.
+pub fn template(project: &Project, backend: BackendKind) -> anyhow::Result<String> {
+    let name = format!("migration.{}", backend.extension());
+    if let Some(path) = project
+        .templates_dir
+        .as_ref()
+        .map(|dir| dir.join(&name))
+        .filter(|path| path.is_file())
+    {
+        return std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: cannot read template", path.display()));
+    }
+    Ok(match backend {
+        BackendKind::Neo4j => CYPHER_TEMPLATE,
+        BackendKind::Weaviate => WEAVIATE_TEMPLATE,
+        _ => SQL_TEMPLATE,
+    }
+    .to_string())
+}
+
+/// Fills `{message}`, `{revises}` and `{created}`; in JSON templates the
+/// message is escaped as JSON string content.
+pub fn render(template: &str, plan: &NewPlan) -> String {
+    let one_line = plan
+        .message
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = if plan.backend == BackendKind::Weaviate {
+        let quoted = serde_json::to_string(&one_line).expect("a string serializes");
+        quoted[1..quoted.len() - 1].to_string()
+    } else {
+        one_line
+    };
+    template
+        .replace("{message}", &message)
+        .replace("{revises}", plan.revises.as_deref().unwrap_or("base"))
+        .replace("{created}", &plan.now.created())
+}
+
+/// Writes the new migration into the project's folder and returns its path.
+pub fn write(
+    project: &Project,
+    plan: &NewPlan,
+    taken_revs: &HashSet<String>,
+) -> anyhow::Result<PathBuf> {
+    let text = render(&template(project, plan.backend)?, plan);
+    let file_name = format!(
+        "{}_{}_{}.{}",
+        plan.now.file_stamp(),
+        random_rev(taken_revs),
+        slug(&plan.message),
+        plan.backend.extension()
+    );
+    let dir: &Path = &project.migrations_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    let path = dir.join(file_name);
+    std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_time() {
+        let time = UtcTime::from_unix(1_733_054_400 + 3_661);
+        assert_eq!(time.file_stamp(), "20241201_1301");
+        assert_eq!(time.created(), "2024-12-01 13:01:01Z");
+        assert_eq!(
+            UtcTime::from_unix(951_782_400).created(),
+            "2000-02-29 00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Add guardian consent"), "add_guardian_consent");
+        assert_eq!(
+            slug("  new field: add (nullable)! "),
+            "new_field_add_nullable"
+        );
+        assert_eq!(slug("ÄÖ"), "migration");
+    }
+
+    #[test]
+    fn revs_are_six_hex_digits_and_unused() {
+        let rev = random_rev(&HashSet::new());
+        assert_eq!(rev.len(), 6);
+        assert!(rev
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn json_message_is_escaped() {
+        let plan = NewPlan {
+            message: "say \"hi\"\nnow".into(),
+            backend: BackendKind::Weaviate,
+            revises: None,
+            now: UtcTime::from_unix(0),
+        };
+        let text = render(WEAVIATE_TEMPLATE, &plan);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["message"], "say \"hi\" now");
+        assert_eq!(value["revises"], "base");
+    }
+}
