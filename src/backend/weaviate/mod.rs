@@ -1,0 +1,14 @@
+//! The Weaviate backend (REST with reqwest): history objects, a lease lock
+//! object, typed operations turned into HTTP calls, and `rebuild_collection`
+//! for what Weaviate cannot change in place.
+
+mod backend;
+mod client;
+mod exec;
+mod history;
+mod lock;
+mod rebuild;
+mod snapshot;
+
+pub use backend::WeaviateBackend;
+pub use client::{Call, WeaviateClient, WeaviateConfig};

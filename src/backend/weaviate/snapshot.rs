@@ -1,0 +1,95 @@
+//! The schema snapshot: `GET /v1/schema` and `GET /v1/aliases` without the
+//! backend's own collections, sorted, as stable pretty JSON.
+
+use serde_json::{json, Map, Value};
+
+use super::client::{Call, WeaviateClient};
+use crate::backend::BackendError;
+
+/// Reads and normalises the schema; `own` are the bookkeeping collections.
+pub async fn snapshot(client: &WeaviateClient, own: &[&str]) -> Result<String, BackendError> {
+    let document = client.expect(&Call::new("GET", "/v1/schema", None)).await?;
+    let aliases = client.send(&Call::new("GET", "/v1/aliases", None)).await?;
+    let aliases = if aliases.ok() {
+        aliases.body
+    } else {
+        Value::Null
+    };
+    Ok(normalise(&document, &aliases, own))
+}
+
+/// Sorted classes (properties by name), sorted aliases, sorted keys.
+pub fn normalise(document: &Value, aliases: &Value, own: &[&str]) -> String {
+    let mut classes: Vec<Value> = document
+        .get("classes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|class| {
+            class["class"]
+                .as_str()
+                .is_some_and(|name| !own.contains(&name))
+        })
+        .cloned()
+        .collect();
+    for class in &mut classes {
+        if let Some(properties) = class.get_mut("properties").and_then(Value::as_array_mut) {
+            properties.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        }
+    }
+    classes.sort_by(|a, b| a["class"].as_str().cmp(&b["class"].as_str()));
+    let mut aliases: Vec<Value> = aliases
+        .get("aliases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|alias| {
+            alias["class"]
+                .as_str()
+                .is_some_and(|name| !own.contains(&name))
+        })
+        .cloned()
+        .collect();
+    aliases.sort_by(|a, b| a["alias"].as_str().cmp(&b["alias"].as_str()));
+    let snapshot = sort_keys(json!({"aliases": aliases, "classes": classes}));
+    serde_json::to_string_pretty(&snapshot).unwrap_or_default()
+}
+
+fn sort_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect::<Map<_, _>>(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_collections_are_left_out_and_order_is_stable() {
+        let document = json!({"classes": [
+            {"class": "B", "properties": [{"name": "z"}, {"name": "a"}]},
+            {"class": "DbmigrateHistory"},
+            {"class": "A"}]});
+        let text = normalise(
+            &document,
+            &Value::Null,
+            &["DbmigrateHistory", "DbmigrateLock"],
+        );
+        assert!(!text.contains("DbmigrateHistory"));
+        let a = text.find("\"A\"").unwrap();
+        assert!(a < text.find("\"B\"").unwrap());
+        assert!(text.find("\"a\"").unwrap() < text.find("\"z\"").unwrap());
+    }
+}
