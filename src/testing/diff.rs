@@ -24,7 +24,9 @@ pub struct SnapshotDiff {
 impl SnapshotDiff {
     /// Whether the two snapshots are equal.
     pub fn is_empty(&self) -> bool {
-        self.lines.iter().all(|line| matches!(line, DiffLine::Same(_)))
+        self.lines
+            .iter()
+            .all(|line| matches!(line, DiffLine::Same(_)))
     }
 
     /// Lines present in the actual snapshot only.
@@ -84,8 +86,16 @@ pub fn diff_lines(expected: &str, actual: &str) -> SnapshotDiff {
             j += 1;
         }
     }
-    lines.extend(old[i..].iter().map(|text| DiffLine::Missing(text.to_string())));
-    lines.extend(new[j..].iter().map(|text| DiffLine::Extra(text.to_string())));
+    lines.extend(
+        old[i..]
+            .iter()
+            .map(|text| DiffLine::Missing(text.to_string())),
+    );
+    lines.extend(
+        new[j..]
+            .iter()
+            .map(|text| DiffLine::Extra(text.to_string())),
+    );
     SnapshotDiff { lines }
 }
 
@@ -126,6 +136,9 @@ mod tests {
     #[test]
     fn a_changed_line_is_missing_then_extra() {
         let diff = diff_lines("x\ncolumn t.a: text\ny\n", "x\ncolumn t.a: integer\ny\n");
-        assert_eq!(diff.changes(), "- column t.a: text\n+ column t.a: integer\n");
+        assert_eq!(
+            diff.changes(),
+            "- column t.a: text\n+ column t.a: integer\n"
+        );
     }
 }
