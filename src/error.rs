@@ -204,11 +204,11 @@ pub enum GraphError {
         second: String,
     },
     /// A `Revises:` names a revision no file defines.
-    #[error("{path}:{line}: `Revises: {parent}` names a revision that no migration file defines\n  help: set `Revises:` to an existing revision id (`cargo dbmigrate history` lists them), or restore the missing file")]
+    #[error("{}: `Revises: {parent}` names a revision that no migration file defines\n  help: set `Revises:` to an existing revision id (`cargo dbmigrate history` lists them), or restore the missing file", location(path, *line))]
     MissingParent {
         /// The child file.
         path: String,
-        /// Line of its `Revises:` header.
+        /// Line of its `Revises:` header; 0 when unknown.
         line: u32,
         /// The missing parent.
         parent: String,
@@ -231,6 +231,15 @@ pub enum GraphError {
         /// The head files.
         heads: Vec<String>,
     },
+}
+
+/// `path:line`, or just `path` when the line is unknown (0).
+fn location(path: &str, line: u32) -> String {
+    if line == 0 {
+        path.to_string()
+    } else {
+        format!("{path}:{line}")
+    }
 }
 
 /// A target could not be resolved against the history.
