@@ -4,6 +4,7 @@
 
 mod error;
 mod types;
+mod url;
 
 #[cfg(feature = "neo4j")]
 pub mod neo4j;
@@ -14,6 +15,7 @@ pub mod weaviate;
 
 pub use error::BackendError;
 pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordState, RepairAction, Step};
+pub use url::{redact_url, url_password};
 
 use std::time::Duration;
 
@@ -48,6 +50,15 @@ pub trait Backend: Send + Sync {
 
     /// Releases the lock taken by [`Backend::lock`]; a no-op when not held.
     async fn unlock(&self) -> Result<(), BackendError>;
+
+    /// Gives the lock up without waiting, from synchronous code: the
+    /// runner's lock guard calls it when a run is dropped (cancelled) before
+    /// it could call [`Backend::unlock`]. PostgreSQL drops its lock
+    /// connection (ending the session releases the advisory lock). Added
+    /// after the first trait draft, with a default so every backend still
+    /// compiles: a lease-based lock may keep the default no-op, its lease
+    /// expires on its own.
+    fn abandon_lock(&self) {}
 
     /// Runs one step and records it: `Up` runs the up section and writes an
     /// applied record; `Down` runs the down section and removes the record.

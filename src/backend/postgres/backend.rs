@@ -1,0 +1,231 @@
+//! `PostgresBackend`: the history table, the advisory lock and the steps,
+//! on a sqlx pool.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+
+use crate::backend::{
+    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction, Step,
+};
+use crate::migration::{BackendKind, Direction, Migration, TransactionMode};
+
+use super::lock::AdvisoryLock;
+use super::{apply, sql};
+
+/// Where the history lives and how steps run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// Schema of the history table (default `public`).
+    pub schema: String,
+    /// Name of the history table (default `dbmigrate_history`).
+    pub table: String,
+    /// Project default `lock_timeout` for steps; a migration header overrides it.
+    pub lock_timeout: Option<Duration>,
+    /// Project default `statement_timeout` for steps; a migration header overrides it.
+    pub statement_timeout: Option<Duration>,
+    /// The advisory lock key (default: derived from schema and table).
+    pub lock_key: i64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig::for_table("public", "dbmigrate_history")
+    }
+}
+
+impl PostgresConfig {
+    /// A config for a history table, with the lock key derived from its name.
+    pub fn for_table(schema: &str, table: &str) -> PostgresConfig {
+        PostgresConfig {
+            schema: schema.to_string(),
+            table: table.to_string(),
+            lock_timeout: None,
+            statement_timeout: None,
+            lock_key: lock_key_for(&format!("dbmigrate:{schema}.{table}")),
+        }
+    }
+}
+
+/// FNV-1a, so the key is stable across builds and platforms.
+fn lock_key_for(name: &str) -> i64 {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    hash as i64
+}
+
+/// PostgreSQL through a sqlx pool.
+pub struct PostgresBackend {
+    pub(super) pool: PgPool,
+    pub(super) config: PostgresConfig,
+    pub(super) location: String,
+    lock: AdvisoryLock,
+}
+
+impl PostgresBackend {
+    /// A backend on `pool`.
+    pub fn new(pool: PgPool, config: PostgresConfig) -> PostgresBackend {
+        let location = describe(&pool.connect_options());
+        PostgresBackend { pool, config, location, lock: AdvisoryLock::default() }
+    }
+
+    /// Connects a small pool to `url` (errors never show the password).
+    pub async fn connect(url: &str) -> Result<PostgresBackend, BackendError> {
+        let redacted = crate::backend::redact_url(url);
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| BackendError::Connection { location: redacted.clone(), message: scrub(&e.to_string(), url) })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| BackendError::Connection { location: redacted, message: scrub(&e.to_string(), url) })?;
+        Ok(PostgresBackend::new(pool, PostgresConfig::default()))
+    }
+
+    /// Replaces the config.
+    pub fn with_config(mut self, config: PostgresConfig) -> PostgresBackend {
+        self.config = config;
+        self
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(super) fn error(&self, error: &sqlx::Error) -> BackendError {
+        BackendError::Connection { location: self.location.clone(), message: error.to_string() }
+    }
+
+    async fn run(&self, text: &str) -> Result<(), BackendError> {
+        sqlx::Executor::execute(&self.pool, sqlx::raw_sql(text)).await.map(|_| ()).map_err(|e| self.error(&e))
+    }
+}
+
+/// `postgres://user@host:port/db`: the options never hold a password we show.
+fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    )
+}
+
+/// Removes the password of `url` from a message, in case a driver quoted it.
+fn scrub(message: &str, url: &str) -> String {
+    match crate::backend::url_password(url) {
+        Some(password) if !password.is_empty() => message.replace(&password, "***"),
+        _ => message.to_string(),
+    }
+}
+
+fn record(row: &PgRow) -> Result<AppliedMigration, sqlx::Error> {
+    let millis: i64 = row.try_get::<String, _>(4)?.parse().unwrap_or(0);
+    let duration_ms: u64 = row.try_get::<String, _>(5)?.parse().unwrap_or(0);
+    let state = match row.try_get::<String, _>(6)?.as_str() {
+        "dirty_up" => RecordState::Dirty(Direction::Up),
+        "dirty_down" => RecordState::Dirty(Direction::Down),
+        _ => RecordState::Applied,
+    };
+    Ok(AppliedMigration {
+        revision_id: row.try_get(0)?,
+        parent: row.try_get(1)?,
+        message: row.try_get(2)?,
+        checksum: row.try_get(3)?,
+        applied_at: SystemTime::UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64),
+        duration: Duration::from_millis(duration_ms),
+        state,
+        applied_by: row.try_get(7)?,
+    })
+}
+
+fn missing_table(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "42P01" || code == "3F000")
+}
+
+#[async_trait::async_trait]
+impl Backend for PostgresBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { transactional_ddl: true, lease_lock: false }
+    }
+
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    async fn read_history(&self) -> Result<Vec<AppliedMigration>, BackendError> {
+        let rows = match sqlx::Executor::fetch_all(&self.pool, sqlx::raw_sql(&sql::select_history(&self.config))).await {
+            Ok(rows) => rows,
+            Err(error) if missing_table(&error) => return Ok(Vec::new()),
+            Err(error) => return Err(self.error(&error)),
+        };
+        rows.iter().map(record).collect::<Result<_, _>>().map_err(|e| BackendError::CorruptHistory {
+            location: self.location.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    async fn ensure_history(&self) -> Result<(), BackendError> {
+        self.run(&sql::create_history(&self.config)).await
+    }
+
+    async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
+        self.lock.lock(&self.pool, self.config.lock_key, owner, timeout, &self.location).await
+    }
+
+    async fn unlock(&self) -> Result<(), BackendError> {
+        self.lock.unlock(self.config.lock_key, &self.location).await
+    }
+
+    fn abandon_lock(&self) {
+        self.lock.abandon();
+    }
+
+    async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError> {
+        match step.migration.options.transaction {
+            TransactionMode::Single => apply::single(self, step).await,
+            TransactionMode::None => apply::none(self, step).await,
+        }
+    }
+
+    fn plan(&self, step: &Step<'_>) -> Result<Vec<PlannedCall>, BackendError> {
+        Ok(sql::step_calls(&self.config, step))
+    }
+
+    async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError> {
+        let text = match step.direction {
+            Direction::Up => sql::upsert_record(&self.config, step.migration, step.applied_by, "applied", "0"),
+            Direction::Down => sql::delete_record(&self.config, &step.migration.revision_id),
+        };
+        self.run(&text).await
+    }
+
+    async fn repair(&self, revision_id: &str, action: RepairAction<'_>) -> Result<(), BackendError> {
+        let text = match action {
+            RepairAction::MarkApplied(migration) => {
+                sql::upsert_record(&self.config, migration, "repair", "applied", "0")
+            }
+            RepairAction::Forget => sql::delete_record(&self.config, revision_id),
+        };
+        self.run(&text).await
+    }
+
+    async fn snapshot_schema(&self) -> Result<String, BackendError> {
+        super::snapshot::tables_and_columns(self).await
+    }
+
+    async fn execute_script(&self, migration: &Migration, script: &str) -> Result<(), BackendError> {
+        apply::script(self, migration, script).await
+    }
+}

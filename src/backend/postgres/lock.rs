@@ -1,0 +1,102 @@
+//! The migration lock: a session-level advisory lock held by a dedicated
+//! connection (never a pooled one), in autocommit, so it holds no snapshot
+//! and a `CREATE INDEX CONCURRENTLY` run on the pool never waits on it.
+//! Dropping the connection ends the session, which releases the lock.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, PgConnection, PgPool, Row};
+
+use crate::backend::BackendError;
+
+/// The dedicated lock connection, when the lock is held.
+#[derive(Default)]
+pub(crate) struct AdvisoryLock {
+    held: Mutex<Option<PgConnection>>,
+}
+
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+impl AdvisoryLock {
+    /// Polls `pg_try_advisory_lock(key)` on a new connection until it is
+    /// granted or `timeout` passes; a timeout names the holder.
+    pub async fn lock(&self, pool: &PgPool, key: i64, owner: &str, timeout: Duration, location: &str) -> Result<(), BackendError> {
+        let name: String = format!("dbmigrate lock: {owner}").chars().take(63).collect();
+        let options = (*pool.connect_options()).clone().application_name(&name);
+        let mut conn = PgConnection::connect_with(&options).await.map_err(|e| connection(location, &e))?;
+        let started = Instant::now();
+        loop {
+            let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(key)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| connection(location, &e))?;
+            if granted {
+                *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                let holder = holder(&mut conn, key).await;
+                return Err(BackendError::LockTimeout { location: location.to_string(), holder, waited: started.elapsed() });
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Unlocks and closes the lock connection; a no-op when not held.
+    pub async fn unlock(&self, key: i64, location: &str) -> Result<(), BackendError> {
+        let Some(mut conn) = self.held.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        let result = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut conn).await;
+        // Closing ends the session, which releases the lock even if the unlock failed.
+        let _ = conn.close().await;
+        result.map(|_| ()).map_err(|e| connection(location, &e))
+    }
+
+    /// Drops the lock connection without waiting (a cancelled run).
+    pub fn abandon(&self) {
+        drop(self.held.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
+
+/// Who holds the advisory lock `key` in this database, for the timeout message.
+async fn holder(conn: &mut PgConnection, key: i64) -> String {
+    let row = sqlx::query(
+        "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.backend_start::text, ''), \
+                coalesce(a.state_change::text, ''), coalesce(a.state, '') \
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND l.classid = (($1::bigint >> 32) & 4294967295)::oid AND l.objid = ($1::bigint & 4294967295)::oid \
+         LIMIT 1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await;
+    match row {
+        Ok(Some(row)) => format!(
+            "pid {} ({}), connected since {}, {} since {}",
+            row.get::<i32, _>(0),
+            describe_app(&row.get::<String, _>(1)),
+            row.get::<String, _>(2),
+            row.get::<String, _>(4),
+            row.get::<String, _>(3),
+        ),
+        Ok(None) => "a session that released it just now".to_string(),
+        Err(error) => format!("an unknown session (reading pg_locks failed: {error})"),
+    }
+}
+
+fn describe_app(name: &str) -> String {
+    if name.is_empty() {
+        "no application_name".to_string()
+    } else {
+        format!("application_name `{name}`")
+    }
+}
+
+fn connection(location: &str, error: &sqlx::Error) -> BackendError {
+    BackendError::Connection { location: location.to_string(), message: error.to_string() }
+}

@@ -1,0 +1,12 @@
+//! The PostgreSQL backend: a history table, an advisory lock on a dedicated
+//! connection, and steps that commit with their history row in one round trip.
+
+mod apply;
+mod backend;
+mod concurrent;
+mod lock;
+mod snapshot;
+mod split;
+mod sql;
+
+pub use backend::{PostgresBackend, PostgresConfig};

@@ -1,0 +1,142 @@
+//! `Migrator`: the migrations, the backends by kind, and the run options.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::embedded::Migrations;
+use crate::graph::History;
+use crate::migration::BackendKind;
+
+use super::error::RunError;
+
+/// Applies and reverts the migrations of one timeline across backends.
+///
+/// ```ignore
+/// let report = Migrator::new(&MIGRATIONS).postgres(pool).upgrade(Target::Head).await?;
+/// ```
+pub struct Migrator {
+    source: Source,
+    pub(super) backends: BTreeMap<BackendKind, Box<dyn Backend>>,
+    pub(super) options: Options,
+}
+
+enum Source {
+    Embedded(&'static Migrations),
+    Owned(History),
+}
+
+/// Run options.
+#[derive(Debug, Clone)]
+pub(super) struct Options {
+    pub lock_timeout: Duration,
+    pub applied_by: String,
+    pub allow_ahead: bool,
+    pub dry_run: bool,
+}
+
+/// How `repair` resolves a dirty (or unknown) record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// Its effects are in place: record it as cleanly applied.
+    MarkApplied,
+    /// Its effects are not in place: remove its record.
+    Forget,
+}
+
+impl Migrator {
+    /// A migrator for the migrations embedded in the binary.
+    pub fn new(migrations: &'static Migrations) -> Migrator {
+        Migrator::with_source(Source::Embedded(migrations))
+    }
+
+    /// A migrator for a history read from files (the CLI).
+    pub fn from_history(history: History) -> Migrator {
+        Migrator::with_source(Source::Owned(history))
+    }
+
+    fn with_source(source: Source) -> Migrator {
+        Migrator {
+            source,
+            backends: BTreeMap::new(),
+            options: Options {
+                lock_timeout: Duration::from_secs(60),
+                applied_by: default_applied_by(),
+                allow_ahead: true,
+                dry_run: false,
+            },
+        }
+    }
+
+    /// Adds a backend; migrations of its kind run there. A second backend
+    /// of the same kind replaces the first.
+    pub fn backend(mut self, backend: Box<dyn Backend>) -> Migrator {
+        self.backends.insert(backend.kind(), backend);
+        self
+    }
+
+    /// Adds PostgreSQL through a pool, with the default
+    /// [`PostgresConfig`](crate::backend::postgres::PostgresConfig).
+    #[cfg(feature = "postgres")]
+    pub fn postgres(self, pool: sqlx::PgPool) -> Migrator {
+        use crate::backend::postgres::{PostgresBackend, PostgresConfig};
+        self.backend(Box::new(PostgresBackend::new(pool, PostgresConfig::default())))
+    }
+
+    /// How long to wait for each migration lock (default 60 s).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.options.lock_timeout = timeout;
+        self
+    }
+
+    /// Who applies the migrations, as recorded in history (default: binary
+    /// name, dbmigrate version, host and pid).
+    pub fn applied_by(mut self, applied_by: impl Into<String>) -> Migrator {
+        self.options.applied_by = applied_by.into();
+        self
+    }
+
+    /// Whether an upgrade accepts a database that holds revisions newer than
+    /// this binary (a rolling deploy); default true, with a warning.
+    pub fn allow_ahead(mut self, allow: bool) -> Migrator {
+        self.options.allow_ahead = allow;
+        self
+    }
+
+    /// Plan only: runs report the calls they would make and touch nothing.
+    pub fn dry_run(mut self, dry_run: bool) -> Migrator {
+        self.options.dry_run = dry_run;
+        self
+    }
+
+    /// The configured backend of a kind.
+    pub fn backend_of(&self, kind: BackendKind) -> Option<&dyn Backend> {
+        self.backends.get(&kind).map(|b| b.as_ref())
+    }
+
+    /// The timeline this migrator runs.
+    pub fn history(&self) -> Result<&History, RunError> {
+        match &self.source {
+            Source::Embedded(migrations) => migrations.history().map_err(|e| RunError::Migrations(e.to_string())),
+            Source::Owned(history) => Ok(history),
+        }
+    }
+}
+
+fn default_applied_by() -> String {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown".to_string());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_string());
+    format!(
+        "{binary} (dbmigrate {}) on {host} pid {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    )
+}

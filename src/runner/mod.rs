@@ -1,0 +1,16 @@
+//! The runner: one algorithm for every backend. It reads each backend's
+//! history, checks it against the binary's timeline (checksums, dirty
+//! records, unknown revisions, gaps), and — only when something is pending
+//! — locks, re-reads and applies the steps in order.
+
+mod checks;
+mod error;
+mod lock;
+mod migrator;
+mod plan;
+mod report;
+mod run;
+
+pub use error::RunError;
+pub use migrator::{Migrator, Repair};
+pub use report::{BackendStatus, PlannedStep, Report, Status, StepReport};
