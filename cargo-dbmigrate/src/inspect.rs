@@ -124,7 +124,7 @@ pub fn heads(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let migrations = project.load_migrations()?;
-    let heads = crate::rebase::heads(&migrations);
+    let heads = crate::rebase::heads(&migrations)?;
     let entries: Vec<Entry> = heads.iter().map(|migration| Entry::of(migration)).collect();
     match format {
         OutputFormat::Json => print_json(out, &serde_json::json!({ "heads": entries }))?,
@@ -177,7 +177,11 @@ fn write_details(out: &mut dyn Write, migration: &Migration) -> std::io::Result<
         "created:      {}",
         migration.created.as_deref().unwrap_or("-")
     )?;
-    writeln!(out, "transaction:  {:?}", options.transaction)?;
+    let transaction = match options.transaction {
+        dbmigrate::TransactionMode::Single => "single",
+        dbmigrate::TransactionMode::None => "none",
+    };
+    writeln!(out, "transaction:  {transaction}")?;
     writeln!(out, "irreversible: {}", options.irreversible)?;
     if let Some(timeout) = options.lock_timeout {
         writeln!(out, "lock timeout: {timeout:?}")?;
@@ -188,13 +192,13 @@ fn write_details(out: &mut dyn Write, migration: &Migration) -> std::io::Result<
     writeln!(out, "checksum:     {}", migration.checksum)?;
     writeln!(
         out,
-        "\n-- up (line {})\n{}",
+        "\n== up (line {}) ==\n{}",
         migration.up_line,
         migration.up.trim_end()
     )?;
     writeln!(
         out,
-        "\n-- down (line {})\n{}",
+        "\n== down (line {}) ==\n{}",
         migration.down_line,
         migration.down.trim_end()
     )
@@ -229,11 +233,9 @@ fn write_table(out: &mut dyn Write, entries: &[Entry]) -> std::io::Result<()> {
 
 /// The chain hash of the whole timeline, as hex.
 pub fn chain_hash(history: &History) -> String {
-    let pairs = history
-        .migrations()
-        .iter()
-        .map(|migration| (migration.revision_id.as_str(), &migration.checksum));
-    dbmigrate::chain_hash(pairs).to_hex()
+    history
+        .chain_hash_upto(history.len().checked_sub(1))
+        .to_hex()
 }
 
 /// The migration `text` names: a full stem, a revision id or a unique prefix of a rev.

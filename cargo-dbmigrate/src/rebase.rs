@@ -3,11 +3,12 @@
 //! the other head. Only the `Revises:` value of that first migration changes;
 //! every other byte of the file (CRLF included) stays as it was.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use dbmigrate::graph::RevisionGraph;
 use dbmigrate::{BackendKind, History, Migration};
 use serde::Serialize;
 
@@ -29,16 +30,16 @@ pub struct Change {
     pub new_revises: String,
 }
 
-/// The migrations nothing revises, in file order.
-pub fn heads(migrations: &[Migration]) -> Vec<&Migration> {
-    let parents: HashSet<&str> = migrations
-        .iter()
-        .filter_map(|migration| migration.parent.as_deref())
-        .collect();
-    migrations
-        .iter()
-        .filter(|migration| !parents.contains(migration.revision_id.as_str()))
-        .collect()
+/// The migrations nothing revises, oldest first.
+pub fn heads(migrations: &[Migration]) -> anyhow::Result<Vec<&Migration>> {
+    let graph = RevisionGraph::build(migrations).map_err(graph_error)?;
+    Ok(graph.heads())
+}
+
+/// Prints a graph error and turns it into [`HistoryBroken`].
+fn graph_error(error: dbmigrate::GraphError) -> anyhow::Error {
+    eprintln!("error: {error}");
+    HistoryBroken("the migration history is broken".into()).into()
 }
 
 /// `rebase [--dry-run]`.
@@ -51,7 +52,7 @@ pub fn rebase(
     let mut migrations = project.load_migrations()?;
     let mut texts: BTreeMap<String, String> = BTreeMap::new();
     let mut changes = Vec::new();
-    while heads(&migrations).len() > 1 {
+    while heads(&migrations)?.len() > 1 {
         let change = plan_one(&migrations)?;
         let text = match texts.get(&change.path) {
             Some(text) => text.clone(),
@@ -135,87 +136,52 @@ fn report(
     Ok(())
 }
 
-/// Picks two heads, finds where their lines fork, and re-parents the first
-/// migration of the newer line onto the other head.
+/// Picks the two oldest heads, finds where their lines part, and re-parents
+/// the first migration of the newer line onto the other line's head.
 fn plan_one(migrations: &[Migration]) -> anyhow::Result<Change> {
-    let by_id: HashMap<&str, &Migration> = migrations
+    let graph = RevisionGraph::build(migrations).map_err(graph_error)?;
+    if !graph.orphans().is_empty() || graph.find_cycle().is_some() {
+        let error =
+            History::new(migrations.to_vec()).expect_err("an orphan or a cycle is not a history");
+        return Err(graph_error(error).context("fix this before rebasing"));
+    }
+    let heads = graph.heads();
+    // Only the two heads' own ancestors, so that the two lines share nothing after they part.
+    let mut ids: HashSet<&str> = HashSet::new();
+    for head in &heads[..2] {
+        ids.extend(
+            graph
+                .ancestors(&head.revision_id)
+                .iter()
+                .map(|migration| migration.revision_id.as_str()),
+        );
+    }
+    let pair: Vec<Migration> = migrations
         .iter()
-        .map(|migration| (migration.revision_id.as_str(), migration))
+        .filter(|migration| ids.contains(migration.revision_id.as_str()))
+        .cloned()
         .collect();
-    let heads = heads(migrations);
-    let (line_a, line_b) = (line(&by_id, heads[0])?, line(&by_id, heads[1])?);
-    let in_b: HashSet<&str> = line_b
-        .iter()
-        .map(|migration| migration.revision_id.as_str())
-        .collect();
-    let in_a: HashSet<&str> = line_a
-        .iter()
-        .map(|migration| migration.revision_id.as_str())
-        .collect();
-    let branch_a: Vec<&Migration> = line_a
-        .into_iter()
-        .filter(|m| !in_b.contains(m.revision_id.as_str()))
-        .collect();
-    let branch_b: Vec<&Migration> = line_b
-        .into_iter()
-        .filter(|m| !in_a.contains(m.revision_id.as_str()))
-        .collect();
-    let (first_a, first_b) = (
-        branch_a.last().expect("a head is on its branch"),
-        branch_b.last().expect("a head is on its branch"),
-    );
-    let (newer, other_head) = if (timestamp_key(first_a), &first_a.revision_id)
-        > (timestamp_key(first_b), &first_b.revision_id)
-    {
-        (first_a, heads[1])
-    } else {
-        (first_b, heads[0])
+    let pair_graph = RevisionGraph::build(&pair).map_err(graph_error)?;
+    let branches = pair_graph.branches().expect("two heads have branches");
+    let (oldest, newest) = (branches.lines.first(), branches.lines.last());
+    let other_head = oldest
+        .and_then(|line| line.last())
+        .expect("a line has a head");
+    let first = newest
+        .and_then(|line| line.first())
+        .expect("a line has a first migration");
+    let Some(old_revises) = first.parent.clone() else {
+        anyhow::bail!(HistoryBroken(format!(
+            "{}: a second root (no `Revises:`) cannot be rebased\n  help: set its `Revises:` to {}",
+            first.path, other_head.revision_id
+        )));
     };
     Ok(Change {
-        path: newer.path.clone(),
-        revision_id: newer.revision_id.clone(),
-        old_revises: newer.parent.clone().unwrap_or_else(|| "base".into()),
+        path: first.path.clone(),
+        revision_id: first.revision_id.clone(),
+        old_revises,
         new_revises: other_head.revision_id.clone(),
     })
-}
-
-/// The ancestors of `head`, head first, down to the root.
-fn line<'a>(
-    by_id: &HashMap<&str, &'a Migration>,
-    head: &'a Migration,
-) -> anyhow::Result<Vec<&'a Migration>> {
-    let mut line = vec![head];
-    let mut current = head;
-    while let Some(parent) = current.parent.as_deref() {
-        let Some(&next) = by_id.get(parent) else {
-            anyhow::bail!(HistoryBroken(format!(
-                "{}: `Revises: {parent}` names a revision that no migration file defines; fix it before rebasing",
-                current.path
-            )));
-        };
-        if line.len() > by_id.len() {
-            anyhow::bail!(HistoryBroken(format!(
-                "{}: revisions form a cycle; fix it before rebasing",
-                current.path
-            )));
-        }
-        line.push(next);
-        current = next;
-    }
-    Ok(line)
-}
-
-/// When a migration was written: its `Created:` header, else its file name's timestamp.
-fn timestamp_key(migration: &Migration) -> String {
-    let digits = |text: &str| {
-        text.chars()
-            .filter(char::is_ascii_digit)
-            .collect::<String>()
-    };
-    match migration.created.as_deref().map(digits) {
-        Some(created) if created.len() >= 12 => format!("{created:0<14}"),
-        _ => format!("{:0<14}", digits(&migration.revision_id)),
-    }
 }
 
 /// The text with the `Revises:` value `old` replaced by `new`; `None` when

@@ -1,0 +1,262 @@
+//! The offline commands of `cargo dbmigrate`, run as a process on temporary
+//! projects copied from `tests/fixtures/<case>/`, with insta snapshots of what
+//! they print (temp paths and clock-dependent values redacted).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Project {
+    _temp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Project {
+    /// A package with the migrations of `tests/fixtures/<fixture>/migrations`.
+    fn from_fixture(fixture: &str) -> Project {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().join("app");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        std::fs::create_dir_all(root.join("migrations")).unwrap();
+        let fixture_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture)
+            .join("migrations");
+        for entry in std::fs::read_dir(fixture_dir).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(
+                entry.path(),
+                root.join("migrations").join(entry.file_name()),
+            )
+            .unwrap();
+        }
+        Project { _temp: temp, root }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("run cargo-dbmigrate");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: self.redact(&String::from_utf8_lossy(&output.stdout)),
+            stderr: self.redact(&String::from_utf8_lossy(&output.stderr)),
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        text.replace(&self.root.display().to_string(), "[ROOT]")
+    }
+
+    fn migration_path(&self, file_name: &str) -> PathBuf {
+        self.root.join("migrations").join(file_name)
+    }
+
+    fn write_migration(&self, file_name: &str, text: &str) {
+        std::fs::write(self.migration_path(file_name), text).unwrap();
+    }
+
+    fn read_migration(&self, file_name: &str) -> String {
+        std::fs::read_to_string(self.migration_path(file_name)).unwrap()
+    }
+}
+
+impl Run {
+    fn success(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn sql(message: &str, revises: &str, line_ending: &str) -> String {
+    let lines = [
+        format!("-- Message: {message}"),
+        format!("-- Revises: {revises}"),
+        String::new(),
+        "-- migrate:up".to_string(),
+        "SELECT 1;".to_string(),
+        String::new(),
+        "-- migrate:down".to_string(),
+        "SELECT 2;".to_string(),
+        String::new(),
+    ];
+    lines.join(line_ending)
+}
+
+#[test]
+fn new_revises_the_previous_head() {
+    let project = Project::from_fixture("good");
+    let run = project
+        .run(&["dbmigrate", "new", "Add guardian consent"])
+        .success();
+    let path = run.stdout.trim();
+    let file_name = path
+        .strip_prefix("migrations/")
+        .expect("path below migrations/");
+    let (stem, rest) = file_name.split_at(21);
+    assert!(rest == "add_guardian_consent.sql", "{file_name}");
+    let bytes = stem.as_bytes();
+    assert!(
+        bytes[..8]
+            .iter()
+            .chain(&bytes[9..13])
+            .all(u8::is_ascii_digit),
+        "{file_name}"
+    );
+    assert!(
+        bytes[14..20]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)),
+        "{file_name}"
+    );
+    let text = project.read_migration(file_name);
+    let created = text
+        .lines()
+        .find(|line| line.starts_with("-- Created: "))
+        .expect("Created header");
+    insta::assert_snapshot!("new_sql", text.replace(created, "-- Created: [NOW]"));
+
+    // A scaffold's sections are empty until written: `new` refuses to build on it.
+    let refused = project.run(&["new", "next"]);
+    assert_eq!(refused.code, 3);
+    assert!(
+        refused.stderr.contains(":17: the up section is empty"),
+        "{}",
+        refused.stderr
+    );
+    let written = text.replace(
+        "-- migrate:up\n\n\n-- migrate:down\n",
+        "-- migrate:up\nSELECT 1;\n\n-- migrate:down\nSELECT 1;\n",
+    );
+    project.write_migration(file_name, &written);
+    let history = project.run(&["history"]).success();
+    assert!(
+        history.stdout.contains("20240103_0900_ccc333  postgres"),
+        "{}",
+        history.stdout
+    );
+
+    let weaviate = project
+        .run(&[
+            "new",
+            "--target",
+            "weaviate",
+            "--revises",
+            "aaa1",
+            "add \"chunks\"",
+        ])
+        .success();
+    let file_name = weaviate
+        .stdout
+        .trim()
+        .strip_prefix("migrations/")
+        .unwrap()
+        .to_string();
+    let value: serde_json::Value =
+        serde_json::from_str(&project.read_migration(&file_name)).unwrap();
+    assert_eq!(value["revises"], "20240101_0900_aaa111");
+    assert_eq!(value["message"], "add \"chunks\"");
+}
+
+#[test]
+fn history_heads_and_show() {
+    let project = Project::from_fixture("good");
+    insta::assert_snapshot!("history_text", project.run(&["history"]).success().stdout);
+    insta::assert_snapshot!(
+        "history_json",
+        project
+            .run(&["dbmigrate", "history", "--format", "json"])
+            .success()
+            .stdout
+    );
+    insta::assert_snapshot!("heads_text", project.run(&["heads"]).success().stdout);
+    insta::assert_snapshot!("show_text", project.run(&["show", "bbb"]).success().stdout);
+    let unknown = project.run(&["show", "zzz"]);
+    assert_eq!(unknown.code, 2);
+    insta::assert_snapshot!("show_unknown", unknown.stderr);
+}
+
+#[test]
+fn check_good_and_broken_folders() {
+    let good = Project::from_fixture("good").run(&["check"]).success();
+    insta::assert_snapshot!("check_good", good.stdout);
+
+    let broken = Project::from_fixture("broken").run(&["check"]);
+    assert_eq!(broken.code, 3);
+    insta::assert_snapshot!("check_broken", broken.stderr);
+    let broken_json = Project::from_fixture("broken").run(&["check", "--format", "json"]);
+    assert_eq!(broken_json.code, 3);
+    insta::assert_snapshot!("check_broken_json", broken_json.stdout);
+
+    let orphan = Project::from_fixture("missing_parent").run(&["check"]);
+    assert_eq!(orphan.code, 3);
+    insta::assert_snapshot!("check_missing_parent", orphan.stderr);
+}
+
+#[test]
+fn rebase_reparents_the_newer_branch_and_keeps_its_bytes() {
+    let project = Project::from_fixture("good");
+    let head = "20240103_0900_ccc333";
+    project.write_migration(
+        "20240201_0900_ddd444_branch_one.sql",
+        &sql("branch one", head, "\n"),
+    );
+    let newer = "20240202_0900_eee555_branch_two.sql";
+    let crlf = sql("branch two", head, "\r\n");
+    project.write_migration(newer, &crlf);
+    project.write_migration(
+        "20240203_0900_fff666_branch_two_more.sql",
+        &sql("more", "20240202_0900_eee555", "\n"),
+    );
+
+    let heads = project.run(&["heads"]).success();
+    insta::assert_snapshot!("rebase_heads_before", heads.stdout);
+    let check = project.run(&["check"]);
+    assert_eq!(check.code, 3);
+    insta::assert_snapshot!("rebase_check_before", check.stderr);
+
+    let dry_run = project.run(&["rebase", "--dry-run"]).success();
+    insta::assert_snapshot!("rebase_dry_run", dry_run.stdout);
+    assert_eq!(
+        project.read_migration(newer),
+        crlf,
+        "--dry-run changed a file"
+    );
+
+    let rebase = project.run(&["rebase"]).success();
+    insta::assert_snapshot!("rebase", rebase.stdout);
+    assert_eq!(
+        project.read_migration(newer),
+        crlf.replace(head, "20240201_0900_ddd444")
+    );
+    insta::assert_snapshot!(
+        "rebase_history_after",
+        project.run(&["history"]).success().stdout
+    );
+    insta::assert_snapshot!("rebase_again", project.run(&["rebase"]).success().stdout);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let project = Project::from_fixture("good");
+    assert_eq!(project.run(&["dbmigrate", "frobnicate"]).code, 2);
+    assert_eq!(project.run(&["new", "x", "--target", "mysql"]).code, 2);
+    assert_eq!(project.run(&["--help"]).success().code, 0);
+}
