@@ -2,7 +2,7 @@
 //! parser, validates the revision graph, and writes the Rust that
 //! [`dbmigrate::embedded!`] includes, with checksums computed at build time.
 //!
-//! ```ignore
+//! ```no_run
 //! // build.rs
 //! fn main() {
 //!     dbmigrate_build::embed("migrations").expect("migrations");
