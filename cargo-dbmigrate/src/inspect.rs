@@ -47,8 +47,9 @@ impl<'a> Entry<'a> {
 
 /// Prints `value` as pretty JSON followed by a newline.
 pub fn print_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)?;
+    // Rendered first, so a closed pipe surfaces as an io::Error (exit 0), not a serde error.
+    let text = serde_json::to_string_pretty(value)?;
+    writeln!(out, "{text}")?;
     Ok(())
 }
 
