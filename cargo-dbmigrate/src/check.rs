@@ -54,10 +54,7 @@ pub fn offline_check(project: &Project) -> (CheckReport, Option<History>) {
     match History::new(migrations) {
         Ok(history) => {
             report.ok = true;
-            report.head = history
-                .migrations()
-                .last()
-                .map(|head| head.revision_id.clone());
+            report.head = history.head().map(|head| head.revision_id.clone());
             report.chain_hash = Some(chain_hash(&history));
             (report, Some(history))
         }

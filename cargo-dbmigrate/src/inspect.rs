@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
 
-use dbmigrate::{History, Migration};
+use dbmigrate::{History, Migration, Target};
 use serde::Serialize;
 
 use crate::args::NewArgs;
@@ -60,22 +60,19 @@ pub fn new(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let migrations = project.load_migrations()?;
-    let revises = match &args.revises {
-        Some(text) => Some(resolve(&migrations, text)?.revision_id.clone()),
-        None => project
-            .load_history()?
-            .migrations()
-            .last()
-            .map(|head| head.revision_id.clone()),
+    let history = project.load_history()?;
+    let parent = match &args.revises {
+        Some(text) => resolve(&history, text)?,
+        None => history.head(),
     };
+    let revises = parent.map(|parent| parent.revision_id.clone());
     let plan = NewPlan {
         message: args.message,
         backend: args.target.unwrap_or(project.default_target),
         revises,
         now: UtcTime::now(),
     };
-    let taken: HashSet<String> = migrations
+    let taken: HashSet<String> = history
         .iter()
         .map(|migration| migration.rev.clone())
         .collect();
@@ -153,8 +150,11 @@ pub fn show(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let migrations = project.load_migrations()?;
-    let migration = resolve(&migrations, text)?;
+    let history = project.load_history()?;
+    let Some(migration) = resolve(&history, text)? else {
+        let message = format!("`{text}` resolves to base, before the first migration");
+        return Err(UsageError(message).into());
+    };
     match format {
         OutputFormat::Json => print_json(out, migration)?,
         OutputFormat::Text => write_details(out, migration)?,
@@ -239,31 +239,13 @@ pub fn chain_hash(history: &History) -> String {
         .to_hex()
 }
 
-/// The migration `text` names: a full stem, a revision id or a unique prefix of a rev.
-fn resolve<'a>(migrations: &'a [Migration], text: &str) -> anyhow::Result<&'a Migration> {
-    let stem = |migration: &Migration| format!("{}_{}", migration.revision_id, migration.slug);
-    let matches: Vec<&Migration> = migrations
-        .iter()
-        .filter(|migration| {
-            migration.revision_id == text
-                || stem(migration) == text
-                || migration.file_name == text
-                || (!text.is_empty() && migration.rev.starts_with(text))
-        })
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one),
-        [] => Err(UsageError(format!(
-            "no revision matches `{text}`\n  help: `cargo dbmigrate history` lists the revisions"
-        ))
-        .into()),
-        many => Err(UsageError(format!(
-            "`{text}` is ambiguous: it matches {}\n  help: give more characters of the rev",
-            many.iter()
-                .map(|migration| migration.revision_id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .into()),
-    }
+/// The migration `text` names (`head`, a full stem, a revision id, a unique
+/// rev prefix, `-1`, …) resolved by the library; `None` for `base`.
+fn resolve<'a>(history: &'a History, text: &str) -> anyhow::Result<Option<&'a Migration>> {
+    let usage = |error: dbmigrate::error::TargetError| UsageError(error.to_string());
+    let target = Target::parse(text).map_err(usage)?;
+    let index = history
+        .resolve(&target, history.len().checked_sub(1))
+        .map_err(usage)?;
+    Ok(index.map(|index| &history.migrations()[index]))
 }

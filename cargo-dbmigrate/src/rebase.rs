@@ -87,8 +87,7 @@ pub fn rebase(
         }
     }
     let head = history
-        .migrations()
-        .last()
+        .head()
         .map(|migration| migration.revision_id.clone());
     report(out, format, dry_run, &changes, head.as_deref())?;
     Ok(ExitCode::SUCCESS)
