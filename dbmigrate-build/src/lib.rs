@@ -14,6 +14,8 @@
 //! source edit. A malformed file or a broken history (duplicate revision,
 //! missing parent, two heads, …) fails the build with `path:line: message`.
 #![warn(missing_docs)]
+// The example is a whole build.rs, `fn main` included.
+#![allow(clippy::needless_doctest_main)]
 
 mod error;
 mod generate;
