@@ -1,0 +1,21 @@
+//! Real PostgreSQL, Neo4j and Weaviate servers on 127.0.0.1 for tests, without Docker:
+//! `cargo xtask services up|down|status|env`, and the same as a library for the other
+//! xtask subcommands (`services::up(&[])` returns the environment to hand to a child).
+
+mod cli;
+mod layout;
+mod lifecycle;
+mod neo4j;
+mod postgres;
+mod probe;
+mod process;
+mod server;
+mod service;
+mod weaviate;
+
+pub use cli::run;
+// The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
+#[allow(unused_imports)]
+pub use lifecycle::{down, env, status, up, ServerStatus};
+#[allow(unused_imports)]
+pub use server::{Server, ServiceEnv};

@@ -1,0 +1,226 @@
+//! Server processes: spawning them detached with their output in a log file, PID files,
+//! liveness checks through `/proc`, graceful-then-forced stops, and waiting with a deadline.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+/// How often readiness and exit are polled.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Starts `command` in its own process group (a Ctrl-C in the terminal does not reach it)
+/// with stdin closed and stdout/stderr appended to `log`; returns its PID.
+pub fn spawn_logged(command: &mut Command, log: &Path) -> anyhow::Result<u32> {
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("failed to open log file {}", log.display()))?;
+    let err = out.try_clone()?;
+    let program = command.get_program().to_string_lossy().into_owned();
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("failed to start {program}"))?;
+    // The child outlives this process on purpose: dropping `Child` neither waits nor kills.
+    Ok(child.id())
+}
+
+/// The PID stored in `pid_file`, if the file exists and holds a number.
+pub fn read_pid(pid_file: &Path) -> Option<u32> {
+    std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()
+}
+
+/// Writes `pid` to `pid_file`.
+pub fn write_pid(pid_file: &Path, pid: u32) -> anyhow::Result<()> {
+    std::fs::write(pid_file, format!("{pid}\n"))
+        .with_context(|| format!("failed to write PID file {}", pid_file.display()))
+}
+
+/// Removes `pid_file`; a missing file is fine.
+pub fn remove_pid(pid_file: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(pid_file) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(error).with_context(|| format!("failed to remove PID file {}", pid_file.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `pid` is a live (not zombie) process whose command line mentions `program`,
+/// so that a PID reused by an unrelated process is never taken for our server.
+pub fn is_alive(pid: u32, program: &str) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // Field 3 (after the parenthesised command name) is the state; Z and X are dead.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    if matches!(state, None | Some("Z") | Some("X")) {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(program))
+        .unwrap_or(false)
+}
+
+/// Sends `signal` (a name such as `TERM`, `INT`, `KILL`) to `pid`.
+pub fn send_signal(pid: u32, signal: &str) -> anyhow::Result<()> {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .context("failed to run `kill`")?;
+    anyhow::ensure!(status.success(), "`kill -{signal} {pid}` failed");
+    Ok(())
+}
+
+/// How a stop went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The process was not running.
+    NotRunning,
+    /// The process exited after the graceful signal.
+    Gracefully,
+    /// The process ignored the graceful signal and was killed.
+    Killed,
+}
+
+/// Stops `pid` with `signal`, then `KILL` after `grace`.
+pub fn stop(pid: u32, program: &str, signal: &str, grace: Duration) -> anyhow::Result<Stopped> {
+    if !is_alive(pid, program) {
+        return Ok(Stopped::NotRunning);
+    }
+    send_signal(pid, signal)?;
+    if wait_for_exit(pid, program, grace) {
+        return Ok(Stopped::Gracefully);
+    }
+    send_signal(pid, "KILL")?;
+    anyhow::ensure!(
+        wait_for_exit(pid, program, Duration::from_secs(10)),
+        "process {pid} ({program}) is still running after SIGKILL"
+    );
+    Ok(Stopped::Killed)
+}
+
+fn wait_for_exit(pid: u32, program: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if !is_alive(pid, program) {
+            return true;
+        }
+        sleep(POLL);
+    }
+    !is_alive(pid, program)
+}
+
+/// What `wait_ready` watches while it waits.
+pub struct Watch<'a> {
+    /// The server process; waiting stops early when it exits.
+    pub pid: u32,
+    /// A word of its command line, for [`is_alive`].
+    pub program: &'a str,
+    /// How long to wait.
+    pub timeout: Duration,
+    /// The logs whose tails explain a failure.
+    pub logs: &'a [&'a Path],
+}
+
+/// Polls `ready` until it returns true; fails with the tails of the logs when the process
+/// exits or the timeout passes. Returns how long it took.
+pub fn wait_ready(watch: &Watch<'_>, mut ready: impl FnMut() -> bool) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    loop {
+        if ready() {
+            return Ok(start.elapsed());
+        }
+        let problem = if !is_alive(watch.pid, watch.program) {
+            format!("exited (pid {}) before it answered", watch.pid)
+        } else if start.elapsed() >= watch.timeout {
+            format!("did not answer within {}s", watch.timeout.as_secs())
+        } else {
+            sleep(POLL);
+            continue;
+        };
+        anyhow::bail!("{} {problem}\n{}", watch.program, log_tails(watch.logs, 30));
+    }
+}
+
+/// The last `lines` lines of each non-empty log, each under a header naming the file.
+pub fn log_tails(logs: &[&Path], lines: usize) -> String {
+    logs.iter()
+        .filter_map(|log| {
+            let tail = tail(log, lines)?;
+            Some(format!("--- last lines of {} ---\n{tail}", log.display()))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The last `lines` lines of `path` (reading at most its last 64 KiB).
+pub fn tail(path: &Path, lines: usize) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))
+        .ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let all: Vec<&str> = text.lines().collect();
+    let tail = all[all.len().saturating_sub(lines)..].join("\n");
+    (!tail.trim().is_empty()).then_some(tail)
+}
+
+/// Runs `command` to completion with its output appended to `log`; fails with the log tail.
+pub fn run_logged(command: &mut Command, log: &Path, what: &str) -> anyhow::Result<()> {
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("failed to open log file {}", log.display()))?;
+    let err = out.try_clone()?;
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .with_context(|| format!("failed to run {what}"))?;
+    anyhow::ensure!(
+        status.success(),
+        "{what} failed ({status})\n{}",
+        log_tails(&[log], 30)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_bogus_pid_is_not() {
+        let me = std::process::id();
+        assert!(is_alive(me, ""));
+        assert!(!is_alive(me, "certainly-not-in-the-command-line-42"));
+        assert!(!is_alive(u32::MAX - 1, ""));
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let path = std::env::temp_dir().join(format!("xtask-tail-{}", std::process::id()));
+        std::fs::write(&path, "one\ntwo\nthree\n").unwrap();
+        assert_eq!(tail(&path, 2).as_deref(), Some("two\nthree"));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(tail(&path, 2), None);
+    }
+}

@@ -1,0 +1,197 @@
+//! Weaviate: `weaviate-server` built once with `go install` from its Go module at a pinned
+//! version (cached outside `target/`), run single-node with anonymous access, no
+//! telemetry, no modules, HTTP on 127.0.0.1:56080.
+//!
+//! Listener note: Weaviate 1.35.2 binds its public gRPC port (`GRPC_PORT`) and its
+//! internal cluster gRPC port (`CLUSTER_DATA_BIND_PORT`) on all interfaces (`":port"` is
+//! hard-coded in its source); no setting moves them to loopback.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::layout::{create_dir, Layout};
+use super::probe;
+use super::process::{run_logged, spawn_logged};
+use super::server::Server;
+use super::service::Service;
+
+/// The pinned release (collection aliases need 1.32 or newer).
+pub const WEAVIATE_VERSION: &str = "1.35.2";
+/// The REST API on 127.0.0.1.
+pub const HTTP_PORT: u16 = 56080;
+/// The public gRPC API (bound on all interfaces by Weaviate itself).
+pub const GRPC_PORT: u16 = 56051;
+const GOSSIP_PORT: u16 = 56946;
+const DATA_PORT: u16 = 56947;
+const RAFT_PORT: u16 = 56300;
+const RAFT_RPC_PORT: u16 = 56301;
+
+const MODULE: &str = "github.com/weaviate/weaviate/cmd/weaviate-server";
+const BINARY: &str = "weaviate-server";
+
+/// The Weaviate service.
+pub struct Weaviate;
+
+impl Service for Weaviate {
+    fn server(&self) -> Server {
+        Server::Weaviate
+    }
+
+    fn program(&self) -> &'static str {
+        BINARY
+    }
+
+    fn ports(&self) -> Vec<(&'static str, u16)> {
+        vec![
+            ("http", HTTP_PORT),
+            ("grpc", GRPC_PORT),
+            ("gossip", GOSSIP_PORT),
+            ("cluster data", DATA_PORT),
+            ("raft", RAFT_PORT),
+            ("raft rpc", RAFT_RPC_PORT),
+        ]
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        vec![(
+            "WEAVIATE_URL".into(),
+            format!("http://127.0.0.1:{HTTP_PORT}"),
+        )]
+    }
+
+    fn prepare(&self, layout: &Layout) -> anyhow::Result<()> {
+        build(layout)?;
+        create_dir(&layout.data_dir(Server::Weaviate))
+    }
+
+    fn spawn(&self, layout: &Layout) -> anyhow::Result<u32> {
+        let dir = layout.dir(Server::Weaviate);
+        let mut command = Command::new(binary(layout));
+        command
+            .args(["--host", "127.0.0.1", "--port", &HTTP_PORT.to_string()])
+            .args(["--scheme", "http"])
+            .current_dir(&dir)
+            .env_clear()
+            .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+            .env("HOME", &dir)
+            .env("PERSISTENCE_DATA_PATH", layout.data_dir(Server::Weaviate))
+            .envs(settings());
+        spawn_logged(&mut command, &layout.log_file(Server::Weaviate))
+    }
+
+    fn answers(&self, _layout: &Layout) -> bool {
+        probe::http_ok(HTTP_PORT, "/v1/.well-known/ready")
+    }
+
+    fn startup_timeout(&self) -> Duration {
+        Duration::from_secs(120)
+    }
+}
+
+/// Environment settings: single node, loopback, nothing phones home.
+fn settings() -> Vec<(&'static str, String)> {
+    let fixed = [
+        ("DISABLE_TELEMETRY", "true"),
+        ("GO_PROFILING_DISABLE", "true"),
+        ("PROMETHEUS_MONITORING_ENABLED", "false"),
+        ("SENTRY_ENABLED", "false"),
+        ("DEFAULT_VECTORIZER_MODULE", "none"),
+        ("ENABLE_MODULES", ""),
+        ("API_BASED_MODULES_DISABLED", "true"),
+        ("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "true"),
+        ("AUTOSCHEMA_ENABLED", "false"),
+        ("QUERY_DEFAULTS_LIMIT", "25"),
+        ("CLUSTER_HOSTNAME", "node1"),
+        ("CLUSTER_BIND_ADDR", "127.0.0.1"),
+        ("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
+        ("RAFT_BOOTSTRAP_EXPECT", "1"),
+    ];
+    let ports = [
+        ("GRPC_PORT", GRPC_PORT),
+        ("CLUSTER_GOSSIP_BIND_PORT", GOSSIP_PORT),
+        ("CLUSTER_DATA_BIND_PORT", DATA_PORT),
+        ("RAFT_PORT", RAFT_PORT),
+        ("RAFT_INTERNAL_RPC_PORT", RAFT_RPC_PORT),
+    ];
+    fixed
+        .into_iter()
+        .map(|(name, value)| (name, value.to_string()))
+        .chain(
+            ports
+                .into_iter()
+                .map(|(name, port)| (name, port.to_string())),
+        )
+        .chain([("RAFT_JOIN", format!("node1:{RAFT_PORT}"))])
+        .collect()
+}
+
+/// `<cache>/weaviate-<version>/weaviate-server`.
+fn binary(layout: &Layout) -> PathBuf {
+    layout
+        .cache
+        .join(format!("weaviate-{WEAVIATE_VERSION}"))
+        .join(BINARY)
+}
+
+/// Builds `weaviate-server` with `go install` unless this version is already cached.
+fn build(layout: &Layout) -> anyhow::Result<()> {
+    let binary = binary(layout);
+    if binary.is_file() {
+        return Ok(());
+    }
+    let release = binary.parent().context("binary path has no folder")?;
+    // go install writes into a scratch GOBIN, renamed into place only when complete.
+    let scratch = release.join(".gobin");
+    create_dir(&scratch)?;
+    let log = layout.dir(Server::Weaviate).join("go-install.log");
+    eprintln!(
+        "weaviate: building {BINARY} {WEAVIATE_VERSION} with `go install` into {} \
+         (minutes the first time; log: {})",
+        release.display(),
+        log.display()
+    );
+    let mut command = Command::new(go());
+    command
+        .args(["install", &format!("{MODULE}@v{WEAVIATE_VERSION}")])
+        .env("GOBIN", &scratch);
+    run_logged(
+        &mut command,
+        &log,
+        "go install weaviate-server (is Go installed?)",
+    )?;
+    std::fs::rename(scratch.join(BINARY), &binary)
+        .with_context(|| format!("failed to move the build into {}", binary.display()))
+}
+
+/// `go` from PATH, else the official tarball's location.
+fn go() -> PathBuf {
+    let in_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("go"))
+            .find(|go| go.is_file())
+    });
+    in_path.unwrap_or_else(|| PathBuf::from("/usr/local/go/bin/go"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_switch_phone_home_off_and_pin_ports() {
+        let settings = settings();
+        let get = |name: &str| {
+            settings
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        assert_eq!(get("DISABLE_TELEMETRY"), Some("true"));
+        assert_eq!(get("GO_PROFILING_DISABLE"), Some("true"));
+        assert_eq!(get("CLUSTER_BIND_ADDR"), Some("127.0.0.1"));
+        assert_eq!(get("RAFT_PORT"), Some("56300"));
+    }
+}
