@@ -1,6 +1,73 @@
-//! `cargo xtask demo` (placeholder until its owner lands it).
+//! `cargo xtask demo`: starts the three servers, builds the edututor app and
+//! runs it twice — the first boot migrates PostgreSQL, Neo4j and Weaviate and
+//! uses the new schema; the second finds nothing pending.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context as _};
+
+use crate::test_migrations::{cargo, server_env, target_dir, workspace_root};
 
 /// Runs `cargo xtask demo`.
-pub fn run(_args: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo xtask demo` is not implemented yet")
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    if let Some(unknown) = args.first() {
+        bail!("unknown argument `{unknown}`\nusage: cargo xtask demo");
+    }
+    let env = server_env()?;
+    eprintln!("demo: building examples/edututor");
+    let status = Command::new(cargo())
+        .current_dir(workspace_root())
+        .args(["build", "--quiet", "--package", "edututor"])
+        .status()
+        .context("failed to run cargo build")?;
+    if !status.success() {
+        bail!("building edututor failed ({status})");
+    }
+    let logs = target_dir().join("demo");
+    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    let binary = target_dir()
+        .join("debug")
+        .join(format!("edututor{}", std::env::consts::EXE_SUFFIX));
+    for (run, what) in [
+        (1, "first boot: migrates all three databases"),
+        (2, "second boot: already up to date"),
+    ] {
+        eprintln!("\ndemo: ── run {run}, {what}");
+        let log = logs.join(format!("edututor-run{run}.log"));
+        boot(&binary, &env, &log)?;
+    }
+    eprintln!("\ndemo: app logs in {}", logs.display());
+    eprintln!(
+        "demo: server logs in {}",
+        target_dir().join("services").display()
+    );
+    eprintln!("demo: the servers keep running; stop them with `cargo xtask services down`");
+    Ok(())
+}
+
+/// Runs the app once: its report and summary on our stdout, its tracing log
+/// into `log`; on failure, the log's tail.
+fn boot(binary: &Path, env: &[(String, String)], log: &Path) -> anyhow::Result<()> {
+    let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let status = Command::new(binary)
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stderr(file)
+        .status()
+        .with_context(|| format!("failed to start {}", binary.display()))?;
+    if status.success() {
+        eprintln!("demo: log: {}", log.display());
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(30).collect();
+    for line in tail.iter().rev() {
+        eprintln!("  | {line}");
+    }
+    bail!("edututor failed ({status}); full log: {}", log.display())
 }

@@ -1,6 +1,108 @@
-//! `cargo xtask test-migrations` (placeholder until its owner lands it).
+//! `cargo xtask test-migrations`: round-trips every edututor migration (up,
+//! down, up, with schema snapshots) on real PostgreSQL, Neo4j and Weaviate,
+//! and prints how long each backend took.
+//!
+//! The servers come from the environment when `DATABASE_URL`, `NEO4J_URI`
+//! and `WEAVIATE_URL` are all set, else from `cargo xtask services up`.
 
-/// Runs `cargo xtask test-migrations`.
-pub fn run(_args: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo xtask test-migrations` is not implemented yet")
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+
+use crate::services;
+
+/// The variables that point the tests at the servers.
+const SERVER_VARS: [&str; 3] = ["DATABASE_URL", "NEO4J_URI", "WEAVIATE_URL"];
+
+/// Runs `cargo xtask test-migrations [-- <extra test args>]`.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let extra = match args.split_first() {
+        None => &[][..],
+        Some((first, rest)) if first == "--" => rest,
+        Some((unknown, _)) => {
+            bail!(
+                "unknown argument `{unknown}`\nusage: cargo xtask test-migrations [-- <test args>]"
+            )
+        }
+    };
+    let env = server_env()?;
+    let timings = target_dir().join("tmp").join("roundtrip-timings.txt");
+    let _ = std::fs::remove_file(&timings);
+
+    eprintln!(
+        "test-migrations: round-tripping examples/edututor/migrations (tests/it/roundtrip.rs)"
+    );
+    let started = Instant::now();
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(workspace_root())
+        .args([
+            "test",
+            "--package",
+            "dbmigrate",
+            "--all-features",
+            "--test",
+            "it",
+            "roundtrip::",
+            "--",
+        ])
+        .args(extra)
+        .envs(env);
+    let status = command.status().context("failed to run cargo test")?;
+    let elapsed = started.elapsed();
+    print_timings(&timings);
+    if !status.success() {
+        bail!(
+            "round-trip tests failed ({status}); a snapshot change is reviewed with `cargo insta review`"
+        );
+    }
+    eprintln!("test-migrations: ok in {elapsed:.1?} (build included)");
+    Ok(())
+}
+
+/// The server environment: the caller's when complete, else `services up`'s.
+pub(crate) fn server_env() -> anyhow::Result<Vec<(String, String)>> {
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.is_empty());
+    if SERVER_VARS.iter().all(|name| set(name)) {
+        eprintln!("using the servers named by DATABASE_URL, NEO4J_URI and WEAVIATE_URL");
+        return Ok(Vec::new());
+    }
+    eprintln!("starting the test servers (cargo xtask services up)");
+    Ok(services::up(&[])?.vars())
+}
+
+/// Prints the per-backend timings the round-trip test wrote.
+fn print_timings(path: &Path) {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => {
+            eprintln!("test-migrations: time per backend (statements, snapshots, fixtures):");
+            for line in text.lines() {
+                eprintln!("  {line}");
+            }
+        }
+        _ => eprintln!(
+            "test-migrations: no timings recorded (the edututor round trip did not finish)"
+        ),
+    }
+}
+
+/// `$CARGO`, as cargo sets it for `cargo xtask`, else `cargo`.
+pub(crate) fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// The workspace root: xtask's parent folder.
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// `$CARGO_TARGET_DIR`, else `<workspace>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join("target"),
+    }
 }
