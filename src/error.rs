@@ -86,6 +86,15 @@ pub enum ParseErrorKind {
         /// Why.
         reason: String,
     },
+    /// A known header key with a value it does not take.
+    BadValue {
+        /// The header key (`Lock-Timeout`, `revises`, …).
+        key: String,
+        /// The value as written.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// An unknown header key or option.
     UnknownOption {
         /// The key.
@@ -140,11 +149,14 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::BadHeader { header, reason } => {
                 write!(f, "bad header `{header}`: {reason}")
             }
+            ParseErrorKind::BadValue { key, value, reason } => {
+                write!(f, "bad `{key}` value `{value}`: {reason}")
+            }
             ParseErrorKind::UnknownOption { key } => write!(f, "unknown header option `{key}`"),
             ParseErrorKind::DuplicateHeader { key } => write!(f, "header `{key}` appears twice"),
             ParseErrorKind::MissingMessage => write!(f, "missing `Message:` header"),
             ParseErrorKind::MissingSection { section } => {
-                write!(f, "missing `{section}` section marker")
+                write!(f, "missing `{section}` section")
             }
             ParseErrorKind::MisplacedSection { section } => {
                 write!(f, "misplaced or repeated `{section}` section marker")
@@ -174,6 +186,7 @@ impl ParseErrorKind {
             ParseErrorKind::InvalidUtf8 => "save the file as UTF-8".into(),
             ParseErrorKind::Empty => "write the header and the up and down sections, or delete the file; `cargo dbmigrate new` scaffolds one".into(),
             ParseErrorKind::BadHeader { .. } => "write header lines as `-- Key: value` (`// Key: value` in .cypher files) before the up marker".into(),
+            ParseErrorKind::BadValue { key, .. } => value_help(key),
             ParseErrorKind::UnknownOption { .. } => "known headers are Message, Revises, Created, Transaction, Irreversible, Lock-Timeout, Statement-Timeout".into(),
             ParseErrorKind::DuplicateHeader { .. } => "keep one line for each header key".into(),
             ParseErrorKind::MissingMessage => "add a `Message: what this migration does` header line".into(),
@@ -186,6 +199,17 @@ impl ParseErrorKind {
             ParseErrorKind::IrreversibleWithDown => "remove the down section's statements, or drop `Irreversible: true`".into(),
             ParseErrorKind::BadJson { .. } => "a Weaviate migration is a JSON object with `message`, `revises`, `up` and `down` lists of operations; see templates/migration.weaviate.json".into(),
         }
+    }
+}
+
+/// How to write a valid value for a header key.
+fn value_help(key: &str) -> String {
+    match key.to_ascii_lowercase().as_str() {
+        "revises" => "set it to the parent's revision id `YYYYMMDD_HHMM_rev` (`cargo dbmigrate history` lists them), or to `base` for the first migration".into(),
+        "transaction" => "write `Transaction: single` (the default) or `Transaction: none`".into(),
+        "irreversible" => "write `Irreversible: true` or `Irreversible: false`".into(),
+        "created" => "write when the migration was created, e.g. `Created: 2024-12-01 12:00:00Z`, or drop the line".into(),
+        _ => format!("write a whole number with a unit ms, s or min, e.g. `{key}: 5s`"),
     }
 }
 

@@ -63,8 +63,9 @@ impl Header {
             });
         }
         self.seen.push(canonical);
-        let bad = |reason: &str| ParseErrorKind::BadHeader {
-            header: format!("{canonical}: {value}"),
+        let bad = |reason: &str| ParseErrorKind::BadValue {
+            key: canonical.to_string(),
+            value: value.to_string(),
             reason: reason.to_string(),
         };
         match canonical {
@@ -74,11 +75,7 @@ impl Header {
                 self.revises = parse_revises(value).map_err(|reason| bad(&reason))?;
                 self.revises_line = line;
             }
-            "Created" if value.is_empty() => {
-                return Err(bad(
-                    "write the creation time, e.g. `2024-12-01 12:00:00Z`, or drop the line",
-                ))
-            }
+            "Created" if value.is_empty() => return Err(bad("the value is empty")),
             "Created" => self.created = Some(value.to_string()),
             "Transaction" => {
                 self.options.transaction = match value.to_ascii_lowercase().as_str() {
@@ -110,12 +107,12 @@ impl Header {
 /// A `Revises:` value: a revision id, or `base` (also empty) for the root.
 pub(crate) fn parse_revises(value: &str) -> Result<Option<String>, String> {
     if value.is_empty() {
-        return Err("write the parent's revision id, or `base` for the first migration".into());
+        return Err("the value is empty".into());
     }
     if value.eq_ignore_ascii_case("base") {
         return Ok(None);
     }
-    check_revision_id(value).map_err(|why| format!("`{value}` is not a revision id ({why})"))?;
+    check_revision_id(value).map_err(|why| format!("not a revision id: {why}"))?;
     Ok(Some(value.to_string()))
 }
 
@@ -125,8 +122,7 @@ pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(value.len());
     let (number, unit) = value.split_at(digits_end);
-    let usage =
-        || format!("expected a whole number with a unit ms, s or min, e.g. `5s`, not `{value}`");
+    let usage = || "expected a whole number with a unit ms, s or min".to_string();
     let number: u64 = number.parse().map_err(|_| usage())?;
     match unit.trim() {
         "ms" => Ok(Duration::from_millis(number)),

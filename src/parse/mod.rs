@@ -10,6 +10,8 @@ mod sections;
 mod weaviate;
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod tests;
 
 pub use dir::load_dir;

@@ -194,13 +194,13 @@ fn bad_headers() {
         ("-- Message:\n", "1: missing `Message:` header"),
         ("-- Message: m\n-- Author: me\n", "2: unknown header option `Author`"),
         ("-- Message: m\n-- message: again\n", "2: header `Message` appears twice"),
-        ("-- Message: m\n-- Transaction: maybe\n", "2: bad header `Transaction: maybe`: expected `single` or `none`"),
-        ("-- Message: m\n-- Irreversible: yes\n", "2: bad header `Irreversible: yes`: expected `true` or `false`"),
-        ("-- Message: m\n-- Lock-Timeout: 5\n", "2: bad header `Lock-Timeout: 5`: expected a whole number with a unit ms, s or min, e.g. `5s`, not `5`"),
-        ("-- Message: m\n-- Statement-Timeout: 1h\n", "2: bad header `Statement-Timeout: 1h`: expected a whole number with a unit ms, s or min, e.g. `5s`, not `1h`"),
-        ("-- Message: m\n-- Revises:\n", "2: bad header `Revises: `: write the parent's revision id, or `base` for the first migration"),
-        ("-- Message: m\n-- Revises: abc123\n", "2: bad header `Revises: abc123`: `abc123` is not a revision id (`abc123` is not a date: start with `YYYYMMDD_HHMM_`)"),
-        ("-- Message: m\n-- Revises: 20241201_1000_a1b2c3_initial\n", "2: bad header `Revises: 20241201_1000_a1b2c3_initial`: `20241201_1000_a1b2c3_initial` is not a revision id (write the revision id `20241201_1000_a1b2c3` without the slug)"),
+        ("-- Message: m\n-- Transaction: maybe\n", "2: bad `Transaction` value `maybe`: expected `single` or `none`"),
+        ("-- Message: m\n-- Irreversible: yes\n", "2: bad `Irreversible` value `yes`: expected `true` or `false`"),
+        ("-- Message: m\n-- Lock-Timeout: 5\n", "2: bad `Lock-Timeout` value `5`: expected a whole number with a unit ms, s or min"),
+        ("-- Message: m\n-- Statement-Timeout: 1h\n", "2: bad `Statement-Timeout` value `1h`: expected a whole number with a unit ms, s or min"),
+        ("-- Message: m\n-- Revises:\n", "2: bad `Revises` value ``: the value is empty"),
+        ("-- Message: m\n-- Revises: abc123\n", "2: bad `Revises` value `abc123`: not a revision id: `abc123` is not a date: start with `YYYYMMDD_HHMM_`"),
+        ("-- Message: m\n-- Revises: 20241201_1000_a1b2c3_initial\n", "2: bad `Revises` value `20241201_1000_a1b2c3_initial`: not a revision id: write the revision id `20241201_1000_a1b2c3` without the slug"),
         ("-- Message: m\nSELECT 1;\n", "2: bad header `SELECT 1;`: statements go after the `migrate:up` marker"),
         ("// Message: m\n", "1: bad header `// Message: m`: .sql files write comments with `--`"),
     ] {
@@ -217,10 +217,10 @@ fn bad_headers() {
 #[test]
 fn bad_sections() {
     for (text, expected) in [
-        ("-- Message: m\n", "1: missing `up` section marker"),
+        ("-- Message: m\n", "1: missing `up` section"),
         (
             "-- Message: m\nCREATE TABLE t ();\n",
-            "2: missing `up` section marker",
+            "2: missing `up` section",
         ),
         (
             "-- Message: m\n-- migrate:up\n\n-- migrate:down\nSELECT 1;\n",
@@ -232,7 +232,7 @@ fn bad_sections() {
         ),
         (
             "-- Message: m\n-- migrate:up\nSELECT 1;\n\n",
-            "3: missing `down` section marker",
+            "3: missing `down` section",
         ),
         (
             "-- Message: m\n-- migrate:up\nSELECT 1;\n-- migrate:down\n\n",
@@ -299,10 +299,10 @@ fn bad_weaviate_files() {
         (&format!("{{\"message\": \"m\", \"up\": [{create}], \"down\": [{delete}], \"extra\": 1}}"), "1: invalid Weaviate migration: unknown field `extra`, expected one of `message`, `revises`, `created`, `irreversible`, `up`, `down` (column 138)"),
         (&format!("{{\n\"message\": \" \",\n\"up\": [{create}],\n\"down\": [{delete}]\n}}"), "2: missing `Message:` header"),
         (&format!("{{\n\"message\": \"m\",\n\"up\": [],\n\"down\": [{delete}]\n}}"), "3: the up section is empty"),
-        (&format!("{{\n\"message\": \"m\",\n\"up\": [{create}]\n}}\n"), "4: missing `down` section marker"),
+        (&format!("{{\n\"message\": \"m\",\n\"up\": [{create}]\n}}\n"), "4: missing `down` section"),
         (&format!("{{\n\"message\": \"m\",\n\"up\": [{create}],\n\"down\": []\n}}"), "4: the down section is empty"),
         (&format!("{{\n\"message\": \"m\",\n\"irreversible\": true,\n\"up\": [{create}],\n\"down\": [{delete}]\n}}"), "5: migration is marked `Irreversible: true` but has a down section"),
-        (&format!("{{\n\"message\": \"m\",\n\"revises\": \"nope\",\n\"up\": [{create}],\n\"down\": [{delete}]\n}}"), "3: bad header `\"revises\": \"nope\"`: `nope` is not a revision id (`nope` is not a date: start with `YYYYMMDD_HHMM_`)"),
+        (&format!("{{\n\"message\": \"m\",\n\"revises\": \"nope\",\n\"up\": [{create}],\n\"down\": [{delete}]\n}}"), "3: bad `revises` value `nope`: not a revision id: `nope` is not a date: start with `YYYYMMDD_HHMM_`"),
     ] {
         check_error(name, text, expected);
     }

@@ -35,11 +35,12 @@ pub(crate) fn parse_json(text: &str) -> Result<Body, LineError> {
     let revises = match &file.revises {
         None => None,
         Some(value) => parse_revises(value.trim()).map_err(|reason| {
-            let header = format!("\"revises\": \"{value}\"");
-            (
-                key_line("revises").unwrap_or(1),
-                ParseErrorKind::BadHeader { header, reason },
-            )
+            let kind = ParseErrorKind::BadValue {
+                key: "revises".into(),
+                value: value.clone(),
+                reason,
+            };
+            (key_line("revises").unwrap_or(1), kind)
         })?,
     };
     let up_line = key_line("up").unwrap_or(1);
