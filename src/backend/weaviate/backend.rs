@@ -72,6 +72,18 @@ impl WeaviateBackend {
             )));
         }
         let ops = parse_ops(source, migration.section(step.direction))?;
+        if step.direction == Direction::Up && !migration.options.irreversible {
+            if let Some(op) = ops.iter().find(|op| !op.has_inverse()) {
+                return Err(refused(
+                    migration,
+                    format!(
+                        "`{}` destroys objects and has no inverse: declare \"irreversible\": true \
+                     (downgrading across it is then refused)",
+                        op.name()
+                    ),
+                ));
+            }
+        }
         validate(&ops, schema).map_err(|e| {
             refused(
                 migration,
