@@ -9,7 +9,7 @@ const MAIN_RS: &str = r#"static MIGRATIONS: dbmigrate::Migrations = dbmigrate::e
 fn main() {
     let history = MIGRATIONS.history().expect("embedded history");
     for migration in history.migrations() {
-        println!("{}", migration.revision_id);
+        println!("{} {}", migration.revision_id, migration.message);
     }
 }
 "#;
@@ -48,7 +48,7 @@ fn write_probe_crate(dir: &Path) {
 fn write_migration(dir: &Path, revision_id: &str, slug: &str, parent: Option<&str>) {
     let revises = parent.unwrap_or("base");
     let text = format!(
-        "-- Message: {slug}\n-- Revises: {revises}\n\n-- migrate:up\nCREATE TABLE {slug} (id int);\n\n-- migrate:down\nDROP TABLE {slug};\n"
+        "-- Message: {slug} table\n-- Revises: {revises}\n\n-- migrate:up\nCREATE TABLE {slug} (id int);\n\n-- migrate:down\nDROP TABLE {slug};\n"
     );
     std::fs::write(
         dir.join("migrations")
@@ -91,13 +91,18 @@ fn build_and_run(dir: &Path) -> String {
     String::from_utf8(run.stdout).unwrap()
 }
 
+fn migration_path(dir: &Path, revision_id: &str, slug: &str) -> PathBuf {
+    dir.join("migrations")
+        .join(format!("{revision_id}_{slug}.sql"))
+}
+
 #[test]
-fn a_new_file_rebuilds_and_two_heads_fail_the_build() {
+fn adding_editing_and_deleting_a_file_rebuilds_and_two_heads_fail_the_build() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
     write_probe_crate(dir);
     write_migration(dir, "20241201_1000_aaaaaa", "first", None);
-    assert_eq!(build_and_run(dir), "20241201_1000_aaaaaa\n");
+    assert_eq!(build_and_run(dir), "20241201_1000_aaaaaa first table\n");
 
     write_migration(
         dir,
@@ -105,10 +110,17 @@ fn a_new_file_rebuilds_and_two_heads_fail_the_build() {
         "second",
         Some("20241201_1000_aaaaaa"),
     );
-    assert_eq!(
-        build_and_run(dir),
-        "20241201_1000_aaaaaa\n20241201_1100_bbbbbb\n"
-    );
+    let both = "20241201_1000_aaaaaa first table\n20241201_1100_bbbbbb second table\n";
+    assert_eq!(build_and_run(dir), both);
+
+    let second = migration_path(dir, "20241201_1100_bbbbbb", "second");
+    let text = std::fs::read_to_string(&second).unwrap();
+    std::fs::write(
+        &second,
+        text.replace("-- Message: second table", "-- Message: edited"),
+    )
+    .unwrap();
+    assert_eq!(build_and_run(dir), both.replace("second table", "edited"));
 
     write_migration(
         dir,
@@ -120,15 +132,18 @@ fn a_new_file_rebuilds_and_two_heads_fail_the_build() {
     let stderr = String::from_utf8_lossy(&build.stderr);
     assert!(!build.status.success(), "two heads must fail the build");
     assert!(
-        stderr.contains("20241201_1100_bbbbbb_second.sql"),
+        stderr.contains("migrations/20241201_1100_bbbbbb_second.sql"),
         "first head not named:\n{stderr}"
     );
     assert!(
-        stderr.contains("20241201_1200_cccccc_third.sql"),
+        stderr.contains("migrations/20241201_1200_cccccc_third.sql"),
         "second head not named:\n{stderr}"
     );
     assert!(
         stderr.contains("cargo dbmigrate rebase"),
         "fix not named:\n{stderr}"
     );
+
+    std::fs::remove_file(migration_path(dir, "20241201_1200_cccccc", "third")).unwrap();
+    assert_eq!(build_and_run(dir), both.replace("second table", "edited"));
 }
