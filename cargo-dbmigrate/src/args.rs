@@ -65,7 +65,7 @@ pub struct NewArgs {
     /// What the migration does; becomes the `Message:` header and the file's slug.
     pub message: String,
     /// The backend (default: `default-target` from the config, else postgres).
-    #[arg(long, value_parser = parse_backend)]
+    #[arg(long, value_parser = parse_backend, value_name = "postgres|neo4j|weaviate")]
     pub target: Option<dbmigrate::BackendKind>,
     /// The parent revision (default: the current head).
     #[arg(long, value_name = "REV")]

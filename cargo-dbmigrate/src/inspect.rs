@@ -66,6 +66,13 @@ pub fn new(
         None => history.head(),
     };
     let revises = parent.map(|parent| parent.revision_id.clone());
+    if revises.as_deref() != history.head().map(|head| head.revision_id.as_str()) {
+        eprintln!(
+            "warning: `{}` is not the head: the new migration starts a second branch, \
+             which the build refuses until `cargo dbmigrate rebase` puts it back on one line",
+            revises.as_deref().unwrap_or("base")
+        );
+    }
     let plan = NewPlan {
         message: args.message,
         backend: args.target.unwrap_or(project.default_target),
