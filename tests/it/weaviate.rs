@@ -73,7 +73,7 @@ impl Scope {
 
     async fn exists(&self, collection: &str) -> bool {
         self.client
-            .send(&Call::new("GET", &format!("/v1/schema/{collection}"), None))
+            .send(&Call::new("GET", format!("/v1/schema/{collection}"), None))
             .await
             .expect("call")
             .ok()
