@@ -76,12 +76,14 @@ pub trait Backend: Send + Sync {
     async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError>;
 
     /// Resolves a dirty record by hand (`repair`).
-    async fn repair(&self, revision_id: &str, action: RepairAction<'_>) -> Result<(), BackendError>;
+    async fn repair(&self, revision_id: &str, action: RepairAction<'_>)
+        -> Result<(), BackendError>;
 
     /// A normalised, sorted, stable text rendering of the schema, for
     /// round-trip tests and insta snapshots. History bookkeeping is left out.
     async fn snapshot_schema(&self) -> Result<String, BackendError>;
 
     /// Runs a migration section outside bookkeeping (used by tests and fixtures).
-    async fn execute_script(&self, migration: &Migration, script: &str) -> Result<(), BackendError>;
+    async fn execute_script(&self, migration: &Migration, script: &str)
+        -> Result<(), BackendError>;
 }

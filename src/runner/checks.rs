@@ -46,20 +46,35 @@ impl Analysis {
 }
 
 /// Compares every stored record with the timeline.
-pub(crate) fn analyse(history: &History, stored: &[Stored], configured: &[BackendKind]) -> Analysis {
+pub(crate) fn analyse(
+    history: &History,
+    stored: &[Stored],
+    configured: &[BackendKind],
+) -> Analysis {
     let migrations = history.migrations();
-    let index: HashMap<&str, usize> =
-        migrations.iter().enumerate().map(|(i, m)| (m.revision_id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = migrations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.revision_id.as_str(), i))
+        .collect();
     let mut applied: Vec<Option<bool>> = migrations
         .iter()
         .map(|m| configured.contains(&m.backend).then_some(false))
         .collect();
-    let mut analysis = Analysis { applied: Vec::new(), position: 0, ahead: Vec::new(), dirty: Vec::new(), problems: Vec::new() };
+    let mut analysis = Analysis {
+        applied: Vec::new(),
+        position: 0,
+        ahead: Vec::new(),
+        dirty: Vec::new(),
+        problems: Vec::new(),
+    };
     let mut unknown = Vec::new();
     for store in stored {
         for record in &store.records {
             if let RecordState::Dirty(direction) = record.state {
-                analysis.dirty.push(dirty_error(history, store, record, direction));
+                analysis
+                    .dirty
+                    .push(dirty_error(history, store, record, direction));
             }
             match index.get(record.revision_id.as_str()) {
                 Some(&i) => {
@@ -80,8 +95,14 @@ pub(crate) fn analyse(history: &History, stored: &[Stored], configured: &[Backen
             }
         }
     }
-    analysis.position = applied.iter().rposition(|a| *a == Some(true)).map_or(0, |i| i + 1);
-    if let Some(missing) = applied[..analysis.position].iter().position(|a| *a == Some(false)) {
+    analysis.position = applied
+        .iter()
+        .rposition(|a| *a == Some(true))
+        .map_or(0, |i| i + 1);
+    if let Some(missing) = applied[..analysis.position]
+        .iter()
+        .position(|a| *a == Some(false))
+    {
         analysis.problems.push(RunError::Gap {
             missing: migrations[missing].path.clone(),
             applied: migrations[analysis.position - 1].path.clone(),
@@ -92,7 +113,12 @@ pub(crate) fn analyse(history: &History, stored: &[Stored], configured: &[Backen
     analysis
 }
 
-fn dirty_error(history: &History, store: &Stored, record: &AppliedMigration, direction: Direction) -> RunError {
+fn dirty_error(
+    history: &History,
+    store: &Stored,
+    record: &AppliedMigration,
+    direction: Direction,
+) -> RunError {
     let path = history
         .migrations()
         .iter()
@@ -108,7 +134,12 @@ fn dirty_error(history: &History, store: &Stored, record: &AppliedMigration, dir
 
 /// Sorts unknown revisions into "ahead" (they continue after the binary's
 /// head, following stored parents) and "in the middle" (refused).
-fn classify_unknown(history: &History, stored: &[Stored], unknown: &[(&Stored, &AppliedMigration)], analysis: &mut Analysis) {
+fn classify_unknown(
+    history: &History,
+    stored: &[Stored],
+    unknown: &[(&Stored, &AppliedMigration)],
+    analysis: &mut Analysis,
+) {
     let migrations = history.migrations();
     let head = migrations.last().map(|m| m.revision_id.as_str());
     let all_applied = analysis.position == migrations.len();
@@ -126,17 +157,29 @@ fn classify_unknown(history: &History, stored: &[Stored], unknown: &[(&Stored, &
             match cursor {
                 None => break Err(String::new()),
                 Some(id) if known(id) => {
-                    break if Some(id) == head && all_applied { Ok(()) } else { Err(format!(" (it follows `{id}`)")) };
+                    break if Some(id) == head && all_applied {
+                        Ok(())
+                    } else {
+                        Err(format!(" (it follows `{id}`)"))
+                    };
                 }
                 Some(id) => match parents.get(id) {
                     Some(parent) if hops <= parents.len() => cursor = *parent,
                     // The chain leaves what we can see (a backend not configured).
-                    _ => break if all_applied { Ok(()) } else { Err(String::new()) },
+                    _ => {
+                        break if all_applied {
+                            Ok(())
+                        } else {
+                            Err(String::new())
+                        }
+                    }
                 },
             }
         };
         match verdict {
-            Ok(()) => analysis.ahead.push((store.location.clone(), record.revision_id.clone())),
+            Ok(()) => analysis
+                .ahead
+                .push((store.location.clone(), record.revision_id.clone())),
             Err(after) => analysis.problems.push(RunError::UnknownRevision {
                 location: store.location.clone(),
                 revision_id: record.revision_id.clone(),

@@ -78,7 +78,9 @@ pub enum RunError {
         revision_id: String,
     },
     /// A target lies on the wrong side of the current position.
-    #[error("target `{target}` is {side} the current revision `{current}`\n  help: use `{command}`")]
+    #[error(
+        "target `{target}` is {side} the current revision `{current}`\n  help: use `{command}`"
+    )]
     WrongDirection {
         /// The target as resolved.
         target: String,
@@ -120,7 +122,7 @@ pub enum RunError {
         report: Box<Report>,
         /// The backend's error.
         #[source]
-        source: BackendError,
+        source: Box<BackendError>,
     },
 }
 

@@ -19,7 +19,10 @@ impl<'a> LockGuard<'a> {
         owner: &str,
         timeout: Duration,
     ) -> Result<LockGuard<'a>, BackendError> {
-        let mut guard = LockGuard { held: Vec::with_capacity(backends.len()), armed: true };
+        let mut guard = LockGuard {
+            held: Vec::with_capacity(backends.len()),
+            armed: true,
+        };
         for backend in backends {
             if let Err(error) = backend.lock(owner, timeout).await {
                 // Best effort: the error that matters is the lock failure.

@@ -80,7 +80,10 @@ impl Migrator {
     #[cfg(feature = "postgres")]
     pub fn postgres(self, pool: sqlx::PgPool) -> Migrator {
         use crate::backend::postgres::{PostgresBackend, PostgresConfig};
-        self.backend(Box::new(PostgresBackend::new(pool, PostgresConfig::default())))
+        self.backend(Box::new(PostgresBackend::new(
+            pool,
+            PostgresConfig::default(),
+        )))
     }
 
     /// How long to wait for each migration lock (default 60 s).
@@ -117,7 +120,9 @@ impl Migrator {
     /// The timeline this migrator runs.
     pub fn history(&self) -> Result<&History, RunError> {
         match &self.source {
-            Source::Embedded(migrations) => migrations.history().map_err(|e| RunError::Migrations(e.to_string())),
+            Source::Embedded(migrations) => migrations
+                .history()
+                .map_err(|e| RunError::Migrations(e.to_string())),
             Source::Owned(history) => Ok(history),
         }
     }

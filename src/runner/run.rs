@@ -14,7 +14,7 @@ use super::checks::{analyse, Analysis, Stored};
 use super::error::RunError;
 use super::lock::LockGuard;
 use super::migrator::{Migrator, Repair};
-use super::plan::{resolve, revision, revision_at, steps};
+use super::plan::{resolve, revision_at, steps};
 use super::report::{BackendStatus, PlannedStep, Report, Status, StepReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,14 +27,16 @@ enum Mode {
 impl Migrator {
     /// Applies the pending migrations up to `target`.
     pub async fn upgrade(&self, target: Target) -> Result<Report, RunError> {
-        self.run(Some(Direction::Up), &target, self.apply_mode()).await
+        self.run(Some(Direction::Up), &target, self.apply_mode())
+            .await
     }
 
     /// Reverts applied migrations down to `target` (`Target::Relative(-1)`:
     /// the last one). Refused across an irreversible migration, and on a
     /// database that holds revisions newer than this binary.
     pub async fn downgrade(&self, target: Target) -> Result<Report, RunError> {
-        self.run(Some(Direction::Down), &target, self.apply_mode()).await
+        self.run(Some(Direction::Down), &target, self.apply_mode())
+            .await
     }
 
     /// The steps and exact calls an upgrade or downgrade would make, without
@@ -51,7 +53,9 @@ impl Migrator {
     /// Reverts the last applied migration and applies it again.
     pub async fn redo(&self) -> Result<Report, RunError> {
         let mut report = self.downgrade(Target::Relative(-1)).await?;
-        let Some(revision_id) = report.from.clone() else { return Ok(report) };
+        let Some(revision_id) = report.from.clone() else {
+            return Ok(report);
+        };
         match self.upgrade(Target::Revision(revision_id)).await {
             Ok(up) => {
                 report.applied.extend(up.applied);
@@ -60,16 +64,34 @@ impl Migrator {
                 report.to = up.to;
                 Ok(report)
             }
-            Err(RunError::Step { path, revision_id, backend, direction, report: up, source }) => {
+            Err(RunError::Step {
+                path,
+                revision_id,
+                backend,
+                direction,
+                report: up,
+                source,
+            }) => {
                 report.applied.extend(up.applied.iter().cloned());
-                Err(RunError::Step { path, revision_id, backend, direction, report: Box::new(report), source })
+                Err(RunError::Step {
+                    path,
+                    revision_id,
+                    backend,
+                    direction,
+                    report: Box::new(report),
+                    source,
+                })
             }
             Err(other) => Err(other),
         }
     }
 
     fn apply_mode(&self) -> Mode {
-        if self.options.dry_run { Mode::Plan } else { Mode::Apply }
+        if self.options.dry_run {
+            Mode::Plan
+        } else {
+            Mode::Apply
+        }
     }
 
     async fn read_all(&self, report: &mut Report) -> Result<Vec<Stored>, RunError> {
@@ -77,12 +99,20 @@ impl Migrator {
         for backend in self.backends.values() {
             let records = backend.read_history().await?;
             report.history_reads += 1;
-            stored.push(Stored { kind: backend.kind(), location: backend.location(), records });
+            stored.push(Stored {
+                kind: backend.kind(),
+                location: backend.location(),
+                records,
+            });
         }
         Ok(stored)
     }
 
-    async fn analyse_now(&self, history: &History, report: &mut Report) -> Result<(Vec<Stored>, Analysis), RunError> {
+    async fn analyse_now(
+        &self,
+        history: &History,
+        report: &mut Report,
+    ) -> Result<(Vec<Stored>, Analysis), RunError> {
         let stored = self.read_all(report).await?;
         let configured: Vec<BackendKind> = self.backends.keys().copied().collect();
         let analysis = analyse(history, &stored, &configured);
@@ -90,12 +120,20 @@ impl Migrator {
     }
 
     /// Refuses what must be refused, warns about a database ahead of us.
-    fn admit(&self, analysis: Analysis, direction: Direction, report: &mut Report) -> Result<usize, RunError> {
+    fn admit(
+        &self,
+        analysis: Analysis,
+        direction: Direction,
+        report: &mut Report,
+    ) -> Result<usize, RunError> {
         let position = analysis.position;
         report.ahead = analysis.ahead.iter().map(|(_, id)| id.clone()).collect();
         if let Some((location, _)) = analysis.ahead.first() {
             if direction == Direction::Down || !self.options.allow_ahead {
-                return Err(RunError::Ahead { location: location.clone(), revisions: report.ahead.join(", ") });
+                return Err(RunError::Ahead {
+                    location: location.clone(),
+                    revisions: report.ahead.join(", "),
+                });
             }
             tracing::warn!(
                 %location,
@@ -109,19 +147,37 @@ impl Migrator {
         }
     }
 
-    async fn run(&self, direction: Option<Direction>, target: &Target, mode: Mode) -> Result<Report, RunError> {
+    async fn run(
+        &self,
+        direction: Option<Direction>,
+        target: &Target,
+        mode: Mode,
+    ) -> Result<Report, RunError> {
         let history = self.history()?;
-        let mut report = Report { dry_run: mode == Mode::Plan, ..Report::default() };
+        let mut report = Report {
+            dry_run: mode == Mode::Plan,
+            ..Report::default()
+        };
         let (_, analysis) = self.analyse_now(history, &mut report).await?;
         let position = analysis.position;
         let target = resolve(history, target, position)?;
-        let direction = direction.unwrap_or(if target >= position { Direction::Up } else { Direction::Down });
+        let direction = direction.unwrap_or(if target >= position {
+            Direction::Up
+        } else {
+            Direction::Down
+        });
         let position = self.admit(analysis, direction, &mut report)?;
         report.from = revision_at(history, position);
         report.to = report.from.clone();
         report.n_already_applied = position;
         if direction == Direction::Up && target < position {
-            return Err(wrong_direction(history, target, position, "before", "cargo dbmigrate downgrade"));
+            return Err(wrong_direction(
+                history,
+                target,
+                position,
+                "before",
+                "cargo dbmigrate downgrade",
+            ));
         }
         let pending = steps(history, direction, position, target)?;
         if pending.is_empty() {
@@ -137,9 +193,16 @@ impl Migrator {
             return Ok(report);
         }
         let backends: Vec<&dyn Backend> = kinds.iter().map(|k| self.backends[k].as_ref()).collect();
-        let guard = LockGuard::acquire(backends, &self.options.applied_by, self.options.lock_timeout).await?;
+        let guard = LockGuard::acquire(
+            backends,
+            &self.options.applied_by,
+            self.options.lock_timeout,
+        )
+        .await?;
         report.locked = true;
-        let result = self.run_locked(history, direction, target, mode, &kinds, &mut report).await;
+        let result = self
+            .run_locked(history, direction, target, mode, &kinds, &mut report)
+            .await;
         let released = guard.release().await;
         result?;
         released?;
@@ -179,9 +242,19 @@ impl Migrator {
         Ok(())
     }
 
-    async fn run_step(&self, migration: &Migration, direction: Direction, mode: Mode, report: &mut Report) -> Result<(), RunError> {
+    async fn run_step(
+        &self,
+        migration: &Migration,
+        direction: Direction,
+        mode: Mode,
+        report: &mut Report,
+    ) -> Result<(), RunError> {
         let backend = self.backends[&migration.backend].as_ref();
-        let step = Step { migration, direction, applied_by: &self.options.applied_by };
+        let step = Step {
+            migration,
+            direction,
+            applied_by: &self.options.applied_by,
+        };
         let started = Instant::now();
         let result = match mode {
             Mode::Stamp => backend.stamp(&step).await.map(|()| started.elapsed()),
@@ -198,16 +271,22 @@ impl Migrator {
                     stamp = mode == Mode::Stamp,
                     "{} {}", if direction == Direction::Up { "applied" } else { "reverted" }, migration.file_name
                 );
-                report.applied.push(StepReport::new(migration, direction, duration));
+                report
+                    .applied
+                    .push(StepReport::new(migration, direction, duration));
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),
                 backend: migration.backend,
-                direction: if direction == Direction::Up { "upgrade" } else { "downgrade" },
+                direction: if direction == Direction::Up {
+                    "upgrade"
+                } else {
+                    "downgrade"
+                },
                 report: Box::new(report.clone()),
-                source,
+                source: Box::new(source),
             }),
         }
     }
@@ -227,10 +306,18 @@ impl Migrator {
         Ok(kinds)
     }
 
-    fn plan_steps(&self, direction: Direction, pending: &[&Migration]) -> Result<Vec<PlannedStep>, RunError> {
+    fn plan_steps(
+        &self,
+        direction: Direction,
+        pending: &[&Migration],
+    ) -> Result<Vec<PlannedStep>, RunError> {
         let mut planned = Vec::with_capacity(pending.len());
         for migration in pending {
-            let step = Step { migration, direction, applied_by: &self.options.applied_by };
+            let step = Step {
+                migration,
+                direction,
+                applied_by: &self.options.applied_by,
+            };
             let calls = self.backends[&migration.backend].plan(&step)?;
             planned.push(PlannedStep {
                 revision_id: migration.revision_id.clone(),
@@ -255,22 +342,36 @@ impl Migrator {
             current: revision_at(history, analysis.position),
             n_pending: migrations.len() - analysis.position,
             backends: Vec::new(),
-            problems: analysis.problems.iter().chain(&analysis.dirty).map(|e| e.to_string()).collect(),
+            problems: analysis
+                .problems
+                .iter()
+                .chain(&analysis.dirty)
+                .map(|e| e.to_string())
+                .collect(),
         };
         for store in &stored {
-            status.backends.push(backend_status(history, store, &analysis));
+            status
+                .backends
+                .push(backend_status(history, store, &analysis));
         }
         Ok(status)
     }
 
     /// Resolves a dirty record (or forgets an unknown one) under the lock.
     /// With no revision, repairs the only dirty record.
-    pub async fn repair(&self, revision_id: Option<&str>, repair: Repair) -> Result<String, RunError> {
+    pub async fn repair(
+        &self,
+        revision_id: Option<&str>,
+        repair: Repair,
+    ) -> Result<String, RunError> {
         let history = self.history()?;
         let mut report = Report::default();
         let stored = self.read_all(&mut report).await?;
         let (kind, revision_id) = find_repair_target(history, &stored, revision_id)?;
-        let migration = history.migrations().iter().find(|m| m.revision_id == revision_id);
+        let migration = history
+            .migrations()
+            .iter()
+            .find(|m| m.revision_id == revision_id);
         let action = match (repair, migration) {
             (Repair::Forget, _) => RepairAction::Forget,
             (Repair::MarkApplied, Some(migration)) => RepairAction::MarkApplied(migration),
@@ -281,7 +382,12 @@ impl Migrator {
             }
         };
         let backend = self.backends[&kind].as_ref();
-        let guard = LockGuard::acquire(vec![backend], &self.options.applied_by, self.options.lock_timeout).await?;
+        let guard = LockGuard::acquire(
+            vec![backend],
+            &self.options.applied_by,
+            self.options.lock_timeout,
+        )
+        .await?;
         let result = backend.repair(&revision_id, action).await;
         let released = guard.release().await;
         result?;
@@ -291,7 +397,13 @@ impl Migrator {
     }
 }
 
-fn wrong_direction(history: &History, target: usize, position: usize, side: &'static str, command: &'static str) -> RunError {
+fn wrong_direction(
+    history: &History,
+    target: usize,
+    position: usize,
+    side: &'static str,
+    command: &'static str,
+) -> RunError {
     RunError::WrongDirection {
         target: super::plan::revision_name(history, target),
         side,
@@ -301,8 +413,14 @@ fn wrong_direction(history: &History, target: usize, position: usize, side: &'st
 }
 
 fn check_reversible(direction: Direction, pending: &[&Migration]) -> Result<(), RunError> {
-    match pending.iter().find(|m| direction == Direction::Down && m.options.irreversible) {
-        Some(m) => Err(RunError::Irreversible { path: m.path.clone(), revision_id: m.revision_id.clone() }),
+    match pending
+        .iter()
+        .find(|m| direction == Direction::Down && m.options.irreversible)
+    {
+        Some(m) => Err(RunError::Irreversible {
+            path: m.path.clone(),
+            revision_id: m.revision_id.clone(),
+        }),
         None => Ok(()),
     }
 }
@@ -312,10 +430,7 @@ fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> Bac
     let last = (0..migrations.len())
         .rev()
         .find(|&i| migrations[i].backend == store.kind && analysis.applied[i] == Some(true));
-    let upto = last.map_or(0, |i| i + 1);
-    let chain = crate::checksum::chain_hash(
-        migrations[..upto].iter().map(|m| (m.revision_id.as_str(), &m.checksum)),
-    );
+    let chain = history.chain_hash_upto(last);
     BackendStatus {
         backend: store.kind,
         location: store.location.clone(),
@@ -329,25 +444,46 @@ fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> Bac
             .records
             .iter()
             .filter_map(|r| match r.state {
-                crate::backend::RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, super::error::direction_word(d))),
+                crate::backend::RecordState::Dirty(d) => Some(format!(
+                    "{} ({})",
+                    r.revision_id,
+                    super::error::direction_word(d)
+                )),
                 crate::backend::RecordState::Applied => None,
             })
             .collect(),
-        ahead: analysis.ahead.iter().filter(|(l, _)| *l == store.location).map(|(_, id)| id.clone()).collect(),
+        ahead: analysis
+            .ahead
+            .iter()
+            .filter(|(l, _)| *l == store.location)
+            .map(|(_, id)| id.clone())
+            .collect(),
     }
 }
 
-fn find_repair_target(history: &History, stored: &[Stored], wanted: Option<&str>) -> Result<(BackendKind, String), RunError> {
-    let records = stored.iter().flat_map(|s| s.records.iter().map(move |r| (s.kind, r)));
+fn find_repair_target(
+    history: &History,
+    stored: &[Stored],
+    wanted: Option<&str>,
+) -> Result<(BackendKind, String), RunError> {
+    let records = stored
+        .iter()
+        .flat_map(|s| s.records.iter().map(move |r| (s.kind, r)));
     match wanted {
         Some(text) => {
-            let id = revision(history.migrations(), text)
-                .map(|i| history.migrations()[i].revision_id.clone())
-                .unwrap_or_else(|_| text.to_string());
+            let id = match history.resolve(&Target::Revision(text.to_string()), None) {
+                Ok(Some(index)) => history.migrations()[index].revision_id.clone(),
+                _ => text.to_string(),
+            };
             let mut found = records.filter(|(_, r)| r.revision_id == id);
-            found.next().map(|(kind, r)| (kind, r.revision_id.clone())).ok_or_else(|| {
-                RunError::NothingToRepair(format!("no database holds a record of `{text}`: nothing to repair"))
-            })
+            found
+                .next()
+                .map(|(kind, r)| (kind, r.revision_id.clone()))
+                .ok_or_else(|| {
+                    RunError::NothingToRepair(format!(
+                        "no database holds a record of `{text}`: nothing to repair"
+                    ))
+                })
         }
         None => {
             let dirty: Vec<(BackendKind, String)> = records
@@ -356,10 +492,15 @@ fn find_repair_target(history: &History, stored: &[Stored], wanted: Option<&str>
                 .collect();
             match dirty.as_slice() {
                 [one] => Ok(one.clone()),
-                [] => Err(RunError::NothingToRepair("no dirty migration: nothing to repair".to_string())),
+                [] => Err(RunError::NothingToRepair(
+                    "no dirty migration: nothing to repair".to_string(),
+                )),
                 many => Err(RunError::NothingToRepair(format!(
                     "more than one dirty migration: {}\n  help: name the one to repair",
-                    many.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|(_, id)| id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))),
             }
         }

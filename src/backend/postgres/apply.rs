@@ -16,9 +16,16 @@ use super::split::{split, Statement};
 use super::{concurrent, sql};
 
 /// Runs a `Transaction: single` step in one round trip.
-pub(super) async fn single(backend: &PostgresBackend, step: &Step<'_>) -> Result<Duration, BackendError> {
+pub(super) async fn single(
+    backend: &PostgresBackend,
+    step: &Step<'_>,
+) -> Result<Duration, BackendError> {
     let calls = sql::step_calls(&backend.config, step);
-    let section_start: usize = calls.iter().take_while(|c| c.bookkeeping).map(|c| c.text.chars().count()).sum();
+    let section_start: usize = calls
+        .iter()
+        .take_while(|c| c.bookkeeping)
+        .map(|c| c.text.chars().count())
+        .sum();
     let text: String = calls.iter().map(|c| c.text.as_str()).collect();
     let mut conn = acquire(backend).await?;
     let started = Instant::now();
@@ -26,21 +33,27 @@ pub(super) async fn single(backend: &PostgresBackend, step: &Step<'_>) -> Result
         Ok(_) => Ok(started.elapsed()),
         Err(error) => {
             // A failed simple query leaves the explicit transaction aborted.
-            if sqlx::Executor::execute(&mut *conn, sqlx::raw_sql("ROLLBACK")).await.is_err() {
+            if sqlx::Executor::execute(&mut *conn, sqlx::raw_sql("ROLLBACK"))
+                .await
+                .is_err()
+            {
                 conn.close_on_drop();
             }
             let section = step.migration.section(step.direction);
-            let line = error_line(&error, section_start, section).map_or(
-                step.migration.section_line(step.direction),
-                |offset| step.migration.section_line(step.direction) + offset,
-            );
+            let line = error_line(&error, section_start, section)
+                .map_or(step.migration.section_line(step.direction), |offset| {
+                    step.migration.section_line(step.direction) + offset
+                });
             Err(statement_error(backend, step.migration, line, &error))
         }
     }
 }
 
 /// Runs a `Transaction: none` step statement by statement.
-pub(super) async fn none(backend: &PostgresBackend, step: &Step<'_>) -> Result<Duration, BackendError> {
+pub(super) async fn none(
+    backend: &PostgresBackend,
+    step: &Step<'_>,
+) -> Result<Duration, BackendError> {
     let migration = step.migration;
     let calls = sql::step_calls(&backend.config, step);
     let statements = split(migration.section(step.direction));
@@ -49,7 +62,9 @@ pub(super) async fn none(backend: &PostgresBackend, step: &Step<'_>) -> Result<D
     let started = Instant::now();
     for call in &calls {
         let result = if call.bookkeeping {
-            execute(&mut conn, &call.text).await.map_err(|e| backend.error(&e))
+            execute(&mut conn, &call.text)
+                .await
+                .map_err(|e| backend.error(&e))
         } else {
             let statement = statements.next().expect("one planned call per statement");
             run_statement(backend, &mut conn, migration, step.direction, statement).await
@@ -73,7 +88,9 @@ async fn run_statement(
     let line = migration.section_line(direction) + statement.line;
     let index = concurrent::index_name(statement.text);
     let existed = match &index {
-        Some(name) => concurrent::exists(conn, name).await.map_err(|e| backend.error(&e))?,
+        Some(name) => concurrent::exists(conn, name)
+            .await
+            .map_err(|e| backend.error(&e))?,
         None => true,
     };
     match execute(conn, statement.text).await {
@@ -90,11 +107,17 @@ async fn run_statement(
 }
 
 /// Runs a section outside bookkeeping (tests and fixtures).
-pub(super) async fn script(backend: &PostgresBackend, migration: &Migration, script: &str) -> Result<(), BackendError> {
+pub(super) async fn script(
+    backend: &PostgresBackend,
+    migration: &Migration,
+    script: &str,
+) -> Result<(), BackendError> {
     let mut conn = acquire(backend).await?;
     let line = migration.up_line.max(1);
     match migration.options.transaction {
-        TransactionMode::Single => execute(&mut conn, script).await.map_err(|e| statement_error(backend, migration, line, &e)),
+        TransactionMode::Single => execute(&mut conn, script)
+            .await
+            .map_err(|e| statement_error(backend, migration, line, &e)),
         TransactionMode::None => {
             for statement in split(script) {
                 execute(&mut conn, statement.text)
@@ -111,20 +134,31 @@ async fn acquire(backend: &PostgresBackend) -> Result<PoolConnection<Postgres>, 
 }
 
 async fn execute(conn: &mut PgConnection, text: &str) -> Result<(), sqlx::Error> {
-    sqlx::Executor::execute(conn, sqlx::raw_sql(text)).await.map(|_| ())
+    sqlx::Executor::execute(conn, sqlx::raw_sql(text))
+        .await
+        .map(|_| ())
 }
 
 /// The 0-based line within `section` of the error position the server
 /// reported, when it points into the section.
 fn error_line(error: &sqlx::Error, section_start: usize, section: &str) -> Option<u32> {
-    let database = error.as_database_error()?.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
-    let sqlx::postgres::PgErrorPosition::Original(position) = database.position()? else { return None };
+    let database = error
+        .as_database_error()?
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    let sqlx::postgres::PgErrorPosition::Original(position) = database.position()? else {
+        return None;
+    };
     let offset = position.checked_sub(1)?.checked_sub(section_start)?;
     let before: String = section.chars().take(offset).collect();
     (offset < section.chars().count()).then(|| before.matches('\n').count() as u32)
 }
 
-fn statement_error(backend: &PostgresBackend, migration: &Migration, line: u32, error: &sqlx::Error) -> BackendError {
+fn statement_error(
+    backend: &PostgresBackend,
+    migration: &Migration,
+    line: u32,
+    error: &sqlx::Error,
+) -> BackendError {
     match error.as_database_error() {
         Some(database) => BackendError::Statement {
             path: migration.path.clone(),

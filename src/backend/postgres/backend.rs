@@ -8,7 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use crate::backend::{
-    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction, Step,
+    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction,
+    Step,
 };
 use crate::migration::{BackendKind, Direction, Migration, TransactionMode};
 
@@ -51,7 +52,9 @@ impl PostgresConfig {
 
 /// FNV-1a, so the key is stable across builds and platforms.
 fn lock_key_for(name: &str) -> i64 {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     hash as i64
 }
 
@@ -67,20 +70,30 @@ impl PostgresBackend {
     /// A backend on `pool`.
     pub fn new(pool: PgPool, config: PostgresConfig) -> PostgresBackend {
         let location = describe(&pool.connect_options());
-        PostgresBackend { pool, config, location, lock: AdvisoryLock::default() }
+        PostgresBackend {
+            pool,
+            config,
+            location,
+            lock: AdvisoryLock::default(),
+        }
     }
 
     /// Connects a small pool to `url` (errors never show the password).
     pub async fn connect(url: &str) -> Result<PostgresBackend, BackendError> {
         let redacted = crate::backend::redact_url(url);
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| BackendError::Connection { location: redacted.clone(), message: scrub(&e.to_string(), url) })?;
+        let options = PgConnectOptions::from_str(url).map_err(|e| BackendError::Connection {
+            location: redacted.clone(),
+            message: scrub(&e.to_string(), url),
+        })?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
-            .map_err(|e| BackendError::Connection { location: redacted, message: scrub(&e.to_string(), url) })?;
+            .map_err(|e| BackendError::Connection {
+                location: redacted,
+                message: scrub(&e.to_string(), url),
+            })?;
         Ok(PostgresBackend::new(pool, PostgresConfig::default()))
     }
 
@@ -96,11 +109,17 @@ impl PostgresBackend {
     }
 
     pub(super) fn error(&self, error: &sqlx::Error) -> BackendError {
-        BackendError::Connection { location: self.location.clone(), message: error.to_string() }
+        BackendError::Connection {
+            location: self.location.clone(),
+            message: error.to_string(),
+        }
     }
 
     async fn run(&self, text: &str) -> Result<(), BackendError> {
-        sqlx::Executor::execute(&self.pool, sqlx::raw_sql(text)).await.map(|_| ()).map_err(|e| self.error(&e))
+        sqlx::Executor::execute(&self.pool, sqlx::raw_sql(text))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(&e))
     }
 }
 
@@ -157,7 +176,10 @@ impl Backend for PostgresBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { transactional_ddl: true, lease_lock: false }
+        Capabilities {
+            transactional_ddl: true,
+            lease_lock: false,
+        }
     }
 
     fn location(&self) -> String {
@@ -165,15 +187,23 @@ impl Backend for PostgresBackend {
     }
 
     async fn read_history(&self) -> Result<Vec<AppliedMigration>, BackendError> {
-        let rows = match sqlx::Executor::fetch_all(&self.pool, sqlx::raw_sql(&sql::select_history(&self.config))).await {
+        let rows = match sqlx::Executor::fetch_all(
+            &self.pool,
+            sqlx::raw_sql(&sql::select_history(&self.config)),
+        )
+        .await
+        {
             Ok(rows) => rows,
             Err(error) if missing_table(&error) => return Ok(Vec::new()),
             Err(error) => return Err(self.error(&error)),
         };
-        rows.iter().map(record).collect::<Result<_, _>>().map_err(|e| BackendError::CorruptHistory {
-            location: self.location.clone(),
-            message: e.to_string(),
-        })
+        rows.iter()
+            .map(record)
+            .collect::<Result<_, _>>()
+            .map_err(|e| BackendError::CorruptHistory {
+                location: self.location.clone(),
+                message: e.to_string(),
+            })
     }
 
     async fn ensure_history(&self) -> Result<(), BackendError> {
@@ -181,7 +211,15 @@ impl Backend for PostgresBackend {
     }
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
-        self.lock.lock(&self.pool, self.config.lock_key, owner, timeout, &self.location).await
+        self.lock
+            .lock(
+                &self.pool,
+                self.config.lock_key,
+                owner,
+                timeout,
+                &self.location,
+            )
+            .await
     }
 
     async fn unlock(&self) -> Result<(), BackendError> {
@@ -205,13 +243,23 @@ impl Backend for PostgresBackend {
 
     async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError> {
         let text = match step.direction {
-            Direction::Up => sql::upsert_record(&self.config, step.migration, step.applied_by, "applied", "0"),
+            Direction::Up => sql::upsert_record(
+                &self.config,
+                step.migration,
+                step.applied_by,
+                "applied",
+                "0",
+            ),
             Direction::Down => sql::delete_record(&self.config, &step.migration.revision_id),
         };
         self.run(&text).await
     }
 
-    async fn repair(&self, revision_id: &str, action: RepairAction<'_>) -> Result<(), BackendError> {
+    async fn repair(
+        &self,
+        revision_id: &str,
+        action: RepairAction<'_>,
+    ) -> Result<(), BackendError> {
         let text = match action {
             RepairAction::MarkApplied(migration) => {
                 sql::upsert_record(&self.config, migration, "repair", "applied", "0")
@@ -225,7 +273,11 @@ impl Backend for PostgresBackend {
         super::snapshot::tables_and_columns(self).await
     }
 
-    async fn execute_script(&self, migration: &Migration, script: &str) -> Result<(), BackendError> {
+    async fn execute_script(
+        &self,
+        migration: &Migration,
+        script: &str,
+    ) -> Result<(), BackendError> {
         apply::script(self, migration, script).await
     }
 }

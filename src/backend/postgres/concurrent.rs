@@ -84,11 +84,19 @@ fn schema_of(table: &str) -> Option<&str> {
 
 /// Whether a relation of that name exists.
 pub(crate) async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(&format!("SELECT to_regclass({}) IS NOT NULL", literal(name))).fetch_one(conn).await
+    sqlx::query_scalar(&format!(
+        "SELECT to_regclass({}) IS NOT NULL",
+        literal(name)
+    ))
+    .fetch_one(conn)
+    .await
 }
 
 /// Drops the index if it exists and is invalid.
-pub(crate) async fn drop_if_invalid(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn drop_if_invalid(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<(), sqlx::Error> {
     let invalid: Option<bool> = sqlx::query_scalar(&format!(
         "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass({})",
         literal(name)
@@ -97,7 +105,11 @@ pub(crate) async fn drop_if_invalid(conn: &mut PgConnection, name: &str) -> Resu
     .await?;
     if invalid == Some(true) {
         tracing::warn!(index = %name, "dropping the invalid index left by a failed CREATE INDEX CONCURRENTLY");
-        sqlx::Executor::execute(conn, sqlx::raw_sql(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))).await?;
+        sqlx::Executor::execute(
+            conn,
+            sqlx::raw_sql(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -108,10 +120,21 @@ mod tests {
 
     #[test]
     fn finds_the_index_of_a_concurrent_build() {
-        let check = |sql: &str, expected: Option<&str>| assert_eq!(index_name(sql).as_deref(), expected, "{sql}");
-        check("CREATE INDEX CONCURRENTLY users_email ON users (email)", Some("users_email"));
-        check("create unique index concurrently if not exists ix on only app.t(c)", Some("app.ix"));
-        check("CREATE INDEX CONCURRENTLY \"Odd Name\" ON \"my.schema\".t (c)", Some("\"my.schema\".\"Odd Name\""));
+        let check = |sql: &str, expected: Option<&str>| {
+            assert_eq!(index_name(sql).as_deref(), expected, "{sql}")
+        };
+        check(
+            "CREATE INDEX CONCURRENTLY users_email ON users (email)",
+            Some("users_email"),
+        );
+        check(
+            "create unique index concurrently if not exists ix on only app.t(c)",
+            Some("app.ix"),
+        );
+        check(
+            "CREATE INDEX CONCURRENTLY \"Odd Name\" ON \"my.schema\".t (c)",
+            Some("\"my.schema\".\"Odd Name\""),
+        );
         check("CREATE INDEX CONCURRENTLY ON users (email)", None);
         check("CREATE INDEX users_email ON users (email)", None);
     }

@@ -21,10 +21,22 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 impl AdvisoryLock {
     /// Polls `pg_try_advisory_lock(key)` on a new connection until it is
     /// granted or `timeout` passes; a timeout names the holder.
-    pub async fn lock(&self, pool: &PgPool, key: i64, owner: &str, timeout: Duration, location: &str) -> Result<(), BackendError> {
-        let name: String = format!("dbmigrate lock: {owner}").chars().take(63).collect();
+    pub async fn lock(
+        &self,
+        pool: &PgPool,
+        key: i64,
+        owner: &str,
+        timeout: Duration,
+        location: &str,
+    ) -> Result<(), BackendError> {
+        let name: String = format!("dbmigrate lock: {owner}")
+            .chars()
+            .take(63)
+            .collect();
         let options = (*pool.connect_options()).clone().application_name(&name);
-        let mut conn = PgConnection::connect_with(&options).await.map_err(|e| connection(location, &e))?;
+        let mut conn = PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| connection(location, &e))?;
         let started = Instant::now();
         loop {
             let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
@@ -38,7 +50,11 @@ impl AdvisoryLock {
             }
             if started.elapsed() >= timeout {
                 let holder = holder(&mut conn, key).await;
-                return Err(BackendError::LockTimeout { location: location.to_string(), holder, waited: started.elapsed() });
+                return Err(BackendError::LockTimeout {
+                    location: location.to_string(),
+                    holder,
+                    waited: started.elapsed(),
+                });
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
@@ -49,7 +65,10 @@ impl AdvisoryLock {
         let Some(mut conn) = self.held.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(());
         };
-        let result = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut conn).await;
+        let result = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut conn)
+            .await;
         // Closing ends the session, which releases the lock even if the unlock failed.
         let _ = conn.close().await;
         result.map(|_| ()).map_err(|e| connection(location, &e))
@@ -98,5 +117,8 @@ fn describe_app(name: &str) -> String {
 }
 
 fn connection(location: &str, error: &sqlx::Error) -> BackendError {
-    BackendError::Connection { location: location.to_string(), message: error.to_string() }
+    BackendError::Connection {
+        location: location.to_string(),
+        message: error.to_string(),
+    }
 }

@@ -33,7 +33,11 @@ pub(crate) async fn tables_and_columns(backend: &PostgresBackend) -> Result<Stri
             out.push('\n');
             last_table = table;
         }
-        out.push_str(&format!("  {} {}", row.get::<String, _>(2), row.get::<String, _>(3)));
+        out.push_str(&format!(
+            "  {} {}",
+            row.get::<String, _>(2),
+            row.get::<String, _>(3)
+        ));
         if row.get::<bool, _>(4) {
             out.push_str(" not null");
         }

@@ -39,10 +39,15 @@ pub(crate) fn split(script: &str) -> Vec<Statement<'_>> {
 fn push<'a>(script: &'a str, start: usize, end: usize, out: &mut Vec<Statement<'a>>) {
     let end = end.min(script.len());
     let text = &script[start..end];
-    let Some(offset) = first_code(text) else { return };
+    let Some(offset) = first_code(text) else {
+        return;
+    };
     let begin = start + offset;
     let line = script[..begin].matches('\n').count() as u32;
-    out.push(Statement { text: script[begin..end].trim_end(), line });
+    out.push(Statement {
+        text: script[begin..end].trim_end(),
+        line,
+    });
 }
 
 /// Offset of the first character that is neither blank nor comment.
@@ -86,7 +91,10 @@ fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) ->
 }
 
 fn skip_line(bytes: &[u8], start: usize) -> usize {
-    bytes[start..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| start + p + 1)
+    bytes[start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| start + p + 1)
 }
 
 /// Block comments nest in PostgreSQL.
@@ -142,7 +150,10 @@ mod tests {
 
     #[test]
     fn splits_on_top_level_semicolons() {
-        check("SELECT 1;\nSELECT 2;\n", &[("SELECT 1", 0), ("SELECT 2", 1)]);
+        check(
+            "SELECT 1;\nSELECT 2;\n",
+            &[("SELECT 1", 0), ("SELECT 2", 1)],
+        );
         check("SELECT 1", &[("SELECT 1", 0)]);
         check("\n\n-- only a comment\n;\n", &[]);
     }
@@ -152,11 +163,17 @@ mod tests {
         check("SELECT 'a;b', \"c;d\";", &[("SELECT 'a;b', \"c;d\"", 0)]);
         check("SELECT 'it''s;';", &[("SELECT 'it''s;'", 0)]);
         check("SELECT E'\\';';", &[("SELECT E'\\';'", 0)]);
-        check("-- a; b\nSELECT 1; /* x; /* y; */ z; */ SELECT 2;", &[("SELECT 1", 1), ("SELECT 2", 1)]);
+        check(
+            "-- a; b\nSELECT 1; /* x; /* y; */ z; */ SELECT 2;",
+            &[("SELECT 1", 1), ("SELECT 2", 1)],
+        );
         check(
             "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\nSELECT $$;$$;",
             &[("CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql", 0), ("SELECT $$;$$", 1)],
         );
-        check("SELECT $1; SELECT a$b$ ;", &[("SELECT $1", 0), ("SELECT a$b$", 0)]);
+        check(
+            "SELECT $1; SELECT a$b$ ;",
+            &[("SELECT $1", 0), ("SELECT a$b$", 0)],
+        );
     }
 }

@@ -16,7 +16,10 @@ pub(crate) fn ident(name: &str) -> String {
 /// An escape-string literal (`E'…'`), correct whatever
 /// `standard_conforming_strings` says.
 pub(crate) fn literal(value: &str) -> String {
-    let escaped = value.replace('\\', "\\\\").replace('\'', "''").replace('\0', "");
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('\'', "''")
+        .replace('\0', "");
     format!("E'{escaped}'")
 }
 
@@ -63,7 +66,13 @@ pub(crate) fn select_history(config: &PostgresConfig) -> String {
 }
 
 /// Writes the record of `step` in `state`, replacing any record of the revision.
-pub(crate) fn upsert_record(config: &PostgresConfig, migration: &Migration, applied_by: &str, state: &str, duration_ms: &str) -> String {
+pub(crate) fn upsert_record(
+    config: &PostgresConfig,
+    migration: &Migration,
+    applied_by: &str,
+    state: &str,
+    duration_ms: &str,
+) -> String {
     format!(
         "INSERT INTO {} (revision_id, parent, message, checksum, applied_at, duration_ms, state, applied_by) \
          VALUES ({}, {}, {}, {}, now(), {duration_ms}, {}, {}) \
@@ -82,11 +91,20 @@ pub(crate) fn upsert_record(config: &PostgresConfig, migration: &Migration, appl
 
 /// Removes the record of a revision.
 pub(crate) fn delete_record(config: &PostgresConfig, revision_id: &str) -> String {
-    format!("DELETE FROM {} WHERE revision_id = {};", history_table(config), literal(revision_id))
+    format!(
+        "DELETE FROM {} WHERE revision_id = {};",
+        history_table(config),
+        literal(revision_id)
+    )
 }
 
 /// Sets the state of a record.
-pub(crate) fn set_state(config: &PostgresConfig, revision_id: &str, state: &str, duration_ms: &str) -> String {
+pub(crate) fn set_state(
+    config: &PostgresConfig,
+    revision_id: &str,
+    state: &str,
+    duration_ms: &str,
+) -> String {
     format!(
         "UPDATE {} SET state = {}, duration_ms = {duration_ms} WHERE revision_id = {};",
         history_table(config),
@@ -97,11 +115,15 @@ pub(crate) fn set_state(config: &PostgresConfig, revision_id: &str, state: &str,
 
 /// The server-side time since the transaction (single) or the dirty record (none) started.
 const ELAPSED_SINCE_NOW: &str = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint";
-const ELAPSED_SINCE_RECORD: &str = "(extract(epoch FROM clock_timestamp() - applied_at) * 1000)::bigint";
+const ELAPSED_SINCE_RECORD: &str =
+    "(extract(epoch FROM clock_timestamp() - applied_at) * 1000)::bigint";
 
 fn timeouts(config: &PostgresConfig, migration: &Migration) -> Vec<(&'static str, Duration)> {
     let lock = migration.options.lock_timeout.or(config.lock_timeout);
-    let statement = migration.options.statement_timeout.or(config.statement_timeout);
+    let statement = migration
+        .options
+        .statement_timeout
+        .or(config.statement_timeout);
     [("lock_timeout", lock), ("statement_timeout", statement)]
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))
@@ -109,7 +131,11 @@ fn timeouts(config: &PostgresConfig, migration: &Migration) -> Vec<(&'static str
 }
 
 fn call(text: String, bookkeeping: bool) -> PlannedCall {
-    PlannedCall { language: "sql", text, bookkeeping }
+    PlannedCall {
+        language: "sql",
+        text,
+        bookkeeping,
+    }
 }
 
 /// The calls of a step, in order. For `Transaction: single` their texts,
@@ -125,11 +151,20 @@ fn single_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
     let migration = step.migration;
     let mut calls = vec![call("BEGIN;\n".to_string(), true)];
     for (name, value) in timeouts(config, migration) {
-        calls.push(call(format!("SET LOCAL {name} = '{}ms';\n", value.as_millis()), true));
+        calls.push(call(
+            format!("SET LOCAL {name} = '{}ms';\n", value.as_millis()),
+            true,
+        ));
     }
     calls.push(call(section_text(migration, step.direction), false));
     let record = match step.direction {
-        Direction::Up => upsert_record(config, migration, step.applied_by, "applied", ELAPSED_SINCE_NOW),
+        Direction::Up => upsert_record(
+            config,
+            migration,
+            step.applied_by,
+            "applied",
+            ELAPSED_SINCE_NOW,
+        ),
         Direction::Down => delete_record(config, &migration.revision_id),
     };
     calls.push(call(format!("{record}\n"), true));
@@ -152,12 +187,18 @@ fn none_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
     let migration = step.migration;
     let id = &migration.revision_id;
     let mut calls = vec![match step.direction {
-        Direction::Up => call(upsert_record(config, migration, step.applied_by, "dirty_up", "0"), true),
+        Direction::Up => call(
+            upsert_record(config, migration, step.applied_by, "dirty_up", "0"),
+            true,
+        ),
         Direction::Down => call(set_state(config, id, "dirty_down", "duration_ms"), true),
     }];
     let timeouts = timeouts(config, migration);
     for (name, value) in &timeouts {
-        calls.push(call(format!("SET {name} = '{}ms';", value.as_millis()), true));
+        calls.push(call(
+            format!("SET {name} = '{}ms';", value.as_millis()),
+            true,
+        ));
     }
     for statement in super::split::split(migration.section(step.direction)) {
         calls.push(call(format!("{};", statement.text), false));
