@@ -128,6 +128,15 @@ pub enum ParseErrorKind {
     },
     /// `Irreversible: true` with a non-empty down section.
     IrreversibleWithDown,
+    /// A Weaviate operation that cannot run, found without a server.
+    BadOperation {
+        /// `up` or `down`.
+        list: &'static str,
+        /// 0-based position in its list.
+        index: usize,
+        /// What is wrong and what to do instead (from `weaviate_ops`).
+        message: String,
+    },
     /// A Weaviate file is not valid JSON, or does not have the expected shape.
     BadJson {
         /// serde_json's message.
@@ -172,6 +181,13 @@ impl fmt::Display for ParseErrorKind {
                     "migration is marked `Irreversible: true` but has a down section"
                 )
             }
+            ParseErrorKind::BadOperation {
+                list,
+                index,
+                message,
+            } => {
+                write!(f, "`{list}` operation {}: {message}", index + 1)
+            }
             ParseErrorKind::BadJson { reason } => write!(f, "invalid Weaviate migration: {reason}"),
         }
     }
@@ -197,6 +213,7 @@ impl ParseErrorKind {
             ParseErrorKind::EmptyDown => "write the down statements (a comment saying why nothing needs undoing is enough), or mark the migration `Irreversible: true`".into(),
             ParseErrorKind::UnknownSection { .. } => "the section markers are `migrate:up` and `migrate:down`".into(),
             ParseErrorKind::IrreversibleWithDown => "remove the down section's statements, or drop `Irreversible: true`".into(),
+            ParseErrorKind::BadOperation { .. } => "change the operation as the message says; the operations and their fields are documented in `dbmigrate::weaviate_ops::Operation`".into(),
             ParseErrorKind::BadJson { .. } => "a Weaviate migration is a JSON object with `message`, `revises`, `up` and `down` lists of operations; see templates/migration.weaviate.json".into(),
         }
     }

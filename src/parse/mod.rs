@@ -5,6 +5,7 @@
 mod dir;
 mod file;
 mod header;
+mod json_layout;
 mod name;
 mod sections;
 mod weaviate;

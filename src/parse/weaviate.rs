@@ -2,10 +2,11 @@
 //! lists of typed operations ([`crate::weaviate_ops`]).
 
 use crate::error::ParseErrorKind;
-use crate::weaviate_ops::{Operation, WeaviateFile};
+use crate::weaviate_ops::{Operation, OpsError, WeaviateFile};
 
 use super::file::{line_number, Body, LineError};
 use super::header::parse_revises;
+use super::json_layout::{layout, KeyLayout};
 
 /// Parses normalised (LF, no BOM) text of a `.weaviate.json` file.
 pub(crate) fn parse_json(text: &str) -> Result<Body, LineError> {
@@ -19,12 +20,9 @@ pub(crate) fn parse_json(text: &str) -> Result<Body, LineError> {
         return Err((line, ParseErrorKind::BadJson { reason }));
     }
     let file = serde_json::from_str::<WeaviateFile>(text).map_err(json_error)?;
-    let keys = top_level_keys(text);
-    let key_line = |key: &str| {
-        keys.iter()
-            .find(|(name, _)| name == key)
-            .map(|(_, line)| *line)
-    };
+    let keys = layout(text);
+    let key = |name: &str| keys.iter().find(|key| key.name == name);
+    let key_line = |name: &str| key(name).map(|key| key.line);
     let last_line = line_number(text.trim_end().split('\n').count());
     if file.message.trim().is_empty() {
         return Err((
@@ -48,6 +46,8 @@ pub(crate) fn parse_json(text: &str) -> Result<Body, LineError> {
         return Err((up_line, ParseErrorKind::EmptyUp));
     }
     let (down, down_line) = down_list(&file, key_line("down"), last_line)?;
+    file.check()
+        .map_err(|error| operation_error(&file, error, key("up"), key("down")))?;
     Ok(Body {
         message: file.message.trim().to_string(),
         revises,
@@ -103,52 +103,28 @@ fn json_error(error: serde_json::Error) -> LineError {
     )
 }
 
-/// The keys of the top-level object with the 1-based line each appears on.
-fn top_level_keys(text: &str) -> Vec<(String, u32)> {
-    let bytes = text.as_bytes();
-    let (mut keys, mut depth, mut line, mut index) = (Vec::new(), 0usize, 1usize, 0usize);
-    while index < bytes.len() {
-        match bytes[index] {
-            b'\n' => line += 1,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'"' => {
-                let start = index + 1;
-                index = string_end(bytes, start);
-                let mut after = index + 1;
-                while after < bytes.len()
-                    && bytes[after].is_ascii_whitespace()
-                    && bytes[after] != b'\n'
-                {
-                    after += 1;
-                }
-                if depth == 1 && bytes.get(after) == Some(&b':') {
-                    keys.push((
-                        text[start..index.min(bytes.len())].to_string(),
-                        line_number(line),
-                    ));
-                }
-                line += bytes[start..index.min(bytes.len())]
-                    .iter()
-                    .filter(|&&byte| byte == b'\n')
-                    .count();
-            }
-            _ => {}
-        }
-        index += 1;
-    }
-    keys
-}
-
-/// The index of the quote closing a string that starts at `start` (or the end).
-fn string_end(bytes: &[u8], start: usize) -> usize {
-    let mut index = start;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'\\' => index += 2,
-            b'"' => return index,
-            _ => index += 1,
-        }
-    }
-    bytes.len()
+/// An operation `WeaviateFile::check` refuses, at the line where it starts.
+///
+/// `check` numbers the `up` operations first, then the `down` ones.
+fn operation_error(
+    file: &WeaviateFile,
+    error: OpsError,
+    up: Option<&KeyLayout>,
+    down: Option<&KeyLayout>,
+) -> LineError {
+    let (list, key, index) = match error.index.checked_sub(file.up.len()) {
+        None => ("up", up, error.index),
+        Some(index) => ("down", down, index),
+    };
+    let line = key.map_or(1, |key| {
+        key.elements.get(index).copied().unwrap_or(key.line)
+    });
+    (
+        line,
+        ParseErrorKind::BadOperation {
+            list,
+            index,
+            message: error.message,
+        },
+    )
 }
