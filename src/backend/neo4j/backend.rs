@@ -281,7 +281,8 @@ impl Backend for Neo4jBackend {
     }
 
     async fn snapshot_schema(&self) -> Result<String, BackendError> {
-        snapshot::snapshot(&self.db, &self.names).await
+        let scope = self.config.schema_scope.as_deref();
+        snapshot::snapshot(&self.db, &self.names, scope).await
     }
 
     async fn execute_script(

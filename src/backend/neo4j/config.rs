@@ -18,6 +18,10 @@ pub struct Neo4jConfig {
     pub owner: Option<String>,
     /// Where the server is, for messages (never with a password).
     pub location: String,
+    /// When set, schema snapshots keep only the constraints and indexes whose
+    /// name or labels/relationship types start with this (tests sharing one
+    /// server each snapshot their own labels).
+    pub schema_scope: Option<String>,
 }
 
 impl Default for Neo4jConfig {
@@ -28,6 +32,7 @@ impl Default for Neo4jConfig {
             lease: Duration::from_secs(30),
             owner: None,
             location: "neo4j".into(),
+            schema_scope: None,
         }
     }
 }

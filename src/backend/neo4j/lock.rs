@@ -104,21 +104,16 @@ pub(super) async fn acquire_until(
         let row = rows
             .first()
             .ok_or_else(|| db.corrupt("the lock query returned no row"))?;
-        if row
-            .get::<bool>("acquired")
-            .map_err(|e| db.corrupt(e.to_string()))?
-        {
+        // `null` when the node was deleted (unlocked) under us: try again.
+        let acquired: Option<bool> = row.get("acquired").map_err(|e| db.corrupt(e.to_string()))?;
+        if acquired == Some(true) {
             return Ok(());
         }
         let waited = started.elapsed();
         if waited >= timeout {
-            let owner: String = row
-                .get("owner")
-                .unwrap_or_else(|_| "an unknown owner".into());
-            let expires: String = row.get("expires_at").unwrap_or_default();
             return Err(BackendError::LockTimeout {
                 location: db.location.clone(),
-                holder: format!("{owner} (lease expires at {expires})"),
+                holder: holder(row),
                 waited,
             });
         }
@@ -131,6 +126,17 @@ pub(super) async fn acquire_until(
         )
         .await;
     }
+}
+
+/// `owner (lease expires at …)` from a row of the acquire query.
+fn holder(row: &neo4rs::Row) -> String {
+    let owner: Option<String> = row.get("owner").unwrap_or_default();
+    let expires: Option<String> = row.get("expires_at").unwrap_or_default();
+    format!(
+        "{} (lease expires at {})",
+        owner.as_deref().unwrap_or("an unknown owner"),
+        expires.as_deref().unwrap_or("an unknown time")
+    )
 }
 
 /// A few milliseconds of noise so contenders do not poll in lockstep.

@@ -8,7 +8,11 @@ use super::db::Db;
 use crate::backend::BackendError;
 
 /// Reads constraints and indexes (two statements) and renders them.
-pub(super) async fn snapshot(db: &Db, names: &Names) -> Result<String, BackendError> {
+pub(super) async fn snapshot(
+    db: &Db,
+    names: &Names,
+    scope: Option<&str>,
+) -> Result<String, BackendError> {
     let constraints = db
         .rows(neo4rs::query(
             "SHOW CONSTRAINTS YIELD name, type, entityType, labelsOrTypes, properties, ownedIndex \
@@ -28,7 +32,8 @@ pub(super) async fn snapshot(db: &Db, names: &Names) -> Result<String, BackendEr
         for row in rows {
             let entry = Entry::from_row(row)
                 .map_err(|e| db.error(format!("unexpected {kind} row: {e}")))?;
-            if !entry.is_bookkeeping(&names.prefix) {
+            let in_scope = scope.is_none_or(|scope| entry.is_in(scope));
+            if in_scope && !entry.is_bookkeeping(&names.prefix) {
                 lines.push(entry.render(kind));
             }
         }
@@ -67,6 +72,10 @@ impl Entry {
 
     fn is_bookkeeping(&self, prefix: &str) -> bool {
         self.name.starts_with(prefix) || self.labels.iter().any(|label| label.starts_with(prefix))
+    }
+
+    fn is_in(&self, scope: &str) -> bool {
+        self.name.starts_with(scope) || self.labels.iter().any(|label| label.starts_with(scope))
     }
 
     /// `constraint concept_name_unique UNIQUENESS NODE :Concept(name) index=concept_name_unique`
