@@ -375,3 +375,53 @@ fn mutated_inputs_never_panic() {
         let _ = parse_bytes(name, &bytes);
     }
 }
+
+#[test]
+fn load_dir_reads_migrations_only_sorted_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    let root = "-- Message: root\n-- migrate:up\nA;\n-- migrate:down\nB;\n";
+    write(
+        "20241201_1100_b2c3d4_second.sql",
+        &root.replace("root", "second"),
+    );
+    write("20241201_1000_a1b2c3_first.sql", root);
+    write("README.md", "# migrations\n");
+    write("notes.txt", "not a migration\n");
+    write(".20241201_1200_c3d4e5_hidden.sql.swp", "");
+    write("20241201_1300_d4e5f6_backup.sql~", "");
+    std::fs::create_dir(dir.path().join("20241201_1400_e5f6a7_folder.sql")).unwrap();
+    let migrations = super::load_dir(dir.path()).unwrap_or_else(|errors| panic!("{errors:?}"));
+    let names: Vec<&str> = migrations
+        .iter()
+        .map(|migration| migration.file_name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "20241201_1000_a1b2c3_first.sql",
+            "20241201_1100_b2c3d4_second.sql"
+        ]
+    );
+    let shown = dir
+        .path()
+        .join("20241201_1000_a1b2c3_first.sql")
+        .display()
+        .to_string();
+    assert_eq!(migrations[0].path, shown);
+}
+
+#[test]
+fn load_dir_reports_a_missing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("migrations");
+    let errors = super::load_dir(&missing).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0]
+            .to_string()
+            .starts_with(&format!("{}: ", missing.display())),
+        "{}",
+        errors[0]
+    );
+}

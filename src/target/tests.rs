@@ -162,3 +162,39 @@ fn empty_history_resolves_head_and_base_to_base() {
         .resolve(&Target::Revision("abc".into()), None)
         .is_err());
 }
+
+#[test]
+fn arbitrary_text_never_panics() {
+    let history = history();
+    let pieces = [
+        "+",
+        "-",
+        "head",
+        "base",
+        "abc",
+        "2024",
+        "_",
+        "9",
+        "99999999999999999999",
+        " ",
+        "é",
+        ".sql",
+        "\u{0}",
+    ];
+    let mut state: u32 = 12345;
+    for _ in 0..2000 {
+        let mut text = String::new();
+        for _ in 0..(state % 4) {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            text.push_str(pieces[(state >> 16) as usize % pieces.len()]);
+        }
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let current = [None, Some(0), Some(4), Some(usize::MAX)][(state >> 16) as usize % 4];
+        if let Ok(target) = Target::parse(&text) {
+            let _ = history.resolve(&target, current);
+        }
+    }
+    for steps in [i64::MIN, i64::MAX] {
+        let _ = history.resolve(&Target::Relative(steps), Some(usize::MAX));
+    }
+}
