@@ -158,7 +158,13 @@ impl Migrator {
             dry_run: mode == Mode::Plan,
             ..Report::default()
         };
-        let (_, analysis) = self.analyse_now(history, &mut report).await?;
+        let (_, mut analysis) = self.analyse_now(history, &mut report).await?;
+        // Without the lock, a dirty record may be a step another replica is
+        // running right now: decide under the lock, after the re-read.
+        let dirty_seen = mode != Mode::Plan && !analysis.dirty.is_empty();
+        if dirty_seen {
+            analysis.dirty.clear();
+        }
         let position = analysis.position;
         let target = resolve(history, target, position)?;
         let direction = direction.unwrap_or(if target >= position {
@@ -180,13 +186,16 @@ impl Migrator {
             ));
         }
         let pending = steps(history, direction, position, target)?;
-        if pending.is_empty() {
+        if pending.is_empty() && !dirty_seen {
             return Ok(report);
         }
         if mode != Mode::Stamp {
             check_reversible(direction, &pending)?;
         }
-        let kinds = self.involved(&pending)?;
+        let mut kinds = self.involved(&pending)?;
+        if dirty_seen {
+            kinds.extend(self.backends.keys().copied());
+        }
         if mode == Mode::Plan {
             report.planned = self.plan_steps(direction, &pending)?;
             report.to = revision_at(history, target);
@@ -231,7 +240,12 @@ impl Migrator {
             Direction::Down if target > position => Vec::new(),
             _ => steps(history, direction, position, target)?,
         };
-        self.involved(&pending)?;
+        if !self.involved(&pending)?.is_subset(kinds) {
+            // Only possible when the timeline moved under us between reads.
+            return Err(RunError::Backend(crate::backend::BackendError::Other(
+                "the history changed while waiting for the lock; run again".to_string(),
+            )));
+        }
         for migration in pending {
             self.run_step(migration, direction, mode, report).await?;
             report.to = match direction {
