@@ -35,15 +35,18 @@ pub(crate) struct Header {
     seen: Vec<&'static str>,
 }
 
-/// Splits a comment's text into `(key, value)` when it reads `Key: value`.
+/// Splits a comment's text into `(key, value)` when it reads `Key: value`
+/// (a space after the colon is required for unknown keys only).
 pub(crate) fn split_key_value(comment: &str) -> Option<(&str, &str)> {
     let (key, value) = comment.trim().split_once(':')?;
     let key_like = key.starts_with(|c: char| c.is_ascii_alphabetic())
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    // `-- see http://…` is a comment; `-- Message:typo` is still a header.
     let separated = value.is_empty() || value.starts_with(char::is_whitespace);
-    (key_like && separated).then(|| (key, value.trim()))
+    let known = KEYS.iter().any(|known| known.eq_ignore_ascii_case(key));
+    (key_like && (separated || known)).then(|| (key, value.trim()))
 }
 
 impl Header {

@@ -206,7 +206,7 @@ fn bad_headers() {
     ] {
         sql(&format!("{header}{up_down}"), expected);
     }
-    let fine = "-- Message: m\n-- see http://example.com: it explains\n-- Lock-Timeout: 250ms\n";
+    let fine = "-- Message:m\n-- see http://example.com: it explains\n-- Lock-Timeout: 250ms\n";
     let migration = parse_ok("20241201_1100_b2c3d4_x.sql", &format!("{fine}{up_down}"));
     assert_eq!(
         migration.options.lock_timeout,
