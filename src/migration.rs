@@ -125,6 +125,8 @@ pub struct Migration {
     pub backend: BackendKind,
     /// `Revises:`: the parent revision id, or `None` for the root.
     pub parent: Option<String>,
+    /// 1-based line of the `Revises:` header (or `"revises"` key); 0 when absent.
+    pub revises_line: u32,
     /// `Message:`.
     pub message: String,
     /// `Created:` as written in the header, if present.

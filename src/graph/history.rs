@@ -16,8 +16,8 @@ pub struct History {
 }
 
 /// The line of a migration's `Revises:` header, for messages; 0 when unknown.
-fn revises_line(_migration: &Migration) -> u32 {
-    0
+fn revises_line(migration: &Migration) -> u32 {
+    migration.revises_line
 }
 
 /// The first problem that keeps `graph` from being one line.

@@ -128,7 +128,7 @@ fn missing_parent() {
         "{error}"
     );
     assert!(error.to_string().starts_with(
-        "migrations/20241201_1200_c3d4e5_m.sql: `Revises: 20241201_1100_b2c3d4` names a revision that no migration file defines\n  help: "
+        "migrations/20241201_1200_c3d4e5_m.sql:2: `Revises: 20241201_1100_b2c3d4` names a revision that no migration file defines\n  help: "
     ));
 }
 

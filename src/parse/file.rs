@@ -12,6 +12,7 @@ use super::{sections, weaviate};
 pub(crate) struct Body {
     pub message: String,
     pub revises: Option<String>,
+    pub revises_line: u32,
     pub created: Option<String>,
     pub options: MigrationOptions,
     pub up: String,
@@ -54,6 +55,7 @@ pub fn parse_migration(path: &str, text: &str) -> Result<Migration, ParseError> 
         path: path.to_string(),
         backend: name.backend,
         parent: body.revises,
+        revises_line: body.revises_line,
         message: body.message,
         created: body.created,
         options: body.options,

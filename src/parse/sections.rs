@@ -79,6 +79,7 @@ pub(crate) fn parse_sections(text: &str, backend: BackendKind) -> Result<Body, L
     Ok(Body {
         message,
         revises: header.revises,
+        revises_line: header.revises_line,
         created: header.created,
         options: header.options,
         up,

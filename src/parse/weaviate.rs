@@ -51,6 +51,7 @@ pub(crate) fn parse_json(text: &str) -> Result<Body, LineError> {
     Ok(Body {
         message: file.message.trim().to_string(),
         revises,
+        revises_line: key_line("revises").unwrap_or(0),
         created: file.created.clone(),
         options: crate::migration::MigrationOptions {
             irreversible: file.irreversible,
