@@ -75,6 +75,12 @@ pub fn rebuild_target(
         retype(property, data_type);
     }
     target["properties"] = Value::Array(kept);
+    if current.pointer("/multiTenancyConfig/enabled") == Some(&Value::Bool(true)) {
+        // Weaviate refuses a definition with both (it reports a default one).
+        if let Some(target) = target.as_object_mut() {
+            target.remove("shardingConfig");
+        }
+    }
     Ok(target)
 }
 

@@ -92,37 +92,20 @@ pub async fn acquire(
     let token = new_token(owner);
     let started = Instant::now();
     loop {
-        let created = client
-            .send(&create_call(client, class, owner, &token))
-            .await?;
-        if created.ok() {
-            tokio::time::sleep(SETTLE).await;
-            if read_holder(client, class)
-                .await?
-                .is_some_and(|holder| holder.token == token)
-            {
-                let renew = tokio::spawn(renew_loop(
-                    client.clone(),
-                    class.to_string(),
-                    owner.to_string(),
-                    token.clone(),
-                ));
-                tracing::debug!(owner, location = client.location(), "weaviate lock taken");
-                return Ok(Lease { token, renew });
-            }
-        } else if created.status != 422 {
-            return Err(BackendError::Other(format!(
-                "{}: taking the lock failed: {}",
-                client.location(),
-                created.message()
-            )));
+        if try_create(client, class, owner, &token).await? {
+            let renew = tokio::spawn(renew_loop(
+                client.clone(),
+                class.to_string(),
+                owner.to_string(),
+                token.clone(),
+            ));
+            tracing::debug!(owner, location = client.location(), "weaviate lock taken");
+            return Ok(Lease { token, renew });
         }
         let holder = read_holder(client, class).await?;
-        if let Some(holder) = &holder {
-            if holder.expires_at_ms < now_ms() {
-                take_over(client, class, &holder.token).await?;
-                continue;
-            }
+        if let Some(holder) = holder.as_ref().filter(|h| h.expires_at_ms < now_ms()) {
+            take_over(client, class, &holder.token).await?;
+            continue;
         }
         if started.elapsed() >= timeout {
             return Err(BackendError::LockTimeout {
@@ -136,6 +119,33 @@ pub async fn acquire(
         }
         tokio::time::sleep(poll_delay(&token)).await;
     }
+}
+
+/// Creates the lease object; true when it is ours after the settle delay
+/// (a concurrent creator may have overwritten it: the exists-check of
+/// `POST /v1/objects` is not atomic).
+async fn try_create(
+    client: &WeaviateClient,
+    class: &str,
+    owner: &str,
+    token: &str,
+) -> Result<bool, BackendError> {
+    let created = client
+        .send(&create_call(client, class, owner, token))
+        .await?;
+    if created.status == 422 {
+        return Ok(false);
+    }
+    if !created.ok() {
+        return Err(BackendError::Other(format!(
+            "{}: taking the lock failed: {}",
+            client.location(),
+            created.message()
+        )));
+    }
+    tokio::time::sleep(SETTLE).await;
+    let holder = read_holder(client, class).await?;
+    Ok(holder.is_some_and(|holder| holder.token == token))
 }
 
 /// Releases `lease` if it is still ours.

@@ -41,55 +41,21 @@ struct Mapping<'a> {
 pub async fn run(client: &WeaviateClient, rebuild: &Rebuild<'_>) -> Result<(), String> {
     let collection = rebuild.collection;
     let temp = rebuild_temp_name(collection);
-    let current = client
-        .expect(&Call::new("GET", format!("/v1/schema/{collection}"), None))
-        .await
-        .map_err(|e| e.to_string())?;
+    let current = get(client, &format!("/v1/schema/{collection}")).await?;
     let target = rebuild_target(
         &current,
         rebuild.drop_properties,
         rebuild.rename_properties,
         rebuild.retype_properties,
     )?;
-    if client
-        .send(&Call::new("GET", format!("/v1/schema/{temp}"), None))
-        .await
-        .map_err(|e| e.to_string())?
-        .ok()
-    {
-        return Err(format!(
-            "collection `{temp}` exists, left by an interrupted rebuild of `{collection}`: if `{collection}` \
-             holds all its objects delete `{temp}`, otherwise copy `{temp}` back into `{collection}` first; \
-             then `repair` this migration"
-        ));
-    }
-    let tenants = tenants(client, collection).await?;
-    let mut temp_class = target.clone();
-    temp_class["class"] = json!(temp);
-    create(client, &temp_class, &tenants).await?;
+    refuse_leftover(client, collection, &temp).await?;
+    let tenants = tenants(client, collection, &current).await?;
     let mapping = Mapping {
         drop_properties: rebuild.drop_properties,
         rename_properties: rebuild.rename_properties,
         retype_properties: rebuild.retype_properties,
     };
-    let copied = match copy_all(
-        client,
-        collection,
-        &temp,
-        &tenants,
-        &mapping,
-        rebuild.batch_size,
-    )
-    .await
-    {
-        Ok(copied) => copied,
-        Err(message) => {
-            let _ = client
-                .send(&Call::new("DELETE", format!("/v1/schema/{temp}"), None))
-                .await;
-            return Err(format!("copying `{collection}` into `{temp}` failed, `{collection}` is unchanged: {message}"));
-        }
-    };
+    let copied = copy_out(client, rebuild, &target, &tenants, &mapping).await?;
     let kept = |message: String| {
         format!("{message}; the objects of `{collection}` are kept in `{temp}`: copy them back, then `repair`")
     };
@@ -101,16 +67,10 @@ pub async fn run(client: &WeaviateClient, rebuild: &Rebuild<'_>) -> Result<(), S
         rename_properties: &empty,
         retype_properties: &empty,
     };
-    let copied_back = copy_all(
-        client,
-        &temp,
-        collection,
-        &tenants,
-        &identity,
-        rebuild.batch_size,
-    )
-    .await
-    .map_err(kept)?;
+    let batch_size = rebuild.batch_size;
+    let copied_back = copy_all(client, &temp, collection, &tenants, &identity, batch_size)
+        .await
+        .map_err(kept)?;
     if copied_back != copied {
         return Err(kept(format!(
             "copied {copied} objects out but {copied_back} back"
@@ -119,6 +79,54 @@ pub async fn run(client: &WeaviateClient, rebuild: &Rebuild<'_>) -> Result<(), S
     delete(client, &temp).await?;
     tracing::info!(collection, objects = copied, "rebuilt weaviate collection");
     Ok(())
+}
+
+/// Phase one: the temporary collection with the target schema, filled. On
+/// failure it is removed and the original is untouched.
+async fn copy_out(
+    client: &WeaviateClient,
+    rebuild: &Rebuild<'_>,
+    target: &Value,
+    tenants: &[Option<String>],
+    mapping: &Mapping<'_>,
+) -> Result<usize, String> {
+    let (collection, temp) = (rebuild.collection, rebuild_temp_name(rebuild.collection));
+    let mut temp_class = target.clone();
+    temp_class["class"] = json!(temp);
+    create(client, &temp_class, tenants).await?;
+    let batch_size = rebuild.batch_size;
+    match copy_all(client, collection, &temp, tenants, mapping, batch_size).await {
+        Ok(copied) => Ok(copied),
+        Err(message) => {
+            let _ = delete(client, &temp).await;
+            Err(format!(
+                "copying `{collection}` into `{temp}` failed, `{collection}` is unchanged: {message}"
+            ))
+        }
+    }
+}
+
+/// A temporary collection left by an interrupted rebuild may hold the only
+/// copy of the objects: stop and say what to check.
+async fn refuse_leftover(
+    client: &WeaviateClient,
+    collection: &str,
+    temp: &str,
+) -> Result<(), String> {
+    let call = Call::new("GET", format!("/v1/schema/{temp}"), None);
+    if !client.send(&call).await.map_err(|e| e.to_string())?.ok() {
+        return Ok(());
+    }
+    Err(format!(
+        "collection `{temp}` exists, left by an interrupted rebuild of `{collection}`: if `{collection}` \
+         holds all its objects delete `{temp}`, otherwise copy `{temp}` back into `{collection}` first; \
+         then `repair` this migration"
+    ))
+}
+
+async fn get(client: &WeaviateClient, path: &str) -> Result<Value, String> {
+    let call = Call::new("GET", path, None);
+    client.expect(&call).await.map_err(|e| e.to_string())
 }
 
 /// The calls of a rebuild, for `plan`.
@@ -148,26 +156,17 @@ pub fn plan(rebuild: &Rebuild<'_>) -> Vec<String> {
 }
 
 /// Tenant names of a multi-tenant collection; `[None]` otherwise.
-async fn tenants(client: &WeaviateClient, collection: &str) -> Result<Vec<Option<String>>, String> {
-    let class = client
-        .expect(&Call::new("GET", format!("/v1/schema/{collection}"), None))
-        .await
-        .map_err(|e| e.to_string())?;
+async fn tenants(
+    client: &WeaviateClient,
+    collection: &str,
+    class: &Value,
+) -> Result<Vec<Option<String>>, String> {
     if class.pointer("/multiTenancyConfig/enabled") != Some(&Value::Bool(true)) {
         return Ok(vec![None]);
     }
-    let answer = client
-        .expect(&Call::new(
-            "GET",
-            format!("/v1/schema/{collection}/tenants"),
-            None,
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(answer
-        .as_array()
-        .into_iter()
-        .flatten()
+    let answer = get(client, &format!("/v1/schema/{collection}/tenants")).await?;
+    let names = answer.as_array().into_iter().flatten();
+    Ok(names
         .filter_map(|t| Some(Some(t["name"].as_str()?.to_string())))
         .collect())
 }

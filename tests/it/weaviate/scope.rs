@@ -1,0 +1,177 @@
+//! Per-test names (collections, history/lock prefix) and helpers to read
+//! and write objects directly.
+
+use std::collections::BTreeMap;
+
+use dbmigrate::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
+use dbmigrate::backend::{Backend, Step};
+use dbmigrate::{Direction, Migration};
+use serde_json::{json, Value};
+
+use crate::common;
+
+const EDUTUTOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/edututor/migrations");
+
+/// One test's names: its collections and its history/lock prefix.
+pub struct Scope {
+    suffix: String,
+    /// The client, with this test's collection prefix.
+    pub client: WeaviateClient,
+}
+
+impl Scope {
+    pub fn new() -> Scope {
+        Scope::with_config(WeaviateConfig::default())
+    }
+
+    pub fn with_config(mut config: WeaviateConfig) -> Scope {
+        let suffix = common::unique_suffix();
+        config.collection_prefix = format!("Dbm{suffix}");
+        let client = WeaviateClient::new(&common::weaviate_url(), None, config).expect("client");
+        Scope { suffix, client }
+    }
+
+    pub fn backend(&self) -> WeaviateBackend {
+        WeaviateBackend::new(self.client.clone())
+    }
+
+    pub fn collection(&self, name: &str) -> String {
+        format!("{name}_{}", self.suffix)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.client.config.collection_prefix
+    }
+
+    /// An edututor migration with its collection renamed for this test.
+    pub fn edututor(&self, file_name: &str) -> Migration {
+        let text =
+            std::fs::read_to_string(format!("{EDUTUTOR}/{file_name}")).expect("edututor migration");
+        self.migration(
+            file_name,
+            &text.replace(
+                "\"TextChunk\"",
+                &format!("\"{}\"", self.collection("TextChunk")),
+            ),
+        )
+    }
+
+    pub fn migration(&self, file_name: &str, text: &str) -> Migration {
+        dbmigrate::parse::parse_migration(&format!("migrations/{file_name}"), text)
+            .expect("valid migration")
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.client
+            .expect(&Call::new(method, path, body))
+            .await
+            .expect("weaviate call")
+    }
+
+    pub async fn exists(&self, collection: &str) -> bool {
+        self.client
+            .send(&Call::new("GET", format!("/v1/schema/{collection}"), None))
+            .await
+            .expect("call")
+            .ok()
+    }
+
+    /// Every object of `collection`: id → (properties, vector).
+    pub async fn objects(&self, collection: &str) -> BTreeMap<String, (Value, Value)> {
+        self.tenant_objects(collection, None).await
+    }
+
+    /// Every object of one tenant (or of a single-tenant collection).
+    pub async fn tenant_objects(
+        &self,
+        collection: &str,
+        tenant: Option<&str>,
+    ) -> BTreeMap<String, (Value, Value)> {
+        let tenant = tenant.map(|t| format!("&tenant={t}")).unwrap_or_default();
+        let (mut all, mut after) = (BTreeMap::new(), String::new());
+        loop {
+            let path =
+                format!("/v1/objects?class={collection}&limit=400&include=vector{tenant}{after}");
+            let page = self.send("GET", &path, None).await;
+            let objects = page["objects"].as_array().cloned().unwrap_or_default();
+            let Some(last) = objects.last() else {
+                return all;
+            };
+            after = format!("&after={}", last["id"].as_str().unwrap());
+            for object in &objects {
+                let id = object["id"].as_str().unwrap().to_string();
+                all.insert(id, (object["properties"].clone(), object["vector"].clone()));
+            }
+        }
+    }
+
+    /// This test's class in the backend's schema snapshot.
+    pub async fn class_snapshot(
+        &self,
+        backend: &WeaviateBackend,
+        collection: &str,
+    ) -> Option<Value> {
+        let snapshot: Value =
+            serde_json::from_str(&backend.snapshot_schema().await.expect("snapshot")).unwrap();
+        snapshot["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["class"] == collection)
+            .cloned()
+    }
+
+    pub async fn cleanup(&self, collections: &[String]) {
+        let own = [
+            format!("{}History", self.prefix()),
+            format!("{}Lock", self.prefix()),
+        ];
+        for collection in collections.iter().chain(&own) {
+            self.send("DELETE", &format!("/v1/schema/{collection}"), None)
+                .await;
+        }
+    }
+}
+
+/// A step applied by the tests.
+pub fn step(migration: &Migration, direction: Direction) -> Step<'_> {
+    Step {
+        migration,
+        direction,
+        applied_by: "tests/it/weaviate.rs",
+    }
+}
+
+/// Inserts `n` objects with 8-dimensional vectors, in batches.
+pub async fn insert_chunks(scope: &Scope, collection: &str, n: usize) {
+    for start in (0..n).step_by(250) {
+        let objects: Vec<Value> = (start..(start + 250).min(n))
+            .map(|i| {
+                let subject = ["math", "physics", "history"][i % 3];
+                let vector: Vec<f32> = (0..8).map(|d| ((i * 31 + d * 7) % 97) as f32 / 97.0 - 0.37).collect();
+                json!({
+                    "class": collection,
+                    "id": format!("00000000-0000-4000-8000-{i:012}"),
+                    "properties": {"text": format!("chunk {i} of a lesson"), "source": format!("book-{}", i % 13),
+                                   "subject": subject, "grade": (i % 12) as i64 + 1},
+                    "vector": vector,
+                })
+            })
+            .collect();
+        let results = scope
+            .send(
+                "POST",
+                "/v1/batch/objects",
+                Some(json!({ "objects": objects })),
+            )
+            .await;
+        assert!(
+            results
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["result"]["errors"].is_null()),
+            "{results}"
+        );
+    }
+}
