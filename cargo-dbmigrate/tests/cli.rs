@@ -260,3 +260,49 @@ fn usage_errors_exit_2() {
     assert_eq!(project.run(&["new", "x", "--target", "mysql"]).code, 2);
     assert_eq!(project.run(&["--help"]).success().code, 0);
 }
+
+#[test]
+fn workspace_metadata_and_manifest_path() {
+    let project = Project::from_fixture("good");
+    let workspace = project.root.parent().unwrap().join("ws");
+    let member = workspace.join("member");
+    std::fs::create_dir_all(member.join("src")).unwrap();
+    std::fs::write(
+        workspace.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"member\"]\n\n[workspace.metadata.dbmigrate]\nmigrations = \"db/migrations\"\ndefault-target = \"neo4j\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        member.join("Cargo.toml"),
+        "[package]\nname = \"member\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.dbmigrate]\nmigrations = \"../../app/migrations\"\n",
+    )
+    .unwrap();
+    std::fs::write(member.join("src/lib.rs"), "").unwrap();
+    let manifest = member.join("Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+
+    // The package's `migrations` wins over the workspace's; `default-target` comes from the workspace.
+    let history = project
+        .run(&["history", "--manifest-path", manifest])
+        .success();
+    assert!(
+        history.stdout.contains("3 migration(s)"),
+        "{}",
+        history.stdout
+    );
+    let new = project
+        .run(&["new", "graph step", "--manifest-path", manifest])
+        .success();
+    assert!(
+        new.stdout.trim().ends_with("_graph_step.cypher"),
+        "{}",
+        new.stdout
+    );
+
+    let bad = project.run(&[
+        "history",
+        "--manifest-path",
+        workspace.join("nope.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+}
