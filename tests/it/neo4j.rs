@@ -1,17 +1,21 @@
 //! Neo4j backend against the real server from `NEO4J_URI`: up/down/up, eight
-//! concurrent migrators, a failing statement and its repair, lock takeover,
-//! and the edututor `.cypher` migrations.
+//! concurrent migrators, a failing statement and its repair, lock takeover
+//! and renewal, and the edututor `.cypher` migrations, through the
+//! [`Backend`] trait and through [`Migrator`] (with PostgreSQL).
 //!
 //! Neo4j Community has one user database, so every test uses its own
 //! bookkeeping label prefix and its own data labels, and removes them at the
-//! end. Only `edututor_migrations_up_down_up` uses the real `Concept` label.
+//! end. The edututor files run with `Concept` renamed per run: the real names
+//! belong to the round-trip test.
 
 use std::time::Duration;
 
 use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
 use dbmigrate::backend::{Backend, BackendError, RecordState, RepairAction, Step};
 use dbmigrate::parse::parse_migration;
-use dbmigrate::{Direction, Migration};
+use dbmigrate::runner::Repair;
+use dbmigrate::testing::FreshDatabase;
+use dbmigrate::{Direction, History, Migration, Migrator, Target};
 
 use crate::common;
 
@@ -509,38 +513,50 @@ async fn the_holder_renews_its_lease_and_unlocks_only_its_own_lock() {
     cleanup(&graph, &names, &[]).await;
 }
 
-/// Only this test uses the real `Concept` label and constraint names.
-static CONCEPT_LABEL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn edututor(file_name: &str) -> Migration {
-    let path = format!(
-        "{}/examples/edututor/migrations/{file_name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).expect("edututor migration");
-    parse_migration(&path, &text).unwrap_or_else(|e| panic!("{e}"))
+/// Parses an edututor migration with its Neo4j label and schema names made
+/// unique to this run (`Concept` becomes `Concept_<suffix>`): the server is
+/// shared with the round-trip test, which owns the real names.
+fn edututor(path: &std::path::Path, suffix: &str) -> Migration {
+    let mut text = std::fs::read_to_string(path).expect("edututor migration");
+    if path.extension().is_some_and(|ext| ext == "cypher") {
+        text = text.replace("Concept", &format!("Concept{suffix}"));
+        text = text.replace("concept_", &format!("concept{suffix}_"));
+    }
+    parse_migration(&path.to_string_lossy(), &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn prerequisites(graph: &neo4rs::Graph, source: &str) -> i64 {
+fn edututor_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/edututor/migrations")
+}
+
+async fn prerequisites(graph: &neo4rs::Graph, concept: &str, source: &str) -> i64 {
     let query = format!(
-        "MATCH (:Concept)-[r:PREREQUISITE]->(:Concept) WHERE {source} RETURN count(r) AS n"
+        "MATCH (:{concept})-[r:PREREQUISITE]->(:{concept}) WHERE {source} RETURN count(r) AS n"
     );
     count(graph, &query).await
 }
 
 #[tokio::test]
 async fn edututor_migrations_up_down_up() {
-    let _only_user_of_concept = CONCEPT_LABEL.lock().await;
     let graph = graph();
     let names = names("Edututor");
+    let suffix = names.label.trim_start_matches("Edututor").to_owned();
+    let concept = format!("Concept{suffix}");
     let config = Neo4jConfig {
         label_prefix: names.prefix.clone(),
-        schema_scope: Some("concept".into()),
+        schema_scope: Some(concept.clone()),
         ..Neo4jConfig::default()
     };
     let backend = Neo4jBackend::new(graph.clone(), config);
-    let constraint = edututor("20241202_0900_d4e5f6_concept_constraint.cypher");
-    let relationships = edututor("20241202_1000_e5f6a7_prerequisite_relationships.cypher");
+    let dir = edututor_dir();
+    let constraint = edututor(
+        &dir.join("20241202_0900_d4e5f6_concept_constraint.cypher"),
+        &suffix,
+    );
+    let relationships = edututor(
+        &dir.join("20241202_1000_e5f6a7_prerequisite_relationships.cypher"),
+        &suffix,
+    );
     assert_eq!(
         relationships.parent.as_deref(),
         Some("20241202_0900_d4e5f6")
@@ -554,27 +570,31 @@ async fn edututor_migrations_up_down_up() {
         .expect("constraint up");
     let after = backend.snapshot_schema().await.expect("snapshot");
     assert!(
-        after.contains("constraint concept_name_unique UNIQUENESS NODE :Concept(name)"),
+        after.contains(&format!(
+            "constraint concept{suffix}_name_unique UNIQUENESS NODE :{concept}(name)"
+        )),
         "{after}"
     );
     assert!(
-        after.contains("index concept_subject_grade RANGE NODE :Concept(subject, grade)"),
+        after.contains(&format!(
+            "index concept{suffix}_subject_grade RANGE NODE :{concept}(subject, grade)"
+        )),
         "{after}"
     );
 
     // Math grade 3 has difficulties 1-2-3 (1 -> 2 already drawn by a teacher),
     // math grade 4 has 1-2, science grade 3 has a single concept.
-    let seed = "UNWIND [['m3a', 'math', 3, 1], ['m3b', 'math', 3, 2], ['m3c', 'math', 3, 3], \
+    let seed = format!(
+        "UNWIND [['m3a', 'math', 3, 1], ['m3b', 'math', 3, 2], ['m3c', 'math', 3, 3], \
                 ['m4a', 'math', 4, 1], ['m4b', 'math', 4, 2], ['s3a', 'science', 3, 1]] AS c \
-                CREATE (:Concept {name: c[0] + $suffix, subject: c[1], grade: c[2], difficulty: c[3], seeded_by: $suffix})";
-    let query = neo4rs::query(seed).param("suffix", names.label.as_str());
+                CREATE (:{concept} {{name: c[0], subject: c[1], grade: c[2], difficulty: c[3]}})"
+    );
+    let query = neo4rs::query(&seed);
     graph.run(query).await.expect("seed");
-    let by_hand = "MATCH (a:Concept {name: 'm3a' + $suffix}), (b:Concept {name: 'm3b' + $suffix}) \
-                   CREATE (a)-[:PREREQUISITE]->(b)";
-    graph
-        .run(neo4rs::query(by_hand).param("suffix", names.label.as_str()))
-        .await
-        .expect("by hand");
+    let by_hand = format!(
+        "MATCH (a:{concept} {{name: 'm3a'}}), (b:{concept} {{name: 'm3b'}}) CREATE (a)-[:PREREQUISITE]->(b)"
+    );
+    graph.run(neo4rs::query(&by_hand)).await.expect("by hand");
 
     let ours = "r.source = 'migration_e5f6a7'";
     for _ in 0..2 {
@@ -582,24 +602,21 @@ async fn edututor_migrations_up_down_up() {
             .apply(&step(&relationships, Direction::Up))
             .await
             .expect("relationships up");
-        assert_eq!(prerequisites(&graph, ours).await, 2);
-        assert_eq!(prerequisites(&graph, "r.source IS NULL").await, 1);
+        assert_eq!(prerequisites(&graph, &concept, ours).await, 2);
+        assert_eq!(prerequisites(&graph, &concept, "r.source IS NULL").await, 1);
         backend
             .apply(&step(&relationships, Direction::Down))
             .await
             .expect("relationships down");
-        assert_eq!(prerequisites(&graph, ours).await, 0);
+        assert_eq!(prerequisites(&graph, &concept, ours).await, 0);
         assert_eq!(
-            prerequisites(&graph, "r.source IS NULL").await,
+            prerequisites(&graph, &concept, "r.source IS NULL").await,
             1,
             "the down keeps hand-drawn links"
         );
     }
-    let unseed = "MATCH (c:Concept {seeded_by: $suffix}) DETACH DELETE c";
-    graph
-        .run(neo4rs::query(unseed).param("suffix", names.label.as_str()))
-        .await
-        .expect("unseed");
+    let unseed = format!("MATCH (c:{concept}) DETACH DELETE c");
+    graph.run(neo4rs::query(&unseed)).await.expect("unseed");
 
     backend
         .apply(&step(&constraint, Direction::Down))
@@ -616,5 +633,226 @@ async fn edututor_migrations_up_down_up() {
         .await
         .expect("constraint down");
     assert!(backend.read_history().await.expect("history").is_empty());
+    cleanup(&graph, &names, &[]).await;
+}
+
+/// The edututor migrations 1-5 (PostgreSQL 1-3, Neo4j 4-5), with the Neo4j
+/// label and schema names made unique to this run so the test can share the
+/// server with the round-trip test, which owns the real `Concept` names.
+fn edututor_through_neo4j(suffix: &str) -> History {
+    let mut paths: Vec<_> = std::fs::read_dir(edututor_dir())
+        .expect("examples/edututor/migrations")
+        .map(|entry| entry.expect("dir entry").path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().as_ref() < "20241202_1001")
+        })
+        .collect();
+    paths.sort();
+    let migrations = paths.iter().map(|path| edututor(path, suffix)).collect();
+    History::new(migrations).expect("edututor 1-5 form one line")
+}
+
+fn neo4j_migrator(history: History, graph: &neo4rs::Graph, names: &Names) -> Migrator {
+    let config = Neo4jConfig {
+        label_prefix: names.prefix.clone(),
+        ..Neo4jConfig::default()
+    };
+    Migrator::from_history(history)
+        .backend(Box::new(Neo4jBackend::new(graph.clone(), config)))
+        .lock_timeout(Duration::from_secs(120))
+}
+
+fn applied(report: &dbmigrate::Report) -> Vec<(&str, Direction)> {
+    report
+        .applied
+        .iter()
+        .map(|step| (step.revision_id.as_str(), step.direction))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn edututor_postgres_and_neo4j_base_head_base_head_through_the_migrator() {
+    let graph = graph();
+    let names = names("Edu");
+    let suffix = names.label.trim_start_matches("Edu").to_owned();
+    let fresh = FreshDatabase::create(&common::database_url(), "neo4j_edututor")
+        .await
+        .expect("scratch database");
+    let history = edututor_through_neo4j(&suffix);
+    let migrator = neo4j_migrator(history, &graph, &names).postgres(fresh.pool.clone());
+
+    let plan = migrator
+        .plan(Direction::Up, Target::Head)
+        .await
+        .expect("plan");
+    let neo4j_calls: Vec<&str> = plan.planned[3]
+        .calls
+        .iter()
+        .map(|call| call.text.as_str())
+        .collect();
+    assert!(
+        neo4j_calls
+            .iter()
+            .any(|text| text.starts_with("CREATE CONSTRAINT concept")),
+        "{neo4j_calls:#?}"
+    );
+
+    let up = migrator.upgrade(Target::Head).await.expect("upgrade head");
+    assert_eq!(up.applied.len(), 5);
+    assert_eq!(applied(&up)[4], ("20241202_1000_e5f6a7", Direction::Up));
+    let neo4j = Neo4jBackend::new(
+        graph.clone(),
+        Neo4jConfig {
+            label_prefix: names.prefix.clone(),
+            ..Neo4jConfig::default()
+        },
+    );
+    assert_eq!(neo4j.read_history().await.expect("history").len(), 2);
+
+    let down = migrator
+        .downgrade(Target::Base)
+        .await
+        .expect("downgrade base");
+    assert_eq!(applied(&down)[0], ("20241202_1000_e5f6a7", Direction::Down));
+    assert_eq!(down.applied.len(), 5);
+    assert!(neo4j.read_history().await.expect("history").is_empty());
+    let constraints = format!(
+        "SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH 'concept{suffix}' RETURN count(*) AS n"
+    );
+    assert_eq!(count(&graph, &constraints).await, 0);
+
+    assert_eq!(
+        migrator
+            .upgrade(Target::Head)
+            .await
+            .expect("upgrade again")
+            .applied
+            .len(),
+        5
+    );
+    assert_eq!(count(&graph, &constraints).await, 1);
+    assert!(migrator
+        .upgrade(Target::Head)
+        .await
+        .expect("nothing pending")
+        .applied
+        .is_empty());
+
+    migrator.downgrade(Target::Base).await.expect("clean up");
+    drop(migrator);
+    fresh
+        .drop_database()
+        .await
+        .expect("drop the scratch database");
+    cleanup(&graph, &names, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_concurrent_migrators_through_the_migrator() {
+    let graph = graph();
+    let names = names("Boot");
+    let label = names.label.clone();
+    let migrations = vec![
+        cypher(
+            "20240105_0000_eee001",
+            None,
+            &format!("CREATE CONSTRAINT {label}_name IF NOT EXISTS FOR (c:{label}) REQUIRE c.name IS UNIQUE;"),
+            &format!("DROP CONSTRAINT {label}_name IF EXISTS;"),
+        ),
+        cypher(
+            "20240105_0100_eee002",
+            Some("20240105_0000_eee001"),
+            &format!("MERGE (c:{label} {{name: 'boots'}}) SET c.n = coalesce(c.n, 0) + 1;"),
+            &format!("MATCH (c:{label} {{name: 'boots'}}) DELETE c;"),
+        ),
+    ];
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let migrator = neo4j_migrator(
+                History::new(migrations.clone()).expect("line"),
+                &graph,
+                &names,
+            );
+            tokio::spawn(async move {
+                migrator
+                    .upgrade(Target::Head)
+                    .await
+                    .map(|report| report.applied.len())
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("task").expect("upgrade");
+    }
+    assert_eq!(total, 2);
+    assert_eq!(
+        count(
+            &graph,
+            &format!("MATCH (c:{label} {{name: 'boots'}}) RETURN c.n AS n")
+        )
+        .await,
+        1
+    );
+    cleanup(&graph, &names, &[&format!("{label}_name")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dirty_record_blocks_the_migrator_until_repair() {
+    let graph = graph();
+    let names = names("Dirty");
+    let label = names.label.clone();
+    let up = |second: &str| {
+        format!("CREATE INDEX {label}_x IF NOT EXISTS FOR (n:{label}) ON (n.x);\n{second}")
+    };
+    let down = format!("DROP INDEX {label}_x IF EXISTS;");
+    let broken = cypher(
+        "20240106_0000_fff001",
+        None,
+        &up("MATCH (n:{label} RETURN n;"),
+        &down,
+    );
+    let migrator = neo4j_migrator(History::new(vec![broken]).expect("line"), &graph, &names);
+    let error = migrator
+        .upgrade(Target::Head)
+        .await
+        .expect_err("syntax error")
+        .to_string();
+    assert!(
+        error.contains("20240106_0000_fff001_step.cypher:5: Neo.ClientError.Statement.SyntaxError"),
+        "{error}"
+    );
+    let error = migrator
+        .upgrade(Target::Head)
+        .await
+        .expect_err("dirty")
+        .to_string();
+    assert!(
+        error.contains("is dirty") && error.contains("repair 20240106_0000_fff001"),
+        "{error}"
+    );
+
+    migrator
+        .repair(Some("20240106_0000_fff001"), Repair::Forget)
+        .await
+        .expect("repair");
+    let fixed = cypher(
+        "20240106_0000_fff001",
+        None,
+        &up(&format!("MATCH (n:{label}) SET n.x = 1;")),
+        &down,
+    );
+    let migrator = neo4j_migrator(History::new(vec![fixed]).expect("line"), &graph, &names);
+    assert_eq!(
+        migrator
+            .upgrade(Target::Head)
+            .await
+            .expect("fixed file")
+            .applied
+            .len(),
+        1
+    );
+    migrator.downgrade(Target::Base).await.expect("down");
     cleanup(&graph, &names, &[]).await;
 }
