@@ -7,4 +7,5 @@ mod failures;
 mod locking;
 mod operations;
 mod round_trip;
+mod runner;
 mod scope;
