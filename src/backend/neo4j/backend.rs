@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-use super::config::{redacted_location, Names, Neo4jConfig};
+use super::config::{Names, Neo4jConfig};
 use super::cypher::Cypher;
 use super::db::Db;
 use super::execute::{self, Call};
@@ -56,7 +56,7 @@ impl Neo4jBackend {
         password: &str,
         database: Option<&str>,
     ) -> Result<Neo4jBackend, BackendError> {
-        let location = redacted_location(uri, None);
+        let location = crate::backend::redact_url(uri);
         let mut builder = neo4rs::ConfigBuilder::default()
             .uri(uri)
             .user(user)
@@ -77,6 +77,19 @@ impl Neo4jBackend {
             ..Neo4jConfig::default()
         };
         Ok(Neo4jBackend::new(graph, config))
+    }
+
+    /// The same connection with another configuration (label prefix, lease,
+    /// …); the location found by [`Neo4jBackend::connect`] is kept unless
+    /// `config` names one.
+    pub fn with_config(self, mut config: Neo4jConfig) -> Neo4jBackend {
+        if config.location == Neo4jConfig::default().location {
+            config.location = self.config.location.clone();
+        }
+        if config.database.is_none() {
+            config.database = self.config.database.clone();
+        }
+        Neo4jBackend::new(self.db.graph.clone(), config)
     }
 
     /// The configuration in use.
@@ -233,6 +246,10 @@ impl Backend for Neo4jBackend {
         Ok(())
     }
 
+    fn abandon_lock(&self) {
+        self.release_in_background();
+    }
+
     async fn unlock(&self) -> Result<(), BackendError> {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
         let Some(held) = held else { return Ok(()) };
@@ -308,5 +325,28 @@ impl Drop for Neo4jBackend {
     /// lock; otherwise it lapses when its lease expires.
     fn drop(&mut self) {
         self.release_in_background();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn location_never_shows_the_password() {
+        let backend = Neo4jBackend::connect(
+            "bolt://neo4j:s3cret@127.0.0.1:1",
+            "neo4j",
+            "s3cret",
+            Some("edu"),
+        )
+        .expect("connecting is lazy");
+        assert_eq!(
+            backend.location(),
+            "bolt://neo4j:***@127.0.0.1:1 (database edu)"
+        );
+        let backend = Neo4jBackend::connect("bolt://127.0.0.1:1", "neo4j", "s3cret", None)
+            .expect("connecting is lazy");
+        assert_eq!(backend.location(), "bolt://127.0.0.1:1");
     }
 }

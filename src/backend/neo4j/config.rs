@@ -69,35 +69,9 @@ pub(super) fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-/// `uri` with any `user:password@` removed, plus the database when given.
-pub(super) fn redacted_location(uri: &str, database: Option<&str>) -> String {
-    let uri = match (uri.find("://"), uri.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}{}", &uri[..scheme_end + 3], &uri[at + 1..])
-        }
-        _ => uri.to_owned(),
-    };
-    match database {
-        Some(database) => format!("{uri} (database {database})"),
-        None => uri,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn location_never_shows_a_password() {
-        assert_eq!(
-            redacted_location("neo4j://neo4j:secret@127.0.0.1:7687", Some("neo4j")),
-            "neo4j://127.0.0.1:7687 (database neo4j)"
-        );
-        assert_eq!(
-            redacted_location("bolt://127.0.0.1:7687", None),
-            "bolt://127.0.0.1:7687"
-        );
-    }
 
     #[test]
     fn names_are_quoted() {
