@@ -1,20 +1,226 @@
-//! The commands that talk to the databases. (placeholder: the runner engineer replaces this file)
+//! The commands that talk to the databases: `status`, `current`, `upgrade`,
+//! `downgrade`, `redo`, `stamp`, `repair`, `plan`. They build a
+//! [`Migrator`](dbmigrate::Migrator) from the project's files and the
+//! connection settings, call it, and render its report. No password ever
+//! reaches the output: URLs are redacted and every message is scrubbed of
+//! the secrets we were given.
 
+mod connect;
+mod render;
+
+use std::io::Write;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+use dbmigrate::runner::{Repair, RunError};
+use dbmigrate::{Direction, Target};
+
+use crate::exit::UsageError;
+use crate::OutputFormat;
+
+pub use connect::ConnectionArgs;
 
 /// Commands that need a database connection.
 #[derive(Debug, clap::Subcommand)]
 pub enum OnlineCommand {
-    /// Show which migrations each database has applied.
-    Status,
+    /// Show where each database stands: position, pending, chain hash, dirty records.
+    Status {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Print the current revision of each database.
+    Current {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Apply pending migrations up to a target (default: head).
+    Upgrade {
+        /// `head`, a revision (id or unique prefix of its rev) or `+N`.
+        #[arg(default_value = "head", allow_hyphen_values = true)]
+        target: String,
+        /// Print the exact statements, bookkeeping included, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Revert applied migrations down to a target (default: -1, the last one).
+    Downgrade {
+        /// `base`, a revision (id or unique prefix of its rev) or `-N`.
+        #[arg(default_value = "-1", allow_hyphen_values = true)]
+        target: String,
+        /// Print the exact statements, bookkeeping included, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Revert the last applied migration and apply it again.
+    Redo {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Record the history as if a revision had been reached, running nothing.
+    Stamp {
+        /// The revision to record (`base` clears the history).
+        rev: String,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Resolve a dirty migration after checking its effects by hand.
+    Repair {
+        /// The revision (default: the only dirty one).
+        rev: Option<String>,
+        /// Its effects are in place: record it as applied.
+        #[arg(long, conflicts_with = "forget")]
+        applied: bool,
+        /// Its effects are not in place: remove its record.
+        #[arg(long)]
+        forget: bool,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Print the exact statements an upgrade (or downgrade) to a target would run.
+    Plan {
+        /// `head`, `base`, a revision, `+N` or `-N` (default: head).
+        #[arg(default_value = "head", allow_hyphen_values = true)]
+        target: String,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+}
+
+impl OnlineCommand {
+    fn connection(&self) -> &ConnectionArgs {
+        match self {
+            OnlineCommand::Status { connection }
+            | OnlineCommand::Current { connection }
+            | OnlineCommand::Upgrade { connection, .. }
+            | OnlineCommand::Downgrade { connection, .. }
+            | OnlineCommand::Redo { connection }
+            | OnlineCommand::Stamp { connection, .. }
+            | OnlineCommand::Repair { connection, .. }
+            | OnlineCommand::Plan { connection, .. } => connection,
+        }
+    }
 }
 
 /// Runs an online command.
 pub async fn run(
     command: OnlineCommand,
     project: &crate::config::Project,
-    format: crate::OutputFormat,
+    format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
-    let _ = (project, format);
-    anyhow::bail!("`{command:?}` is not implemented yet")
+    let settings = connect::Settings::resolve(command.connection(), &project.root);
+    let secrets = settings.secrets();
+    let result = run_with(command, project, format, &settings).await;
+    result.map_err(|error| anyhow::anyhow!("{}", connect::scrub(&format!("{error:#}"), &secrets)))
+}
+
+async fn run_with(
+    command: OnlineCommand,
+    project: &crate::config::Project,
+    format: OutputFormat,
+    settings: &connect::Settings,
+) -> anyhow::Result<ExitCode> {
+    let history = project.load_history()?;
+    let migrator = connect::migrator(history, settings, project).await?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        OnlineCommand::Status { .. } => {
+            render::status(&migrator.status().await?, format, &mut out)?
+        }
+        OnlineCommand::Current { .. } => {
+            render::current(&migrator.status().await?, format, &mut out)?
+        }
+        OnlineCommand::Upgrade {
+            target, dry_run, ..
+        } => {
+            let migrator = migrator.dry_run(dry_run);
+            let result = migrator.upgrade(parse_target(&target)?).await;
+            finish(result, format, &mut out)?;
+        }
+        OnlineCommand::Downgrade {
+            target, dry_run, ..
+        } => {
+            let migrator = migrator.dry_run(dry_run);
+            let result = migrator.downgrade(parse_target(&target)?).await;
+            finish(result, format, &mut out)?;
+        }
+        OnlineCommand::Redo { .. } => finish(migrator.redo().await, format, &mut out)?,
+        OnlineCommand::Stamp { rev, .. } => {
+            let report = migrator.stamp(parse_target(&rev)?).await?;
+            render::stamped(&report, format, &mut out)?;
+        }
+        OnlineCommand::Repair {
+            rev,
+            applied,
+            forget,
+            ..
+        } => {
+            let action = match (applied, forget) {
+                (true, false) => Repair::MarkApplied,
+                (false, true) => Repair::Forget,
+                _ => return Err(UsageError("say what to record: `--applied` (its effects are in place) or `--forget` (they are not)".into()).into()),
+            };
+            let revision_id = migrator.repair(rev.as_deref(), action).await?;
+            render::repaired(&revision_id, action, format, &mut out)?;
+        }
+        OnlineCommand::Plan { target, .. } => {
+            let target = parse_target(&target)?;
+            let direction = plan_direction(&migrator, &target).await?;
+            let report = migrator.plan(direction, target).await?;
+            render::report(&report, format, &mut out)?;
+        }
+    }
+    out.flush().context("failed to write the output")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_target(text: &str) -> anyhow::Result<Target> {
+    Target::parse(text).map_err(|error| UsageError(error.to_string()).into())
+}
+
+/// `plan base` and `plan -N` plan a downgrade; other targets an upgrade,
+/// unless they lie before the current revision.
+async fn plan_direction(
+    migrator: &dbmigrate::Migrator,
+    target: &Target,
+) -> anyhow::Result<Direction> {
+    Ok(match target {
+        Target::Base => Direction::Down,
+        Target::Relative(n) if *n < 0 => Direction::Down,
+        Target::Revision(_) => {
+            let status = migrator.status().await?;
+            let history = migrator.history()?;
+            let current = status
+                .current
+                .as_deref()
+                .and_then(|id| history.position(id));
+            let wanted = history.resolve(target, current)?;
+            if wanted < current {
+                Direction::Down
+            } else {
+                Direction::Up
+            }
+        }
+        _ => Direction::Up,
+    })
+}
+
+/// Renders a run's report (also the part a failed run applied) and returns its error.
+fn finish(
+    result: Result<dbmigrate::Report, RunError>,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(report) => render::report(&report, format, out),
+        Err(error) => {
+            if let Some(report) = error.report() {
+                render::partial(report, format, out)?;
+            }
+            Err(error.into())
+        }
+    }
 }

@@ -175,12 +175,16 @@ fn single_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
 /// The section, ended so that the next statement starts on a new line
 /// (a final `-- comment` without newline would swallow it).
 pub(crate) fn section_text(migration: &Migration, direction: Direction) -> String {
-    let mut text = migration.section(direction).to_string();
-    if !text.ends_with('\n') {
-        text.push('\n');
+    let section = migration.section(direction).trim_end();
+    let terminated = super::split::split(section).last().is_none_or(|last| {
+        let end = last.text.as_ptr() as usize - section.as_ptr() as usize + last.text.len();
+        section[end..].trim_start().starts_with(';')
+    });
+    if terminated {
+        format!("{section}\n")
+    } else {
+        format!("{section}\n;\n")
     }
-    text.push_str(";\n");
-    text
 }
 
 fn none_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {

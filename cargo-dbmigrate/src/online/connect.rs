@@ -1,0 +1,235 @@
+//! Connection settings: a flag, else the environment, else `.env` in the
+//! project root; and the migrator built from them. Secrets are collected so
+//! that every message can be scrubbed of them.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use dbmigrate::backend::postgres::{PostgresBackend, PostgresConfig};
+use dbmigrate::backend::{redact_url, url_password};
+use dbmigrate::{History, Migrator};
+
+use crate::config::Project;
+
+/// Where the databases are. Unset flags fall back to the environment, then
+/// to `.env` in the project root. (Values are never shown in `--help`.)
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConnectionArgs {
+    /// PostgreSQL URL [default: $DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Neo4j URI (bolt://, neo4j://) [default: $NEO4J_URI; user and password from $NEO4J_USER, $NEO4J_PASSWORD]
+    #[arg(long, value_name = "URI")]
+    pub neo4j_uri: Option<String>,
+    /// Weaviate URL [default: $WEAVIATE_URL; API key from $WEAVIATE_API_KEY]
+    #[arg(long, value_name = "URL")]
+    pub weaviate_url: Option<String>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Default)]
+pub struct Settings {
+    database_url: Option<String>,
+    neo4j: Option<(String, String, String)>,
+    weaviate: Option<(String, Option<String>)>,
+}
+
+impl Settings {
+    /// Flags, else the environment, else `<root>/.env`.
+    pub fn resolve(args: &ConnectionArgs, root: &Path) -> Settings {
+        let dotenv = read_dotenv(&root.join(".env"));
+        let lookup = |flag: &Option<String>, name: &str| -> Option<String> {
+            flag.clone()
+                .or_else(|| std::env::var(name).ok())
+                .or_else(|| dotenv.get(name).cloned())
+                .filter(|value| !value.is_empty())
+        };
+        let neo4j = lookup(&args.neo4j_uri, "NEO4J_URI").map(|uri| {
+            let user = lookup(&None, "NEO4J_USER").unwrap_or_else(|| "neo4j".to_string());
+            (
+                uri,
+                user,
+                lookup(&None, "NEO4J_PASSWORD").unwrap_or_default(),
+            )
+        });
+        let weaviate = lookup(&args.weaviate_url, "WEAVIATE_URL")
+            .map(|url| (url, lookup(&None, "WEAVIATE_API_KEY")));
+        Settings {
+            database_url: lookup(&args.database_url, "DATABASE_URL"),
+            neo4j,
+            weaviate,
+        }
+    }
+
+    /// Every secret a message must not show.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = Vec::new();
+        let urls = [
+            self.database_url.as_deref(),
+            self.neo4j.as_ref().map(|n| n.0.as_str()),
+            self.weaviate.as_ref().map(|w| w.0.as_str()),
+        ];
+        for url in urls.into_iter().flatten() {
+            if let Some(password) = url_password(url) {
+                secrets.push(percent_decode(&password));
+                secrets.push(password);
+            }
+        }
+        secrets.extend(self.neo4j.as_ref().map(|n| n.2.clone()));
+        secrets.extend(self.weaviate.as_ref().and_then(|w| w.1.clone()));
+        secrets.retain(|s| s.len() >= 3);
+        secrets
+    }
+}
+
+/// Replaces every secret (and any URL password) in `text` with `***`.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_string();
+    for secret in secrets {
+        text = text.replace(secret.as_str(), "***");
+    }
+    text.split(' ')
+        .map(redact_url)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The migrator for the project's history and every configured database.
+pub async fn migrator(
+    history: History,
+    settings: &Settings,
+    project: &Project,
+) -> anyhow::Result<Migrator> {
+    let mut migrator = Migrator::from_history(history);
+    if let Some(timeout) = project.settings.lock_timeout {
+        migrator = migrator.lock_timeout(timeout.max(std::time::Duration::from_secs(1)));
+    }
+    let Some(url) = &settings.database_url else {
+        if settings.neo4j.is_none() && settings.weaviate.is_none() {
+            anyhow::bail!(crate::exit::UsageError(
+                "no database to talk to\n  help: pass --database-url, set DATABASE_URL (or NEO4J_URI / WEAVIATE_URL), or put them in .env in the project root".into()
+            ));
+        }
+        return add_others(migrator, settings);
+    };
+    let backend = PostgresBackend::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+    migrator = migrator.backend(Box::new(backend.with_config(postgres_config(project))));
+    add_others(migrator, settings)
+}
+
+fn postgres_config(project: &Project) -> PostgresConfig {
+    let mut config = match project
+        .settings
+        .history_table
+        .as_deref()
+        .map(|t| t.split_once('.'))
+    {
+        Some(Some((schema, table))) => PostgresConfig::for_table(schema, table),
+        Some(None) => PostgresConfig::for_table(
+            "public",
+            project
+                .settings
+                .history_table
+                .as_deref()
+                .unwrap_or_default(),
+        ),
+        None => PostgresConfig::default(),
+    };
+    config.lock_timeout = project.settings.lock_timeout;
+    config.statement_timeout = project.settings.statement_timeout;
+    config
+}
+
+fn add_others(mut migrator: Migrator, settings: &Settings) -> anyhow::Result<Migrator> {
+    if let Some((uri, user, password)) = &settings.neo4j {
+        let backend = dbmigrate::backend::neo4j::Neo4jBackend::connect(uri, user, password, None)
+            .with_context(|| format!("cannot connect to {}", redact_url(uri)))?;
+        migrator = migrator.backend(Box::new(backend));
+    }
+    if let Some((url, api_key)) = &settings.weaviate {
+        let backend = dbmigrate::backend::weaviate::WeaviateBackend::connect(url, api_key.clone())
+            .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+        migrator = migrator.backend(Box::new(backend));
+    }
+    Ok(migrator)
+}
+
+/// `KEY=value` lines; `export`, comments, blank lines and quotes handled.
+fn read_dotenv(path: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .map(|text| parse_dotenv(&text))
+        .unwrap_or_default()
+}
+
+fn parse_dotenv(text: &str) -> HashMap<String, String> {
+    let mut values = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        let value = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .unwrap_or(value);
+        values.insert(key.trim().to_string(), value.to_string());
+    }
+    values
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_lines() {
+        let values = parse_dotenv(
+            "# c\nexport DATABASE_URL=\"postgres://a:b@h/d\"\nNEO4J_USER='neo'\n\nBAD\nX = 1\n",
+        );
+        assert_eq!(values["DATABASE_URL"], "postgres://a:b@h/d");
+        assert_eq!(values["NEO4J_USER"], "neo");
+        assert_eq!(values["X"], "1");
+        assert_eq!(values.len(), 3);
+    }
+
+    #[test]
+    fn scrub_hides_secrets_and_url_passwords() {
+        let secrets = vec!["hunter2".to_string()];
+        assert_eq!(
+            scrub("failed: hunter2 at postgres://u:other@h/d", &secrets),
+            "failed: *** at postgres://u:***@h/d"
+        );
+        assert_eq!(percent_decode("p%40ss"), "p@ss");
+    }
+}

@@ -1,0 +1,255 @@
+//! The online commands of `cargo dbmigrate`, run as a process against the
+//! real PostgreSQL server of `DATABASE_URL` (each test in its own database),
+//! and the promise that no password reaches the output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dbmigrate::backend::postgres::PostgresBackend;
+use dbmigrate::backend::Backend;
+
+fn database_url() -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "DATABASE_URL is not set: this test needs a real server. Run `cargo xtask services up` \
+             and `eval \"$(cargo xtask services env)\"`, or run the whole suite with `.ci/run`"
+        ),
+    }
+}
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Runs one admin statement (CREATE/DROP DATABASE) on the server of DATABASE_URL.
+async fn admin(sql: &str) {
+    let backend = PostgresBackend::connect(&database_url())
+        .await
+        .expect("connect to DATABASE_URL");
+    let carrier = dbmigrate::parse::parse_migration(
+        "admin/20240101_0000_aaaaaa_admin.sql",
+        "-- Message: admin\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n",
+    )
+    .expect("parses");
+    backend
+        .execute_script(&carrier, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    backend.pool().close().await;
+}
+
+struct Project {
+    _temp: tempfile::TempDir,
+    root: PathBuf,
+    database: String,
+    url: String,
+}
+
+impl Project {
+    /// A package holding the edututor PostgreSQL migrations, re-linked into
+    /// one PostgreSQL-only line, and a fresh database for it.
+    async fn edututor() -> Project {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().join("app");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("migrations")).unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/edututor/migrations");
+        let mut files: Vec<_> = std::fs::read_dir(&source)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut previous: Option<String> = None;
+        for path in files.iter().filter(|p| {
+            p.extension().is_some_and(|e| e == "sql")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("2024120"))
+        }) {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(path).unwrap();
+            let parent =
+                previous.replace(name.splitn(4, '_').take(3).collect::<Vec<_>>().join("_"));
+            let text = text
+                .lines()
+                .map(|line| match (&parent, line.starts_with("-- Revises:")) {
+                    (Some(parent), true) => format!("-- Revises: {parent}"),
+                    _ => line.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            std::fs::write(root.join("migrations").join(name), text + "\n").unwrap();
+        }
+        let database = format!("dbm_cli_{}_{}", std::process::id(), rand_suffix());
+        admin(&format!(
+            "CREATE DATABASE \"{database}\" TEMPLATE template0"
+        ))
+        .await;
+        let url = with_database(&database_url(), &database);
+        Project {
+            _temp: temp,
+            root,
+            database,
+            url,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        run_in(&self.root, args, &[("DATABASE_URL", &self.url)])
+    }
+
+    async fn drop(self) {
+        admin(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.database
+        ))
+        .await;
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+}
+
+fn run_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"));
+    command
+        .args(args)
+        .current_dir(root)
+        .env_remove("DATABASE_URL")
+        .env_remove("NEO4J_URI")
+        .env_remove("WEAVIATE_URL");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("run cargo-dbmigrate");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn edututor_base_head_base_head_with_the_cli() {
+    let project = Project::edututor().await;
+    let (code, out, err) = project.run(&["dbmigrate", "upgrade"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("Applying").count(), 6, "{out}");
+    assert!(
+        out.contains("Applying 20241201_1000_a1b2c3 initial_schema (postgres)"),
+        "{out}"
+    );
+    let (code, out, err) = project.run(&["dbmigrate", "status"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("position  20241204_0920_d0e1f2")
+            && out.contains("pending   0")
+            && out.contains("clean"),
+        "{out}"
+    );
+    let (code, out, err) = project.run(&["dbmigrate", "downgrade", "base", "--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("BEGIN;") && out.contains("DELETE FROM \"public\".\"dbmigrate_history\""),
+        "{out}"
+    );
+    let (code, out, err) = project.run(&["dbmigrate", "downgrade", "base"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("Reverting").count(), 6, "{out}");
+    let (code, out, _) = project.run(&["dbmigrate", "current", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!({ "postgres": null })
+    );
+    let (code, out, err) = project.run(&["dbmigrate", "upgrade", "head", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["applied"].as_array().map(Vec::len), Some(6), "{out}");
+    let (code, out, _) = project.run(&["dbmigrate", "upgrade"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Up to date at 20241204_0920_d0e1f2"), "{out}");
+    project.drop().await;
+}
+
+#[tokio::test]
+async fn no_password_in_any_output() {
+    let project = Project::edututor().await;
+    let real = database_url();
+    let bad_password = "Sup3rSecretPassw0rdXYZ";
+    // The real server with a wrong password, through the flag, the environment and .env.
+    let wrong = match real.split_once("://").and_then(|(scheme, rest)| {
+        rest.rsplit_once('@')
+            .map(|(auth, host)| (scheme, auth, host))
+    }) {
+        Some((scheme, auth, host)) => {
+            let user = auth.split(':').next().unwrap_or("postgres");
+            format!("{scheme}://{user}:{bad_password}@{host}")
+        }
+        None => format!(
+            "{}:{bad_password}@{}",
+            "postgres://postgres",
+            real.trim_start_matches("postgres://")
+        ),
+    };
+    let unreachable = format!("postgres://app:{bad_password}@127.0.0.1:9/app");
+    let mut runs = Vec::new();
+    for url in [&wrong, &unreachable] {
+        runs.push(run_in(
+            &project.root,
+            &["dbmigrate", "status", "--database-url", url],
+            &[],
+        ));
+        runs.push(run_in(
+            &project.root,
+            &["dbmigrate", "upgrade"],
+            &[("DATABASE_URL", url.as_str())],
+        ));
+        runs.push(run_in(
+            &project.root,
+            &["dbmigrate", "upgrade", "--format", "json"],
+            &[("DATABASE_URL", url.as_str()), ("RUST_LOG", "trace")],
+        ));
+        std::fs::write(project.root.join(".env"), format!("DATABASE_URL={url}\n")).unwrap();
+        runs.push(run_in(&project.root, &["dbmigrate", "plan"], &[]));
+        runs.push(run_in(
+            &project.root,
+            &["dbmigrate", "upgrade", "--help"],
+            &[("DATABASE_URL", url.as_str())],
+        ));
+    }
+    for (_, out, err) in &runs {
+        assert!(
+            !out.contains(bad_password) && !err.contains(bad_password),
+            "password leaked:\n{out}\n{err}"
+        );
+    }
+    let failures: Vec<_> = runs.iter().filter(|(code, _, _)| *code != 0).collect();
+    assert_eq!(failures.len(), 8, "every run but --help fails");
+    assert!(
+        failures.iter().all(|(_, _, err)| err.contains("***")),
+        "the URL is shown redacted: {failures:?}"
+    );
+    project.drop().await;
+}
