@@ -306,3 +306,48 @@ fn workspace_metadata_and_manifest_path() {
     ]);
     assert_eq!(bad.code, 1, "{}", bad.stderr);
 }
+
+#[test]
+fn a_project_template_overrides_the_built_in_one() {
+    let project = Project::from_fixture("good");
+    let manifest = project.root.join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[package.metadata.dbmigrate]\ntemplates = \"db/templates\"\n");
+    std::fs::write(&manifest, text).unwrap();
+    std::fs::create_dir_all(project.root.join("db/templates")).unwrap();
+    std::fs::write(
+        project.root.join("db/templates/migration.sql"),
+        "-- Message: {message}\n-- Revises: {revises}\n-- Created: {created}\n-- Team template\n\n-- migrate:up\n\n-- migrate:down\n",
+    )
+    .unwrap();
+    let new = project.run(&["new", "custom"]).success();
+    let file_name = new
+        .stdout
+        .trim()
+        .strip_prefix("migrations/")
+        .unwrap()
+        .to_string();
+    let written = project.read_migration(&file_name);
+    assert!(
+        written.starts_with("-- Message: custom\n-- Revises: 20240103_0900_ccc333\n-- Created: "),
+        "{written}"
+    );
+    assert!(written.contains("-- Team template\n"), "{written}");
+    // No Cypher override: the built-in template.
+    project.write_migration(
+        &file_name,
+        &(written.replace("-- migrate:up\n", "-- migrate:up\nSELECT 1;\n") + "SELECT 2;\n"),
+    );
+    let cypher = project
+        .run(&["new", "--target", "neo4j", "graph"])
+        .success();
+    let file_name = cypher
+        .stdout
+        .trim()
+        .strip_prefix("migrations/")
+        .unwrap()
+        .to_string();
+    assert!(project
+        .read_migration(&file_name)
+        .contains("Neo4j cannot mix schema commands"));
+}
