@@ -856,3 +856,29 @@ async fn a_dirty_record_blocks_the_migrator_until_repair() {
     migrator.downgrade(Target::Base).await.expect("down");
     cleanup(&graph, &names, &[]).await;
 }
+
+#[tokio::test]
+async fn statement_timeout_stops_an_auto_commit_statement() {
+    let graph = graph();
+    let names = names("Slow");
+    let label = names.label.clone();
+    let backend = backend(&graph, &names, Duration::from_secs(30));
+    backend.ensure_history().await.expect("ensure history");
+    let text = format!(
+        "// Message: slow\n// Transaction: none\n// Statement-Timeout: 1s\n\n// migrate:up\n\
+         UNWIND range(1, 4000000000) AS x WITH x WHERE x < 0 CREATE (:{label});\n\n\
+         // migrate:down\n// nothing to undo\n"
+    );
+    let slow = parse_migration("tests/neo4j/20240107_0000_abc001_slow.cypher", &text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let error = backend
+        .apply(&step(&slow, Direction::Up))
+        .await
+        .expect_err("the server stops it")
+        .to_string();
+    assert!(
+        error.starts_with("tests/neo4j/20240107_0000_abc001_slow.cypher:6: Neo.ClientError.Transaction.TransactionTimedOut"),
+        "{error}"
+    );
+    cleanup(&graph, &names, &[]).await;
+}

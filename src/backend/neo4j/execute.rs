@@ -133,7 +133,9 @@ pub(super) fn with_bookkeeping(mut calls: Vec<Call>, dirty: Cypher, record: Cyph
 
 /// Runs `calls` in order; returns how long the migration's statements took.
 /// A failing statement rolls back its open transaction and is reported as
-/// `path:line: message`.
+/// `path:line: message`. The `Statement-Timeout:` header becomes the server's
+/// transaction timeout of each auto-commit statement (neo4rs 0.9 cannot set
+/// one on an explicit transaction).
 pub(super) async fn run(
     db: &Db,
     migration: &Migration,
@@ -141,9 +143,10 @@ pub(super) async fn run(
 ) -> Result<Duration, BackendError> {
     let mut txn: Option<Txn> = None;
     let mut elapsed = Duration::ZERO;
+    let timeout = migration.options.statement_timeout;
     for call in calls {
         let started = Instant::now();
-        let result = run_one(db, &mut txn, call, elapsed).await;
+        let result = run_one(db, &mut txn, call, elapsed, timeout).await;
         if let Call::Statement { .. } | Call::AwaitIndexes = call {
             elapsed += started.elapsed();
         }
@@ -170,6 +173,7 @@ async fn run_one(
     txn: &mut Option<Txn>,
     call: &Call,
     elapsed: Duration,
+    timeout: Option<Duration>,
 ) -> Result<(), neo4rs::Error> {
     let query = match call {
         Call::Begin => {
@@ -182,7 +186,13 @@ async fn run_one(
                 None => Ok(()),
             };
         }
-        Call::Statement { text, .. } => neo4rs::query(text),
+        Call::Statement { text, .. } => match timeout {
+            Some(timeout) if txn.is_none() => {
+                let millis = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+                neo4rs::query(text).extra("tx_timeout", millis)
+            }
+            _ => neo4rs::query(text),
+        },
         Call::Bookkeeping(cypher) => cypher.to_query(super::history::millis(elapsed)),
         Call::AwaitIndexes => {
             neo4rs::query(&format!("CALL db.awaitIndexes({AWAIT_INDEXES_SECONDS})"))
