@@ -55,7 +55,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     print_timings(&timings);
     if !status.success() {
         bail!(
-            "round-trip tests failed ({status}); a snapshot change is reviewed with `cargo insta review`"
+            "round-trip tests failed (cargo test: {status}); if only a snapshot changed, review it with `cargo insta review`"
         );
     }
     eprintln!("test-migrations: ok in {elapsed:.1?} (build included)");
