@@ -104,7 +104,7 @@ fn up_one(layout: &Layout, service: &dyn Service) -> anyhow::Result<()> {
     let pid = service.spawn(layout)?;
     process::write_pid(&layout.pid_file(server), pid)?;
     if let Err(error) = wait_ready(layout, service, pid).and_then(|_| service.after_ready(layout)) {
-        let _ = process::stop(pid, service.program(), "KILL", Duration::ZERO);
+        let _ = process::kill(pid);
         let _ = process::remove_pid(&layout.pid_file(server));
         return Err(error);
     }

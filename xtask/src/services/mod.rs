@@ -2,6 +2,7 @@
 //! `cargo xtask services up|down|status|env`, and the same as a library for the other
 //! xtask subcommands (`services::up(&[])` returns the environment to hand to a child).
 
+mod bolt;
 mod cli;
 mod layout;
 mod lifecycle;

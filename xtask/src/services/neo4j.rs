@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use super::bolt;
 use super::layout::{create_dir, Layout};
-use super::probe::{self, Request};
 use super::process::{run_logged, spawn_logged};
 use super::server::Server;
 use super::service::Service;
@@ -88,7 +88,7 @@ impl Service for Neo4j {
     }
 
     fn answers(&self, _layout: &Layout) -> bool {
-        probe::bolt_version(BOLT_PORT).is_some() && cypher_return_1()
+        bolt::return_1(BOLT_PORT, USER, PASSWORD).is_ok()
     }
 
     fn startup_timeout(&self) -> Duration {
@@ -99,19 +99,6 @@ impl Service for Neo4j {
         let home = layout.dir(Server::Neo4j);
         vec![layout.log_file(Server::Neo4j), home.join("logs/neo4j.log")]
     }
-}
-
-/// Runs `RETURN 1` through the HTTP transaction endpoint, which also proves the password.
-fn cypher_return_1() -> bool {
-    let credentials = format!("{USER}:{PASSWORD}");
-    let request = Request {
-        method: "POST",
-        port: HTTP_PORT,
-        path: "/db/neo4j/tx/commit",
-        basic_auth: Some(&credentials),
-        json: Some(r#"{"statements":[{"statement":"RETURN 1 AS one"}]}"#),
-    };
-    matches!(probe::http(&request), Ok((200, body)) if body.contains(r#""errors":[]"#))
 }
 
 /// The cache folder of this Neo4j release.

@@ -1,5 +1,5 @@
-//! Blocking readiness probes over loopback: a TCP connect, a tiny HTTP/1.0 client and the
-//! Bolt version handshake. No dependencies; every address is 127.0.0.1.
+//! Blocking readiness probes over loopback: a TCP connect and a tiny HTTP/1.0 client.
+//! No dependencies; every address is 127.0.0.1.
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -85,19 +85,6 @@ pub fn http_ok(port: u16, path: &str) -> bool {
         json: None,
     };
     matches!(http(&request), Ok((200, _)))
-}
-
-/// The Bolt version a server on 127.0.0.1:`port` agrees to speak (e.g. `(5, 0)`), proving
-/// that Bolt answers; `None` when nothing answers or no version is shared.
-pub fn bolt_version(port: u16) -> Option<(u8, u8)> {
-    let mut stream = connect(port).ok()?;
-    let mut handshake = vec![0x60, 0x60, 0xB0, 0x17];
-    // Four proposals, each [0, range, minor, major]: 5.0-5.4, 4.4, 4.1, 4.0.
-    handshake.extend_from_slice(&[0, 4, 4, 5, 0, 0, 4, 4, 0, 0, 1, 4, 0, 0, 0, 4]);
-    stream.write_all(&handshake).ok()?;
-    let mut agreed = [0u8; 4];
-    stream.read_exact(&mut agreed).ok()?;
-    (agreed != [0; 4]).then_some((agreed[3], agreed[2]))
 }
 
 /// Standard base64 with padding (for HTTP basic authentication).

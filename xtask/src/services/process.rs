@@ -59,6 +59,16 @@ pub fn remove_pid(pid_file: &Path) -> anyhow::Result<()> {
 /// Whether `pid` is a live (not zombie) process whose command line mentions `program`,
 /// so that a PID reused by an unrelated process is never taken for our server.
 pub fn is_alive(pid: u32, program: &str) -> bool {
+    if !is_running(pid) {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(program))
+        .unwrap_or(false)
+}
+
+/// Whether `pid` is a live (not zombie) process, whatever it runs.
+fn is_running(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
@@ -66,12 +76,7 @@ pub fn is_alive(pid: u32, program: &str) -> bool {
     let state = stat
         .rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().next());
-    if matches!(state, None | Some("Z") | Some("X")) {
-        return false;
-    }
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(program))
-        .unwrap_or(false)
+    !matches!(state, None | Some("Z") | Some("X"))
 }
 
 /// Sends `signal` (a name such as `TERM`, `INT`, `KILL`) to `pid`.
@@ -102,33 +107,41 @@ pub fn stop(pid: u32, program: &str, signal: &str, grace: Duration) -> anyhow::R
         return Ok(Stopped::NotRunning);
     }
     send_signal(pid, signal)?;
-    if wait_for_exit(pid, program, grace) {
+    if wait_for_exit(pid, grace) {
         return Ok(Stopped::Gracefully);
     }
-    send_signal(pid, "KILL")?;
-    anyhow::ensure!(
-        wait_for_exit(pid, program, Duration::from_secs(10)),
-        "process {pid} ({program}) is still running after SIGKILL"
-    );
+    kill(pid)?;
     Ok(Stopped::Killed)
 }
 
-fn wait_for_exit(pid: u32, program: &str, timeout: Duration) -> bool {
+/// Kills `pid` (a child this run started) with SIGKILL and waits until it is gone.
+pub fn kill(pid: u32) -> anyhow::Result<()> {
+    if is_running(pid) {
+        send_signal(pid, "KILL")?;
+    }
+    anyhow::ensure!(
+        wait_for_exit(pid, Duration::from_secs(10)),
+        "process {pid} is still running after SIGKILL"
+    );
+    Ok(())
+}
+
+fn wait_for_exit(pid: u32, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if !is_alive(pid, program) {
+        if !is_running(pid) {
             return true;
         }
         sleep(POLL);
     }
-    !is_alive(pid, program)
+    !is_running(pid)
 }
 
 /// What `wait_ready` watches while it waits.
 pub struct Watch<'a> {
     /// The server process; waiting stops early when it exits.
     pub pid: u32,
-    /// A word of its command line, for [`is_alive`].
+    /// A word of its command line, for messages.
     pub program: &'a str,
     /// How long to wait.
     pub timeout: Duration,
@@ -144,7 +157,9 @@ pub fn wait_ready(watch: &Watch<'_>, mut ready: impl FnMut() -> bool) -> anyhow:
         if ready() {
             return Ok(start.elapsed());
         }
-        let problem = if !is_alive(watch.pid, watch.program) {
+        // The PID is our own fresh child, so whether it runs is enough (no command-line
+        // check, which could race with its exec).
+        let problem = if !is_running(watch.pid) {
             format!("exited (pid {}) before it answered", watch.pid)
         } else if start.elapsed() >= watch.timeout {
             format!("did not answer within {}s", watch.timeout.as_secs())
