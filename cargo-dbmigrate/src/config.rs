@@ -226,18 +226,9 @@ fn duration(
         .transpose()
 }
 
-/// `500ms`, `5s`, `1min` → a duration.
+/// `500ms`, `5s`, `1min` → a duration, with the migration headers' syntax.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(number)),
-        "s" => Some(Duration::from_secs(number)),
-        "min" => Some(Duration::from_secs(number.checked_mul(60)?)),
-        _ => None,
-    }
+    dbmigrate::parse::parse_duration(text.trim()).ok()
 }
 
 #[cfg(test)]

@@ -119,8 +119,9 @@ pub(crate) fn parse_revises(value: &str) -> Result<Option<String>, String> {
     Ok(Some(value.to_string()))
 }
 
-/// `500ms`, `5s`, `2min` (a space before the unit is allowed).
-pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
+/// `500ms`, `5s`, `2min` (a space before the unit is allowed): the one
+/// duration syntax of migration headers and project settings.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let digits_end = value
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(value.len());

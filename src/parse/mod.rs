@@ -17,3 +17,4 @@ mod tests;
 
 pub use dir::load_dir;
 pub use file::{parse_bytes, parse_migration};
+pub use header::parse_duration;
