@@ -27,10 +27,14 @@ pub(super) async fn single(
         .map(|c| c.text.chars().count())
         .sum();
     let text: String = calls.iter().map(|c| c.text.as_str()).collect();
-    let mut conn = acquire(backend).await?;
+    let mut conn = backend.work_connection().await?;
     let started = Instant::now();
     match sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&text)).await {
-        Ok(_) => Ok(started.elapsed()),
+        Ok(_) => {
+            let elapsed = started.elapsed();
+            backend.keep_connection(conn);
+            Ok(elapsed)
+        }
         Err(error) => {
             // A failed simple query leaves the explicit transaction aborted.
             if sqlx::Executor::execute(&mut *conn, sqlx::raw_sql("ROLLBACK"))
@@ -38,6 +42,8 @@ pub(super) async fn single(
                 .is_err()
             {
                 conn.close_on_drop();
+            } else {
+                backend.keep_connection(conn);
             }
             let section = step.migration.section(step.direction);
             let line = error_line(&error, section_start, section)
@@ -58,7 +64,7 @@ pub(super) async fn none(
     let calls = sql::step_calls(&backend.config, step);
     let statements = split(migration.section(step.direction));
     let mut statements = statements.iter();
-    let mut conn = acquire(backend).await?;
+    let mut conn = backend.work_connection().await?;
     let started = Instant::now();
     for call in &calls {
         let result = if call.bookkeeping {
@@ -75,7 +81,9 @@ pub(super) async fn none(
             return Err(error);
         }
     }
-    Ok(started.elapsed())
+    let elapsed = started.elapsed();
+    backend.keep_connection(conn);
+    Ok(elapsed)
 }
 
 async fn run_statement(

@@ -4,8 +4,9 @@
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Postgres, Row};
 
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction,
@@ -64,6 +65,9 @@ pub struct PostgresBackend {
     pub(super) config: PostgresConfig,
     pub(super) location: String,
     lock: AdvisoryLock,
+    /// While the lock is held, the pooled connection steps run on, kept
+    /// between steps (a pool may ping a connection on every acquire).
+    work: std::sync::Mutex<Option<PoolConnection<Postgres>>>,
 }
 
 impl PostgresBackend {
@@ -75,6 +79,7 @@ impl PostgresBackend {
             config,
             location,
             lock: AdvisoryLock::default(),
+            work: Default::default(),
         }
     }
 
@@ -106,6 +111,26 @@ impl PostgresBackend {
     /// The pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// A connection for a step: the one kept from the previous step, or a new one.
+    pub(super) async fn work_connection(&self) -> Result<PoolConnection<Postgres>, BackendError> {
+        let kept = self.work.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match kept {
+            Some(conn) => Ok(conn),
+            None => self.pool.acquire().await.map_err(|e| self.error(&e)),
+        }
+    }
+
+    /// Keeps a healthy connection for the next step while the lock is held.
+    pub(super) fn keep_connection(&self, conn: PoolConnection<Postgres>) {
+        if self.lock.is_held() {
+            *self.work.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+        }
+    }
+
+    fn release_connection(&self) {
+        drop(self.work.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
 
     pub(super) fn error(&self, error: &sqlx::Error) -> BackendError {
@@ -223,10 +248,12 @@ impl Backend for PostgresBackend {
     }
 
     async fn unlock(&self) -> Result<(), BackendError> {
+        self.release_connection();
         self.lock.unlock(self.config.lock_key, &self.location).await
     }
 
     fn abandon_lock(&self) {
+        self.release_connection();
         self.lock.abandon();
     }
 

@@ -74,6 +74,14 @@ impl AdvisoryLock {
         result.map(|_| ()).map_err(|e| connection(location, &e))
     }
 
+    /// Whether this backend holds the lock now.
+    pub fn is_held(&self) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// Drops the lock connection without waiting (a cancelled run).
     pub fn abandon(&self) {
         drop(self.held.lock().unwrap_or_else(|p| p.into_inner()).take());
