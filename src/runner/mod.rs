@@ -8,8 +8,10 @@ mod error;
 mod lock;
 mod migrator;
 mod plan;
+mod repair;
 mod report;
 mod run;
+mod status;
 
 pub use error::RunError;
 pub use migrator::{Migrator, Repair};

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use crate::backend::{Backend, RepairAction, Step};
+use crate::backend::{Backend, Step};
 use crate::graph::History;
 use crate::migration::{BackendKind, Direction, Migration};
 use crate::target::Target;
@@ -13,9 +13,9 @@ use crate::target::Target;
 use super::checks::{analyse, Analysis, Stored};
 use super::error::RunError;
 use super::lock::LockGuard;
-use super::migrator::{Migrator, Repair};
+use super::migrator::Migrator;
 use super::plan::{resolve, revision_at, steps};
-use super::report::{BackendStatus, PlannedStep, Report, Status, StepReport};
+use super::report::{PlannedStep, Report, StepReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -94,7 +94,7 @@ impl Migrator {
         }
     }
 
-    async fn read_all(&self, report: &mut Report) -> Result<Vec<Stored>, RunError> {
+    pub(super) async fn read_all(&self, report: &mut Report) -> Result<Vec<Stored>, RunError> {
         let mut stored = Vec::with_capacity(self.backends.len());
         for backend in self.backends.values() {
             let records = backend.read_history().await?;
@@ -108,7 +108,7 @@ impl Migrator {
         Ok(stored)
     }
 
-    async fn analyse_now(
+    pub(super) async fn analyse_now(
         &self,
         history: &History,
         report: &mut Report,
@@ -344,71 +344,6 @@ impl Migrator {
         }
         Ok(planned)
     }
-
-    /// Where every configured backend stands; problems are listed, not raised.
-    pub async fn status(&self) -> Result<Status, RunError> {
-        let history = self.history()?;
-        let mut report = Report::default();
-        let (stored, analysis) = self.analyse_now(history, &mut report).await?;
-        let migrations = history.migrations();
-        let mut status = Status {
-            head: migrations.last().map(|m| m.revision_id.clone()),
-            current: revision_at(history, analysis.position),
-            n_pending: migrations.len() - analysis.position,
-            backends: Vec::new(),
-            problems: analysis
-                .problems
-                .iter()
-                .chain(&analysis.dirty)
-                .map(|e| e.to_string())
-                .collect(),
-        };
-        for store in &stored {
-            status
-                .backends
-                .push(backend_status(history, store, &analysis));
-        }
-        Ok(status)
-    }
-
-    /// Resolves a dirty record (or forgets an unknown one) under the lock.
-    /// With no revision, repairs the only dirty record.
-    pub async fn repair(
-        &self,
-        revision_id: Option<&str>,
-        repair: Repair,
-    ) -> Result<String, RunError> {
-        let history = self.history()?;
-        let mut report = Report::default();
-        let stored = self.read_all(&mut report).await?;
-        let (kind, revision_id) = find_repair_target(history, &stored, revision_id)?;
-        let migration = history
-            .migrations()
-            .iter()
-            .find(|m| m.revision_id == revision_id);
-        let action = match (repair, migration) {
-            (Repair::Forget, _) => RepairAction::Forget,
-            (Repair::MarkApplied, Some(migration)) => RepairAction::MarkApplied(migration),
-            (Repair::MarkApplied, None) => {
-                return Err(RunError::NothingToRepair(format!(
-                    "revision `{revision_id}` is not in this binary's migrations, so it cannot be marked applied\n  help: use `--forget`, or repair with the binary that has it"
-                )))
-            }
-        };
-        let backend = self.backends[&kind].as_ref();
-        let guard = LockGuard::acquire(
-            vec![backend],
-            &self.options.applied_by,
-            self.options.lock_timeout,
-        )
-        .await?;
-        let result = backend.repair(&revision_id, action).await;
-        let released = guard.release().await;
-        result?;
-        released?;
-        tracing::info!(revision = %revision_id, backend = %kind, action = ?repair, "repaired");
-        Ok(revision_id)
-    }
 }
 
 fn wrong_direction(
@@ -436,87 +371,5 @@ fn check_reversible(direction: Direction, pending: &[&Migration]) -> Result<(), 
             revision_id: m.revision_id.clone(),
         }),
         None => Ok(()),
-    }
-}
-
-fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> BackendStatus {
-    let migrations = history.migrations();
-    let last = (0..migrations.len())
-        .rev()
-        .find(|&i| migrations[i].backend == store.kind && analysis.applied[i] == Some(true));
-    let chain = history.chain_hash_upto(last);
-    BackendStatus {
-        backend: store.kind,
-        location: store.location.clone(),
-        current: last.map(|i| migrations[i].revision_id.clone()),
-        n_applied: store.records.len(),
-        n_pending: (0..migrations.len())
-            .filter(|&i| migrations[i].backend == store.kind && analysis.applied[i] == Some(false))
-            .count(),
-        chain_hash: chain.to_hex(),
-        dirty: store
-            .records
-            .iter()
-            .filter_map(|r| match r.state {
-                crate::backend::RecordState::Dirty(d) => Some(format!(
-                    "{} ({})",
-                    r.revision_id,
-                    super::error::direction_word(d)
-                )),
-                crate::backend::RecordState::Applied => None,
-            })
-            .collect(),
-        ahead: analysis
-            .ahead
-            .iter()
-            .filter(|(l, _)| *l == store.location)
-            .map(|(_, id)| id.clone())
-            .collect(),
-    }
-}
-
-fn find_repair_target(
-    history: &History,
-    stored: &[Stored],
-    wanted: Option<&str>,
-) -> Result<(BackendKind, String), RunError> {
-    let records = stored
-        .iter()
-        .flat_map(|s| s.records.iter().map(move |r| (s.kind, r)));
-    match wanted {
-        Some(text) => {
-            let id = match history.resolve(&Target::Revision(text.to_string()), None) {
-                Ok(Some(index)) => history.migrations()[index].revision_id.clone(),
-                _ => text.to_string(),
-            };
-            let mut found = records.filter(|(_, r)| r.revision_id == id);
-            found
-                .next()
-                .map(|(kind, r)| (kind, r.revision_id.clone()))
-                .ok_or_else(|| {
-                    RunError::NothingToRepair(format!(
-                        "no database holds a record of `{text}`: nothing to repair"
-                    ))
-                })
-        }
-        None => {
-            let dirty: Vec<(BackendKind, String)> = records
-                .filter(|(_, r)| r.state != crate::backend::RecordState::Applied)
-                .map(|(kind, r)| (kind, r.revision_id.clone()))
-                .collect();
-            match dirty.as_slice() {
-                [one] => Ok(one.clone()),
-                [] => Err(RunError::NothingToRepair(
-                    "no dirty migration: nothing to repair".to_string(),
-                )),
-                many => Err(RunError::NothingToRepair(format!(
-                    "more than one dirty migration: {}\n  help: name the one to repair",
-                    many.iter()
-                        .map(|(_, id)| id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-            }
-        }
     }
 }
