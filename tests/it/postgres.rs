@@ -690,3 +690,37 @@ async fn stamp_and_redo() {
     assert!(db.exists("b").await);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_cancelled_run_releases_the_lock_only_after_its_step() {
+    let db = TestDb::create().await;
+    let specs = [spec(
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(1);",
+        "DROP TABLE slow;",
+    )];
+    let runner = migrator(timeline(&specs), &db.pool);
+    // Drop the run once its step sleeps on the server.
+    let sleeping = async {
+        let query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'BEGIN;%pg_sleep%'";
+        while db.scalar_i64(query).await == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        result = runner.upgrade(Target::Head) => panic!("the run was not cancelled: {result:?}"),
+        () = sleeping => {}
+    }
+    drop(runner);
+    // The step's one round trip already reached the server: it commits with
+    // its history row, and only then does the lock session end.
+    let report = migrator(timeline(&specs), &db.pool)
+        .upgrade(Target::Head)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report.applied.is_empty(),
+        "the cancelled run's step committed before the lock was free"
+    );
+    assert_eq!(history_rows(&db).await, 1);
+    db.drop().await;
+}

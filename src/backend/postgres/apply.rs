@@ -41,7 +41,8 @@ pub(super) async fn single(
                 .await
                 .is_err()
             {
-                conn.close_on_drop();
+                // The session is broken: dropping it ends it.
+                drop(conn);
             } else {
                 backend.keep_connection(conn);
             }
@@ -77,7 +78,7 @@ pub(super) async fn none(
         };
         if let Err(error) = result {
             // The session may still carry SET timeouts: never give it back to the pool.
-            conn.close_on_drop();
+            backend.discard_connection(conn);
             return Err(error);
         }
     }

@@ -65,9 +65,35 @@ pub struct PostgresBackend {
     pub(super) config: PostgresConfig,
     pub(super) location: String,
     lock: AdvisoryLock,
-    /// While the lock is held, the pooled connection steps run on, kept
-    /// between steps (a pool may ping a connection on every acquire).
-    work: std::sync::Mutex<Option<PoolConnection<Postgres>>>,
+}
+
+/// The connection a step runs on: the lock's own session while the lock is
+/// held (so a cancelled run keeps the lock until its step's transaction has
+/// ended, and no pool ping per step), else a pooled one.
+pub(super) enum Work {
+    /// The dedicated lock session.
+    Session(sqlx::PgConnection),
+    /// A pooled connection (no lock held: tests, fixtures).
+    Pooled(PoolConnection<Postgres>),
+}
+
+impl std::ops::Deref for Work {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &sqlx::PgConnection {
+        match self {
+            Work::Session(conn) => conn,
+            Work::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Work {
+    fn deref_mut(&mut self) -> &mut sqlx::PgConnection {
+        match self {
+            Work::Session(conn) => conn,
+            Work::Pooled(conn) => conn,
+        }
+    }
 }
 
 impl PostgresBackend {
@@ -79,7 +105,6 @@ impl PostgresBackend {
             config,
             location,
             lock: AdvisoryLock::default(),
-            work: Default::default(),
         }
     }
 
@@ -113,24 +138,33 @@ impl PostgresBackend {
         &self.pool
     }
 
-    /// A connection for a step: the one kept from the previous step, or a new one.
-    pub(super) async fn work_connection(&self) -> Result<PoolConnection<Postgres>, BackendError> {
-        let kept = self.work.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match kept {
-            Some(conn) => Ok(conn),
-            None => self.pool.acquire().await.map_err(|e| self.error(&e)),
+    /// The connection for a step: the lock session when held, else a pooled one.
+    pub(super) async fn work_connection(&self) -> Result<Work, BackendError> {
+        match self.lock.take_session() {
+            Some(conn) => Ok(Work::Session(conn)),
+            None => self
+                .pool
+                .acquire()
+                .await
+                .map(Work::Pooled)
+                .map_err(|e| self.error(&e)),
         }
     }
 
-    /// Keeps a healthy connection for the next step while the lock is held.
-    pub(super) fn keep_connection(&self, conn: PoolConnection<Postgres>) {
-        if self.lock.is_held() {
-            *self.work.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+    /// Gives a connection back after a step (the lock session stays the lock's).
+    pub(super) fn keep_connection(&self, work: Work) {
+        if let Work::Session(conn) = work {
+            self.lock.put_session(conn);
         }
     }
 
-    fn release_connection(&self) {
-        drop(self.work.lock().unwrap_or_else(|p| p.into_inner()).take());
+    /// Gives a connection up whose session state is unknown: a pooled one is
+    /// closed instead of returned; the lock session is kept (it ends at unlock).
+    pub(super) fn discard_connection(&self, work: Work) {
+        match work {
+            Work::Session(conn) => self.lock.put_session(conn),
+            Work::Pooled(mut conn) => conn.close_on_drop(),
+        }
     }
 
     pub(super) fn error(&self, error: &sqlx::Error) -> BackendError {
@@ -248,12 +282,10 @@ impl Backend for PostgresBackend {
     }
 
     async fn unlock(&self) -> Result<(), BackendError> {
-        self.release_connection();
         self.lock.unlock(self.config.lock_key, &self.location).await
     }
 
     fn abandon_lock(&self) {
-        self.release_connection();
         self.lock.abandon();
     }
 

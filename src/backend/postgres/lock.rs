@@ -1,7 +1,10 @@
 //! The migration lock: a session-level advisory lock held by a dedicated
-//! connection (never a pooled one), in autocommit, so it holds no snapshot
-//! and a `CREATE INDEX CONCURRENTLY` run on the pool never waits on it.
-//! Dropping the connection ends the session, which releases the lock.
+//! connection (never a pooled one that goes back to the pool), in autocommit
+//! between steps, so it holds no snapshot and a `CREATE INDEX CONCURRENTLY`
+//! never waits on it. The steps of a locked run execute on this same
+//! session: if the run is dropped mid-step, the lock is released only when
+//! the session ends, after the step's transaction did. Dropping the
+//! connection ends the session, which releases the lock.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -74,12 +77,14 @@ impl AdvisoryLock {
         result.map(|_| ()).map_err(|e| connection(location, &e))
     }
 
-    /// Whether this backend holds the lock now.
-    pub fn is_held(&self) -> bool {
-        self.held
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+    /// Lends the lock session to a step (`None` when the lock is not held).
+    pub fn take_session(&self) -> Option<PgConnection> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Takes the lock session back after a step.
+    pub fn put_session(&self, conn: PgConnection) {
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
     }
 
     /// Drops the lock connection without waiting (a cancelled run).
