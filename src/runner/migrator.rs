@@ -86,6 +86,22 @@ impl Migrator {
         )))
     }
 
+    /// Adds Neo4j through a connected graph, with the default
+    /// [`Neo4jConfig`](crate::backend::neo4j::Neo4jConfig).
+    #[cfg(feature = "neo4j")]
+    pub fn neo4j(self, graph: neo4rs::Graph) -> Migrator {
+        use crate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
+        self.backend(Box::new(Neo4jBackend::new(graph, Neo4jConfig::default())))
+    }
+
+    /// Adds Weaviate through a client.
+    #[cfg(feature = "weaviate")]
+    pub fn weaviate(self, client: crate::backend::weaviate::WeaviateClient) -> Migrator {
+        self.backend(Box::new(crate::backend::weaviate::WeaviateBackend::new(
+            client,
+        )))
+    }
+
     /// How long to wait for each migration lock (default 60 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Migrator {
         self.options.lock_timeout = timeout;
