@@ -16,6 +16,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("unknown argument `{unknown}`\nusage: cargo xtask demo");
     }
     let env = server_env()?;
+    let started_servers = !env.is_empty();
     eprintln!("demo: building examples/edututor");
     let status = Command::new(cargo())
         .current_dir(workspace_root())
@@ -30,20 +31,27 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let binary = target_dir()
         .join("debug")
         .join(format!("edututor{}", std::env::consts::EXE_SUFFIX));
-    for (run, what) in [
-        (1, "first boot: migrates all three databases"),
-        (2, "second boot: already up to date"),
-    ] {
+    let runs = [
+        (
+            1,
+            "boot: migrates PostgreSQL, Neo4j and Weaviate to head, then uses them",
+        ),
+        (
+            2,
+            "boot again: nothing pending, one history read per database, no lock",
+        ),
+    ];
+    for (run, what) in runs {
         eprintln!("\ndemo: ── run {run}, {what}");
         let log = logs.join(format!("edututor-run{run}.log"));
         boot(&binary, &env, &log)?;
     }
     eprintln!("\ndemo: app logs in {}", logs.display());
-    eprintln!(
-        "demo: server logs in {}",
-        target_dir().join("services").display()
-    );
-    eprintln!("demo: the servers keep running; stop them with `cargo xtask services down`");
+    if started_servers {
+        let services = target_dir().join("services");
+        eprintln!("demo: server logs in {}", services.display());
+        eprintln!("demo: the servers keep running; stop them with `cargo xtask services down`");
+    }
     Ok(())
 }
 
