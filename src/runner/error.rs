@@ -108,7 +108,7 @@ pub enum RunError {
     #[error(transparent)]
     Backend(#[from] BackendError),
     /// A step failed; `report` holds what was applied before it.
-    #[error("{path}: {direction} of `{revision_id}` failed on {backend}: {source}")]
+    #[error("{direction} of `{revision_id}` failed on {backend}: {source}\n  help: {help}")]
     Step {
         /// The file.
         path: String,
@@ -118,6 +118,8 @@ pub enum RunError {
         backend: BackendKind,
         /// `upgrade` or `downgrade`.
         direction: &'static str,
+        /// What state the failed step left behind, and what to do.
+        help: String,
         /// What was applied before the failure.
         report: Box<Report>,
         /// The backend's error.

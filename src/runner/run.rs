@@ -69,6 +69,7 @@ impl Migrator {
                 revision_id,
                 backend,
                 direction,
+                help,
                 report: up,
                 source,
             }) => {
@@ -78,6 +79,7 @@ impl Migrator {
                     revision_id,
                     backend,
                     direction,
+                    help,
                     report: Box::new(report),
                     source,
                 })
@@ -291,6 +293,7 @@ impl Migrator {
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
+                help: step_help(migration, backend.capabilities().transactional_ddl),
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),
                 backend: migration.backend,
@@ -371,5 +374,24 @@ fn check_reversible(direction: Direction, pending: &[&Migration]) -> Result<(), 
             revision_id: m.revision_id.clone(),
         }),
         None => Ok(()),
+    }
+}
+
+/// What a failed step left behind: nothing (its transaction rolled back), or
+/// a dirty record to resolve by hand.
+fn step_help(migration: &Migration, transactional_ddl: bool) -> String {
+    let id = &migration.revision_id;
+    if transactional_ddl
+        && migration.options.transaction == crate::migration::TransactionMode::Single
+    {
+        format!(
+            "nothing of `{id}` was applied (its transaction rolled back); fix {} and run again",
+            migration.path
+        )
+    } else {
+        format!(
+            "`{id}` may be half-applied and is recorded dirty: check which of its statements took effect, \
+             then run `cargo dbmigrate repair {id} --applied` (all in place) or `--forget` (none in place)"
+        )
     }
 }

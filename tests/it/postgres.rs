@@ -290,6 +290,7 @@ async fn a_migration_failing_halfway_leaves_no_trace() {
     );
     let message = error.to_string();
     assert!(message.contains("division by zero"), "{message}");
+    assert!(message.contains("transaction rolled back"), "{message}");
     assert!(
         message.contains(&format!("migrations/{}_step_1.sql", revision_id(1))),
         "{message}"
@@ -377,6 +378,7 @@ async fn dirty_record_blocks_until_repair() {
             .contains(&format!("{}:", migration(1, &broken[1]).path)),
         "{error}"
     );
+    assert!(error.to_string().contains("recorded dirty"), "{error}");
     let state: String =
         sqlx::query_scalar("SELECT state FROM dbmigrate_history WHERE revision_id = $1")
             .bind(revision_id(1))
