@@ -726,3 +726,27 @@ async fn a_cancelled_run_releases_the_lock_only_after_its_step() {
     assert_eq!(history_rows(&db).await, 1);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn embedded_migrations_boot_through_migrator_new() {
+    let db = TestDb::create().await;
+    let text = "-- Message: boot\n-- migrate:up\nCREATE TABLE booted (id int);\n-- migrate:down\nDROP TABLE booted;\n";
+    let checksum: &'static str = Box::leak(dbmigrate::checksum(text).to_hex().into_boxed_str());
+    let files: &'static [dbmigrate::EmbeddedFile] =
+        Box::leak(Box::new([dbmigrate::EmbeddedFile {
+            file_name: "20240101_1200_c0ffee_boot.sql",
+            path: "migrations/20240101_1200_c0ffee_boot.sql",
+            contents: text,
+            checksum,
+        }]));
+    let migrations: &'static dbmigrate::Migrations =
+        Box::leak(Box::new(dbmigrate::Migrations::from_embedded(files)));
+    let report = Migrator::new(migrations)
+        .postgres(db.pool.clone())
+        .upgrade(Target::Head)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.to.as_deref(), Some("20240101_1200_c0ffee"));
+    assert!(db.exists("booted").await);
+    db.drop().await;
+}
