@@ -21,7 +21,7 @@ pub use diff::{diff_lines, DiffLine, SnapshotDiff};
 pub use error::RoundTripError;
 pub use fixtures::{Fixture, FixturePhase, Fixtures};
 pub use load::load_history;
-pub use stairway::{Stairway, StairwayReport, StepReport};
+pub use stairway::{Scope, Stairway, StairwayReport, StepReport};
 
 #[cfg(feature = "postgres")]
 pub use fresh::FreshDatabase;

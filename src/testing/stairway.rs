@@ -64,6 +64,7 @@ pub struct Stairway<'a> {
     migrations: &'a [Migration],
     floors: Vec<Floor<'a>>,
     fixtures: Fixtures,
+    rewrite: Option<Scope<'a>>,
 }
 
 impl<'a> Stairway<'a> {
@@ -73,6 +74,7 @@ impl<'a> Stairway<'a> {
             migrations,
             floors: Vec::new(),
             fixtures: Fixtures::default(),
+            rewrite: None,
         }
     }
 
@@ -125,6 +127,14 @@ impl<'a> Stairway<'a> {
     /// Reads data fixtures from `dir` (see [`Fixtures`]).
     pub fn fixtures(mut self, dir: impl AsRef<std::path::Path>) -> Self {
         self.fixtures = Fixtures::from_dir(dir);
+        self
+    }
+
+    /// Rewrites every fixture script before it runs: pair it with migrations
+    /// renamed the same way (labels, collections) so that runs sharing a
+    /// server do not see each other, and a [`Stairway::scope`] that undoes it.
+    pub fn rewrite_fixtures(mut self, rewrite: impl Fn(&str) -> String + Send + Sync + 'a) -> Self {
+        self.rewrite = Some(Box::new(rewrite));
         self
     }
 
@@ -241,9 +251,13 @@ impl<'a> Stairway<'a> {
         for fixture in self.fixtures.for_step(&migration.revision_id, phase)? {
             let floor = self.floor(fixture.backend, migration)?;
             let action = format!("fixture {}", fixture.path.display());
+            let script = match &self.rewrite {
+                Some(rewrite) => rewrite(&fixture.script),
+                None => fixture.script,
+            };
             floor
                 .backend
-                .execute_script(migration, &fixture.script)
+                .execute_script(migration, &script)
                 .await
                 .map_err(|source| backend_error(migration, &action, source))?;
         }

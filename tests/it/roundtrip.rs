@@ -4,9 +4,11 @@
 //! whose down section forgets an index fails with a message naming both.
 //!
 //! PostgreSQL runs in a fresh database per test. Neo4j Community has one
-//! database and Weaviate one schema, shared with the other tests: history
-//! goes under a per-run prefix, and snapshots are scoped to the edututor
-//! labels and collections (`Concept`, `PREREQUISITE`, `TextChunk`).
+//! database and Weaviate one schema, shared with the other tests and the
+//! demo: this run renames edututor's labels, index names and collections
+//! with a unique token (`Concept` → `Concept<token>`), keeps its history under
+//! a per-run prefix, and scopes each snapshot to its own names with the token
+//! removed, so the snapshots read like the real migrations.
 
 use std::time::Duration;
 
@@ -23,37 +25,43 @@ const EDUTUTOR_MIGRATIONS: &str = "examples/edututor/migrations";
 const EDUTUTOR_FIXTURES: &str = "tests/fixtures/roundtrip/edututor";
 const LEAKY_MIGRATIONS: &str = "tests/fixtures/roundtrip/leaky";
 
-/// Neo4j labels and relationship types the edututor migrations own.
-const NEO4J_SCOPE: &[&str] = &[":Concept(", ":PREREQUISITE("];
-/// Weaviate collections (and their rebuild copies) the edututor migrations own.
-const WEAVIATE_SCOPE: &str = "TextChunk";
-
-/// Serialises the tests of this module that touch the shared edututor
-/// labels and collections on Neo4j and Weaviate.
-static SHARED_NAMES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The names edututor's Neo4j and Weaviate migrations (and fixtures) create;
+/// each run appends its token to them.
+const SHARED_NAMES: &[&str] = &[
+    "Concept",
+    "concept_name_unique",
+    "concept_subject_grade",
+    "TextChunk",
+];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn edututor_migrations_round_trip_on_all_three_servers() {
-    let _guard = SHARED_NAMES.lock().await;
     let history = load_history(EDUTUTOR_MIGRATIONS).expect("edututor migrations parse");
     let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_edututor")
         .await
         .expect("create a scratch PostgreSQL database");
     let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
     let servers = SharedServers::connect();
-    servers.clean_slate().await;
+    let migrations: Vec<Migration> = history
+        .migrations()
+        .iter()
+        .map(|m| servers.rename(m))
+        .collect();
 
-    let result = Stairway::new(history.migrations())
+    let result = Stairway::new(&migrations)
         .postgres(&postgres, &fresh.pool, "public")
         .backend(&servers.neo4j)
         .backend(&servers.weaviate)
-        .scope(BackendKind::Neo4j, neo4j_scope)
-        .scope(BackendKind::Weaviate, weaviate_scope)
+        .scope(BackendKind::Neo4j, |snapshot| servers.neo4j_scope(snapshot))
+        .scope(BackendKind::Weaviate, |snapshot| {
+            servers.weaviate_scope(snapshot)
+        })
         .fixtures(EDUTUTOR_FIXTURES)
+        .rewrite_fixtures(|script| servers.rename_text(script))
         .run()
         .await;
 
-    servers.tear_down(history.migrations()).await;
+    servers.tear_down(&migrations).await;
     drop(postgres);
     fresh
         .drop_database()
@@ -101,38 +109,6 @@ async fn a_down_that_forgets_an_index_fails_naming_the_migration_and_the_index()
     insta::assert_snapshot!(message);
 }
 
-/// Keeps the constraint and index lines of the edututor labels.
-fn neo4j_scope(snapshot: &str) -> String {
-    let mut kept: String = snapshot
-        .lines()
-        .filter(|line| NEO4J_SCOPE.iter().any(|label| line.contains(label)))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    if kept.is_empty() {
-        kept.push_str("(no constraints or indexes on Concept or PREREQUISITE)\n");
-    }
-    kept
-}
-
-/// Keeps the `TextChunk` collections and the aliases pointing at them.
-fn weaviate_scope(snapshot: &str) -> String {
-    let Ok(mut document) = serde_json::from_str::<serde_json::Value>(snapshot) else {
-        return snapshot.to_string();
-    };
-    let in_scope = |value: &serde_json::Value, key: &str| {
-        value[key]
-            .as_str()
-            .is_some_and(|name| name.starts_with(WEAVIATE_SCOPE))
-    };
-    if let Some(classes) = document["classes"].as_array_mut() {
-        classes.retain(|class| in_scope(class, "class"));
-    }
-    if let Some(aliases) = document["aliases"].as_array_mut() {
-        aliases.retain(|alias| in_scope(alias, "class") || in_scope(alias, "alias"));
-    }
-    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
-}
-
 /// Writes the per-backend timings where `cargo xtask test-migrations` reads them.
 fn record_timings(report: &StairwayReport) {
     let summary = report.timing_summary();
@@ -142,11 +118,12 @@ fn record_timings(report: &StairwayReport) {
 }
 
 /// The Neo4j and Weaviate servers, shared with other tests: this run's
-/// bookkeeping lives under its own prefix.
+/// names carry `token`, its bookkeeping lives under its own prefix.
 struct SharedServers {
     graph: neo4rs::Graph,
     neo4j: Neo4jBackend,
     weaviate: WeaviateBackend,
+    token: String,
     neo4j_prefix: String,
     weaviate_prefix: String,
 }
@@ -173,26 +150,60 @@ impl SharedServers {
             neo4j: Neo4jBackend::new(graph.clone(), neo4j_config),
             graph,
             weaviate: WeaviateBackend::new(client),
+            token: format!("Rt{suffix}"),
             neo4j_prefix,
             weaviate_prefix,
         }
     }
 
-    /// Removes edututor's schema left by an earlier run (or the demo), so the
-    /// first snapshot is the empty base schema.
-    async fn clean_slate(&self) {
-        for statement in [
-            "DROP INDEX concept_subject_grade IF EXISTS",
-            "DROP CONSTRAINT concept_name_unique IF EXISTS",
-            "MATCH (:Concept)-[r:PREREQUISITE {source: 'migration_e5f6a7'}]->(:Concept) DELETE r",
-        ] {
-            self.graph
-                .run(neo4rs::query(statement))
-                .await
-                .expect(statement);
+    /// `text` with every shared name given this run's token.
+    fn rename_text(&self, text: &str) -> String {
+        SHARED_NAMES.iter().fold(text.to_string(), |text, name| {
+            text.replace(name, &format!("{name}{}", self.token))
+        })
+    }
+
+    /// A Neo4j or Weaviate migration with its shared names renamed.
+    fn rename(&self, migration: &Migration) -> Migration {
+        let mut renamed = migration.clone();
+        if migration.backend != BackendKind::Postgres {
+            renamed.up = self.rename_text(&migration.up);
+            renamed.down = self.rename_text(&migration.down);
         }
-        self.delete_weaviate_classes(|name| name.starts_with(WEAVIATE_SCOPE))
-            .await;
+        renamed
+    }
+
+    /// This run's constraint and index lines, token removed.
+    fn neo4j_scope(&self, snapshot: &str) -> String {
+        let kept: String = snapshot
+            .lines()
+            .filter(|line| line.contains(&self.token))
+            .map(|line| format!("{}\n", line.replace(&self.token, "")))
+            .collect();
+        if kept.is_empty() {
+            return "(no constraints or indexes on Concept or PREREQUISITE)\n".to_string();
+        }
+        kept
+    }
+
+    /// This run's collections and aliases, token removed.
+    fn weaviate_scope(&self, snapshot: &str) -> String {
+        let Ok(mut document) = serde_json::from_str::<serde_json::Value>(snapshot) else {
+            return snapshot.to_string();
+        };
+        let ours = |value: &serde_json::Value, key: &str| {
+            value[key]
+                .as_str()
+                .is_some_and(|name| name.contains(&self.token))
+        };
+        if let Some(classes) = document["classes"].as_array_mut() {
+            classes.retain(|class| ours(class, "class"));
+        }
+        if let Some(aliases) = document["aliases"].as_array_mut() {
+            aliases.retain(|alias| ours(alias, "class") || ours(alias, "alias"));
+        }
+        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+        text.replace(&self.token, "") + "\n"
     }
 
     /// Downgrades what the stairway left applied, then removes this run's
@@ -216,9 +227,9 @@ impl SharedServers {
                 }
             }
         }
-        let prefix = &self.neo4j_prefix;
+        let (prefix, token) = (&self.neo4j_prefix, &self.token);
         let statements = [
-            "MATCH (c:Concept {subject: 'roundtrip-fixture'}) DETACH DELETE c".to_string(),
+            format!("MATCH (c:`Concept{token}`) DETACH DELETE c"),
             format!("MATCH (n:`{prefix}Migration`) DETACH DELETE n"),
             format!("MATCH (n:`{prefix}Lock`) DETACH DELETE n"),
             format!("DROP CONSTRAINT `{prefix}Migration_revision_id` IF EXISTS"),
@@ -229,32 +240,33 @@ impl SharedServers {
                 eprintln!("teardown: {statement}: {error}");
             }
         }
-        let own = self.weaviate_prefix.clone();
-        self.delete_weaviate_classes(move |name| name.starts_with(&own))
-            .await;
+        self.delete_weaviate_classes().await;
     }
 
-    async fn delete_weaviate_classes(&self, doomed: impl Fn(&str) -> bool) {
+    /// Deletes this run's collections and aliases (data and bookkeeping).
+    async fn delete_weaviate_classes(&self) {
+        let ours =
+            |name: &str| name.contains(&self.token) || name.starts_with(&self.weaviate_prefix);
         let client = self.weaviate.client();
         let aliases = client.send(&Call::new("GET", "/v1/aliases", None)).await;
         if let Some(answer) = aliases.ok().filter(|answer| answer.ok()) {
             for alias in answer.body["aliases"].as_array().into_iter().flatten() {
                 let name = alias["alias"].as_str().unwrap_or_default();
-                if doomed(name) || doomed(alias["class"].as_str().unwrap_or_default()) {
+                if ours(name) || ours(alias["class"].as_str().unwrap_or_default()) {
                     let call = Call::new("DELETE", format!("/v1/aliases/{name}"), None);
-                    client.expect(&call).await.expect("delete alias");
+                    let _ = client.send(&call).await;
                 }
             }
         }
-        let schema = client
-            .expect(&Call::new("GET", "/v1/schema", None))
-            .await
-            .expect("read schema");
+        let Ok(schema) = client.expect(&Call::new("GET", "/v1/schema", None)).await else {
+            return;
+        };
         for class in schema["classes"].as_array().into_iter().flatten() {
             let name = class["class"].as_str().unwrap_or_default();
-            if doomed(name) {
-                let call = Call::new("DELETE", format!("/v1/schema/{name}"), None);
-                client.expect(&call).await.expect("delete collection");
+            if ours(name) {
+                let _ = client
+                    .send(&Call::new("DELETE", format!("/v1/schema/{name}"), None))
+                    .await;
             }
         }
     }
