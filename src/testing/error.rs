@@ -111,3 +111,46 @@ impl From<crate::Error> for RoundTripError {
         RoundTripError::Load(Box::new(error))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::diff_lines;
+
+    fn mismatch(expected: &str, actual: &str, mismatch: Mismatch) -> String {
+        RoundTripError::SchemaMismatch {
+            revision_id: "20241201_1100_b2c3d4".into(),
+            slug: "add_guardian_consent".into(),
+            path: "migrations/20241201_1100_b2c3d4_add_guardian_consent.sql".into(),
+            backend: BackendKind::Postgres,
+            mismatch,
+            diff: diff_lines(expected, actual),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn a_leftover_object_is_named_with_the_migration() {
+        let message = mismatch(
+            "table users\n",
+            "table users\nindex t.i: CREATE INDEX i\n",
+            Mismatch::Downgrade,
+        );
+        assert_eq!(
+            message,
+            "20241201_1100_b2c3d4 add_guardian_consent: downgrade left behind (postgres):\n\
+             + index t.i: CREATE INDEX i\n  \
+             --> migrations/20241201_1100_b2c3d4_add_guardian_consent.sql\n  \
+             help: make the down section undo exactly what the up section does"
+        );
+    }
+
+    #[test]
+    fn a_missing_object_and_a_reupgrade_mismatch_say_so() {
+        let removed = mismatch("table a\ntable b\n", "table a\n", Mismatch::Downgrade);
+        assert!(removed
+            .contains("downgrade removed more than the upgrade added (postgres):\n- table b\n"));
+        let reup = mismatch("table a\n", "table b\n", Mismatch::Reupgrade);
+        assert!(reup.contains("upgrade after downgrade differs from the first upgrade"));
+    }
+}
