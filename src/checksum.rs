@@ -102,7 +102,10 @@ mod tests {
         let unix = "-- Message: x\n-- migrate:up\nSELECT 1;\n";
         let windows = "\u{feff}-- Message: x\r\n-- migrate:up\r\nSELECT 1;\r\n";
         assert_eq!(checksum(unix), checksum(windows));
-        assert_ne!(checksum(unix), checksum("-- Message: y\n-- migrate:up\nSELECT 1;\n"));
+        assert_ne!(
+            checksum(unix),
+            checksum("-- Message: y\n-- migrate:up\nSELECT 1;\n")
+        );
     }
 
     #[test]

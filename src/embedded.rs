@@ -31,7 +31,10 @@ pub struct Migrations {
 impl Migrations {
     /// The migrations embedded at build time; used by [`embedded!`](crate::embedded!).
     pub const fn from_embedded(files: &'static [EmbeddedFile]) -> Migrations {
-        Migrations { files, history: OnceLock::new() }
+        Migrations {
+            files,
+            history: OnceLock::new(),
+        }
     }
 
     /// The embedded files, in the order the build helper found them.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use crate::checksum::Checksum;
 
 /// Which database a migration runs on; chosen by the file extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum BackendKind {
@@ -20,7 +22,11 @@ pub enum BackendKind {
 
 impl BackendKind {
     /// Every backend, in the order the runner locks them.
-    pub const ALL: [BackendKind; 3] = [BackendKind::Postgres, BackendKind::Neo4j, BackendKind::Weaviate];
+    pub const ALL: [BackendKind; 3] = [
+        BackendKind::Postgres,
+        BackendKind::Neo4j,
+        BackendKind::Weaviate,
+    ];
 
     /// The file extension (without the leading dot) that selects this backend.
     pub fn extension(self) -> &'static str {

@@ -129,12 +129,25 @@ fn crlf_and_bom_copies_parse_to_the_same_migrations() {
 fn the_edututor_example_is_one_history() {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/edututor/migrations");
     let migrations = load_dir(&folder).unwrap_or_else(|errors| {
-        panic!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     });
     let history = History::new(migrations).unwrap_or_else(|error| panic!("{error}"));
-    let revs: Vec<&str> = history.iter().map(|migration| migration.rev.as_str()).collect();
+    let revs: Vec<&str> = history
+        .iter()
+        .map(|migration| migration.rev.as_str())
+        .collect();
     assert_eq!(
         revs,
-        ["a1b2c3", "b2c3d4", "c3d4e5", "d4e5f6", "e5f6a7", "f6a7b8", "a7b8c9", "b8c9d0", "c9d0e1", "d0e1f2"]
+        [
+            "a1b2c3", "b2c3d4", "c3d4e5", "d4e5f6", "e5f6a7", "f6a7b8", "a7b8c9", "b8c9d0",
+            "c9d0e1", "d0e1f2"
+        ]
     );
 }
