@@ -153,6 +153,9 @@ fn time_runner(binary: &Path, dir: &Path, url: &str) -> anyhow::Result<Duration>
         .args(["dbmigrate", "upgrade"])
         .current_dir(dir)
         .env("DATABASE_URL", url)
+        // PostgreSQL only: the other servers of `services env` stay out of it.
+        .env_remove("NEO4J_URI")
+        .env_remove("WEAVIATE_URL")
         .stdout(Stdio::null())
         .status()
         .context("failed to run cargo-dbmigrate")?;
