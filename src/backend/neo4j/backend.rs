@@ -18,6 +18,10 @@ use crate::backend::{
 };
 use crate::migration::{BackendKind, Direction, Migration};
 
+/// How long [`Neo4jBackend::connect`] lets the server take to answer one
+/// request (neo4rs applies its connection timeout to every response).
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// Stores the migration history of one Neo4j database and runs `.cypher`
 /// migrations on it.
 pub struct Neo4jBackend {
@@ -28,7 +32,10 @@ pub struct Neo4jBackend {
 }
 
 impl Neo4jBackend {
-    /// A backend on an existing connection pool.
+    /// A backend on an existing connection pool. neo4rs waits for each
+    /// server response at most its `connection_timeout` (30 s by default):
+    /// build the graph with a timeout above the longest statement you
+    /// migrate with, as [`Neo4jBackend::connect`] does.
     pub fn new(graph: neo4rs::Graph, config: Neo4jConfig) -> Neo4jBackend {
         let location = match &config.database {
             Some(database) if !config.location.contains(database.as_str()) => {
@@ -50,6 +57,8 @@ impl Neo4jBackend {
 
     /// Connects to `uri` (`neo4j://`, `bolt://`, …) with the default
     /// configuration; `database` `None` takes the server's default database.
+    /// Responses may take up to [`RESPONSE_TIMEOUT`] (a long data statement,
+    /// an index coming online).
     pub fn connect(
         uri: &str,
         user: &str,
@@ -60,7 +69,8 @@ impl Neo4jBackend {
         let mut builder = neo4rs::ConfigBuilder::default()
             .uri(uri)
             .user(user)
-            .password(password);
+            .password(password)
+            .connection_timeout(RESPONSE_TIMEOUT);
         if let Some(database) = database {
             builder = builder.db(database);
         }

@@ -11,9 +11,6 @@ use super::split::{split_statements, Statement, StatementKind};
 use crate::backend::{BackendError, PlannedCall};
 use crate::migration::{Migration, TransactionMode};
 
-/// How long `db.awaitIndexes` waits, in seconds.
-const AWAIT_INDEXES_SECONDS: u32 = 300;
-
 /// One call of a step.
 #[derive(Debug, Clone)]
 pub(super) enum Call {
@@ -37,10 +34,7 @@ impl Call {
             Call::Commit => (":commit".to_owned(), true),
             Call::Statement { text, .. } => (text.clone(), false),
             Call::Bookkeeping(cypher) => (cypher.render(), true),
-            Call::AwaitIndexes => (
-                format!("CALL db.awaitIndexes({AWAIT_INDEXES_SECONDS})"),
-                true,
-            ),
+            Call::AwaitIndexes => (super::indexes::planned_text(), true),
         };
         PlannedCall {
             language: "cypher",
@@ -146,8 +140,15 @@ pub(super) async fn run(
     let timeout = migration.options.statement_timeout;
     for call in calls {
         let started = Instant::now();
+        if let Call::AwaitIndexes = call {
+            super::indexes::wait_online(db)
+                .await
+                .map_err(|message| db.error(format!("{}: {message}", migration.path)))?;
+            elapsed += started.elapsed();
+            continue;
+        }
         let result = run_one(db, &mut txn, call, elapsed, timeout).await;
-        if let Call::Statement { .. } | Call::AwaitIndexes = call {
+        if let Call::Statement { .. } = call {
             elapsed += started.elapsed();
         }
         if let Err(error) = result {
@@ -194,9 +195,7 @@ async fn run_one(
             _ => neo4rs::query(text),
         },
         Call::Bookkeeping(cypher) => cypher.to_query(super::history::millis(elapsed)),
-        Call::AwaitIndexes => {
-            neo4rs::query(&format!("CALL db.awaitIndexes({AWAIT_INDEXES_SECONDS})"))
-        }
+        Call::AwaitIndexes => return Ok(()), // polled by `run`, outside any transaction
     };
     match txn {
         Some(open) => open.run(query).await.map(drop),
@@ -261,6 +260,6 @@ mod tests {
         let texts: Vec<String> = calls.iter().map(|c| c.planned().text).collect();
         assert_eq!(texts[0], "dirty");
         assert_eq!(texts.last().map(String::as_str), Some("record"));
-        assert_eq!(texts[2], "CALL db.awaitIndexes(300)");
+        assert!(texts[2].starts_with("SHOW INDEXES"), "{texts:?}");
     }
 }

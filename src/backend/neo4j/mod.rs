@@ -8,9 +8,10 @@ mod cypher;
 mod db;
 mod execute;
 mod history;
+mod indexes;
 mod lock;
 mod snapshot;
 pub mod split;
 
-pub use backend::Neo4jBackend;
+pub use backend::{Neo4jBackend, RESPONSE_TIMEOUT};
 pub use config::Neo4jConfig;
