@@ -60,6 +60,12 @@ fn lock_key_for(name: &str) -> i64 {
 }
 
 /// PostgreSQL through a sqlx pool.
+///
+/// History reads, `stamp` and `repair` use the pool. A locked run opens one
+/// dedicated session with the pool's connect options (the pool's
+/// `after_connect` hook does not run on it: put a `search_path` in the URL's
+/// `options` or in the migration) that holds the advisory lock and runs the
+/// steps, so the lock cannot outlive or undercut a running step.
 pub struct PostgresBackend {
     pub(super) pool: PgPool,
     pub(super) config: PostgresConfig,
