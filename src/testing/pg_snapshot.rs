@@ -29,12 +29,6 @@ pub async fn postgres_schema_snapshot(pool: &PgPool, schema: &str) -> Result<Str
             out.push('\n');
         }
     }
-    if objects
-        .iter()
-        .all(|object| object.section == Section::Extension)
-    {
-        out.push_str("(no objects in schema)\n");
-    }
     Ok(out)
 }
 

@@ -347,6 +347,11 @@ impl StepReport {
         } else {
             change
         };
+        let after = if self.after.trim().is_empty() {
+            "(empty)\n"
+        } else {
+            &self.after
+        };
         let reversible = if self.down.is_some() {
             ""
         } else {
@@ -354,7 +359,7 @@ impl StepReport {
         };
         format!(
             "migration: {} {}{reversible}\nbackend: {}\nmessage: {}\n\n## change\n{change}\n## schema after upgrade\n{}",
-            self.revision_id, self.slug, self.backend, self.message, self.after
+            self.revision_id, self.slug, self.backend, self.message, after
         )
     }
 }

@@ -175,15 +175,11 @@ impl SharedServers {
 
     /// This run's constraint and index lines, token removed.
     fn neo4j_scope(&self, snapshot: &str) -> String {
-        let kept: String = snapshot
+        snapshot
             .lines()
             .filter(|line| line.contains(&self.token))
             .map(|line| format!("{}\n", line.replace(&self.token, "")))
-            .collect();
-        if kept.is_empty() {
-            return "(no constraints or indexes on Concept or PREREQUISITE)\n".to_string();
-        }
-        kept
+            .collect()
     }
 
     /// This run's collections and aliases, token removed.
