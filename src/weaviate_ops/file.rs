@@ -216,7 +216,15 @@ impl Operation {
     fn check(&self) -> Result<(), String> {
         match self {
             Operation::CreateCollection { class } => {
-                class_name(class)?;
+                let name = class_name(class)?;
+                if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    return Err(format!(
+                        "collection names start with an uppercase letter (Weaviate would store \
+                         `{name}` capitalised): write `{}{}`",
+                        name[..1].to_ascii_uppercase(),
+                        &name[1..]
+                    ));
+                }
                 Ok(())
             }
             Operation::AddProperty { property, .. } => {
@@ -274,4 +282,27 @@ pub(crate) fn property_type(property: &serde_json::Value) -> Result<&serde_json:
         .ok_or_else(|| {
             "the property definition has no `dataType` list (e.g. [\"text\"])".to_string()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<(), String> {
+        let file: WeaviateFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        file.check().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn destructive_up_operations_need_irreversible() {
+        let drop = r#"{"message": "m", "up": [{"op": "delete_collection", "collection": "A"}],
+            "down": [{"op": "create_collection", "class": {"class": "A"}}]}"#;
+        assert!(check(drop).unwrap_err().contains("\"irreversible\": true"));
+        let declared = r#"{"message": "m", "irreversible": true,
+            "up": [{"op": "delete_collection", "name": "A"}]}"#;
+        check(declared).unwrap();
+        let lower = r#"{"message": "m", "up": [{"op": "create_collection", "class": {"class": "textChunk"}}],
+            "down": [{"op": "delete_collection", "collection": "TextChunk"}]}"#;
+        assert!(check(lower).unwrap_err().contains("write `TextChunk`"));
+    }
 }
