@@ -10,7 +10,17 @@ use serde_json::{json, Value};
 
 use crate::common;
 
-const EDUTUTOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/edututor/migrations");
+/// Edututor's Weaviate migrations, embedded at build time.
+const EDUTUTOR: [(&str, &str); 2] = [
+    (
+        "20241203_0900_f6a7b8_text_chunk_collection.weaviate.json",
+        include_str!("../../../examples/edututor/migrations/20241203_0900_f6a7b8_text_chunk_collection.weaviate.json"),
+    ),
+    (
+        "20241203_1000_a7b8c9_add_difficulty_score.weaviate.json",
+        include_str!("../../../examples/edututor/migrations/20241203_1000_a7b8c9_add_difficulty_score.weaviate.json"),
+    ),
+];
 
 /// One test's names: its collections and its history/lock prefix.
 pub struct Scope {
@@ -45,8 +55,10 @@ impl Scope {
 
     /// An edututor migration with its collection renamed for this test.
     pub fn edututor(&self, file_name: &str) -> Migration {
-        let text =
-            std::fs::read_to_string(format!("{EDUTUTOR}/{file_name}")).expect("edututor migration");
+        let (_, text) = EDUTUTOR
+            .iter()
+            .find(|(name, _)| *name == file_name)
+            .expect("an edututor Weaviate migration");
         self.migration(
             file_name,
             &text.replace(
