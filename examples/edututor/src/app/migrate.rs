@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
+use dbmigrate::backend::weaviate::{WeaviateClient, WeaviateConfig};
 use dbmigrate::{Direction, Migrations, Migrator, Report, Target};
 use sqlx::postgres::PgPoolOptions;
 
@@ -65,7 +65,8 @@ impl Connections {
     }
 }
 
-/// Upgrades every database to the head of `migrations`.
+/// Upgrades every database to the head of `migrations`. Neo4j gets an
+/// explicit backend so that its messages name the server (without password).
 pub async fn upgrade(
     migrations: &'static Migrations,
     connections: &Connections,
@@ -75,11 +76,10 @@ pub async fn upgrade(
         ..Neo4jConfig::default()
     };
     let neo4j = Neo4jBackend::new(connections.graph.clone(), neo4j_config);
-    let weaviate = WeaviateBackend::new(connections.weaviate.clone());
     let report = Migrator::new(migrations)
         .postgres(connections.pool.clone())
         .backend(Box::new(neo4j))
-        .backend(Box::new(weaviate))
+        .weaviate(connections.weaviate.clone())
         .upgrade(Target::Head)
         .await
         .context("failed to migrate the databases at boot")?;
