@@ -9,23 +9,8 @@
 //! `WEAVIATE_URL` (optional `WEAVIATE_API_KEY`); logs go to stderr
 //! (`RUST_LOG`), the migration report and a summary to stdout.
 
-// The app needs `neo4rs`, `serde_json`, `sqlx`, `tracing` and
-// `tracing-subscriber` in examples/edututor/Cargo.toml (requested from the
-// integrator). Until they are listed it is not compiled: once they are, delete
-// the two `#[cfg(any())]` lines and the fallback `main` below.
-#[cfg(any())]
 mod app;
 
-#[cfg(any())]
 fn main() -> std::process::ExitCode {
     app::main()
-}
-
-#[cfg(not(any()))]
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "edututor: built without its dependencies (neo4rs, serde_json, sqlx, tracing, \
-         tracing-subscriber); see examples/edututor/src/main.rs"
-    );
-    std::process::ExitCode::FAILURE
 }
