@@ -69,7 +69,7 @@ impl Migrations {
 
 /// The migrations `dbmigrate_build::embed` wrote into `OUT_DIR`:
 ///
-/// ```ignore
+/// ```text
 /// static MIGRATIONS: dbmigrate::Migrations = dbmigrate::embedded!();
 /// ```
 #[macro_export]

@@ -12,8 +12,15 @@ use super::error::RunError;
 
 /// Applies and reverts the migrations of one timeline across backends.
 ///
-/// ```ignore
+/// ```no_run
+/// # #[cfg(feature = "postgres")]
+/// # async fn boot(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+/// # use dbmigrate::{Migrator, Target};
+/// # static MIGRATIONS: dbmigrate::Migrations = dbmigrate::Migrations::from_embedded(&[]);
 /// let report = Migrator::new(&MIGRATIONS).postgres(pool).upgrade(Target::Head).await?;
+/// # let _ = report;
+/// # Ok(())
+/// # }
 /// ```
 pub struct Migrator {
     source: Source,

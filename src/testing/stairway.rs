@@ -49,16 +49,26 @@ impl Floor<'_> {
 /// The round-trip harness. Build it with the migrations (timeline order) and
 /// one backend per kind they touch, then [`Stairway::run`] it:
 ///
-/// ```ignore
+/// ```no_run
+/// # #[cfg(all(feature = "postgres", feature = "neo4j"))]
+/// # async fn round_trip(
+/// #     history: &dbmigrate::History,
+/// #     pg_backend: &dbmigrate::backend::postgres::PostgresBackend,
+/// #     pool: &sqlx::PgPool,
+/// #     neo4j_backend: &dbmigrate::backend::neo4j::Neo4jBackend,
+/// # ) -> Result<(), Box<dyn std::error::Error>> {
+/// # use dbmigrate::testing::Stairway;
 /// let report = Stairway::new(history.migrations())
-///     .postgres(&pg_backend, &pool, "public")
-///     .backend(&neo4j_backend)
+///     .postgres(pg_backend, pool, "public")
+///     .backend(neo4j_backend)
 ///     .fixtures("tests/fixtures/roundtrip/edututor")
 ///     .run()
 ///     .await?;
 /// for step in &report.steps {
 ///     insta::assert_snapshot!(step.snapshot_name(), step.snapshot_text());
 /// }
+/// # Ok(())
+/// # }
 /// ```
 pub struct Stairway<'a> {
     migrations: &'a [Migration],
