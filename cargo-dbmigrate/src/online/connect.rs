@@ -19,7 +19,7 @@ pub struct ConnectionArgs {
     /// PostgreSQL URL [default: $DATABASE_URL]
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
-    /// Neo4j URI (bolt://, neo4j://) [default: $NEO4J_URI; user and password from $NEO4J_USER, $NEO4J_PASSWORD]
+    /// Neo4j URI (bolt://, neo4j://) [default: $NEO4J_URI; user, password and database from $NEO4J_USER, $NEO4J_PASSWORD, $NEO4J_DATABASE]
     #[arg(long, value_name = "URI")]
     pub neo4j_uri: Option<String>,
     /// Weaviate URL [default: $WEAVIATE_URL; API key from $WEAVIATE_API_KEY]
@@ -32,6 +32,7 @@ pub struct ConnectionArgs {
 pub struct Settings {
     database_url: Option<String>,
     neo4j: Option<(String, String, String)>,
+    neo4j_database: Option<String>,
     weaviate: Option<(String, Option<String>)>,
 }
 
@@ -58,6 +59,7 @@ impl Settings {
         Settings {
             database_url: lookup(&args.database_url, "DATABASE_URL"),
             neo4j,
+            neo4j_database: lookup(&None, "NEO4J_DATABASE"),
             weaviate,
         }
     }
@@ -145,8 +147,13 @@ fn postgres_config(project: &Project) -> PostgresConfig {
 
 fn add_others(mut migrator: Migrator, settings: &Settings) -> anyhow::Result<Migrator> {
     if let Some((uri, user, password)) = &settings.neo4j {
-        let backend = dbmigrate::backend::neo4j::Neo4jBackend::connect(uri, user, password, None)
-            .with_context(|| format!("cannot connect to {}", redact_url(uri)))?;
+        let backend = dbmigrate::backend::neo4j::Neo4jBackend::connect(
+            uri,
+            user,
+            password,
+            settings.neo4j_database.as_deref(),
+        )
+        .with_context(|| format!("cannot connect to {}", redact_url(uri)))?;
         migrator = migrator.backend(Box::new(backend));
     }
     if let Some((url, api_key)) = &settings.weaviate {
