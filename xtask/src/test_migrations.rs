@@ -40,8 +40,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .current_dir(workspace_root())
         .args([
             "test",
-            "--package",
-            "dbmigrate",
+            // --workspace, not --package dbmigrate: the same feature set as
+            // `cargo test --workspace --all-features`, so CI reuses that build.
+            "--workspace",
             "--all-features",
             "--test",
             "it",
