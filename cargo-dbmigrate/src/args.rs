@@ -46,8 +46,12 @@ pub enum Command {
         /// Revision: full stem, revision id, or a unique prefix of its rev.
         revision: String,
     },
-    /// Check the files, the revision graph and the checksums.
-    Check,
+    /// Check the files, the revision graph and the checksums; with connection
+    /// settings, also each database's history (edited, dirty, unknown revisions).
+    Check {
+        #[command(flatten)]
+        connection: crate::online::ConnectionArgs,
+    },
     /// Re-parent the newer branch onto the other head so history is linear again.
     Rebase {
         /// Say what would change without writing any file.

@@ -2,9 +2,9 @@
 //! checksums and chain hash are computed. Problems exit with
 //! [`HISTORY_BROKEN`](crate::exit::HISTORY_BROKEN).
 //!
-//! Comparing the files' checksums with the ones a database recorded needs a
-//! connection; that part belongs to the online commands (`online.rs`), which
-//! can call [`offline_check`] first and add their findings to the report.
+//! When connection settings are present (flags, environment, `.env`), each
+//! configured database's history is read too (through `online.rs`): edited
+//! applied migrations, dirty records and unknown revisions are errors.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::config::Project;
 use crate::exit;
 use crate::inspect::{chain_hash, print_json};
+use crate::online::ConnectionArgs;
 use crate::OutputFormat;
 
 /// What `check` found.
@@ -30,6 +31,9 @@ pub struct CheckReport {
     pub chain_hash: Option<String>,
     /// Every problem, each `path:line: message` with a help line.
     pub errors: Vec<String>,
+    /// The databases whose history was checked (none without connection settings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
 }
 
 /// Checks the files and the graph without touching any database.
@@ -68,20 +72,37 @@ pub fn offline_check(project: &Project) -> (CheckReport, Option<History>) {
 /// `check`: prints the report; exits [`exit::HISTORY_BROKEN`] on any problem.
 pub fn check(
     project: &Project,
+    connection: &ConnectionArgs,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let (report, _history) = offline_check(project);
+    let (mut report, history) = offline_check(project);
+    if history.is_some() {
+        if let Some(found) = crate::online::check_databases(project, connection)? {
+            report.databases = found.databases;
+            report.ok = found.problems.is_empty();
+            report.errors.extend(found.problems);
+        }
+    }
     match format {
         OutputFormat::Json => print_json(out, &report)?,
-        OutputFormat::Text if report.ok => writeln!(
-            out,
-            "ok: {} migration(s), head {}, chain hash {}",
-            report.migrations,
-            report.head.as_deref().unwrap_or("base"),
-            report.chain_hash.as_deref().map_or("-", |hash| &hash[..12]),
-        )?,
+        OutputFormat::Text if report.ok => {
+            writeln!(
+                out,
+                "ok: {} migration(s), head {}, chain hash {}",
+                report.migrations,
+                report.head.as_deref().unwrap_or("base"),
+                report.chain_hash.as_deref().map_or("-", |hash| &hash[..12]),
+            )?;
+            // On stderr, so the result line reads the same with or without databases.
+            for database in &report.databases {
+                eprintln!("ok: the history of {database} matches the files");
+            }
+        }
         OutputFormat::Text => {
+            for database in &report.databases {
+                eprintln!("checked the history of {database}");
+            }
             for error in &report.errors {
                 eprintln!("error: {error}");
             }

@@ -68,7 +68,7 @@ fn run_offline(
         Command::History => inspect::history(project, format, out),
         Command::Heads => inspect::heads(project, format, out),
         Command::Show { revision } => inspect::show(project, &revision, format, out),
-        Command::Check => check::check(project, format, out),
+        Command::Check { connection } => check::check(project, &connection, format, out),
         Command::Rebase { dry_run } => rebase::rebase(project, dry_run, format, out),
         Command::Online(command) => run_online(command, project, format),
     }

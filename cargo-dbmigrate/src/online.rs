@@ -1,5 +1,6 @@
 //! The commands that talk to the databases: `status`, `current`, `upgrade`,
-//! `downgrade`, `redo`, `stamp`, `repair`, `plan`. They build a
+//! `downgrade`, `redo`, `stamp`, `repair`, `plan`, `test` (round trip), and
+//! the database half of `check`. They build a
 //! [`Migrator`](dbmigrate::Migrator) from the project's files and the
 //! connection settings, call it, and render its report. No password ever
 //! reaches the output: URLs are redacted and every message is scrubbed of
@@ -7,6 +8,7 @@
 
 mod connect;
 mod render;
+mod test;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -88,6 +90,12 @@ pub enum OnlineCommand {
         #[command(flatten)]
         connection: ConnectionArgs,
     },
+    /// Round-trip every migration (up, down, up, comparing schemas) in a scratch
+    /// PostgreSQL database; Neo4j and Weaviate migrations run on the given servers.
+    Test {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
 }
 
 impl OnlineCommand {
@@ -100,7 +108,8 @@ impl OnlineCommand {
             | OnlineCommand::Redo { connection }
             | OnlineCommand::Stamp { connection, .. }
             | OnlineCommand::Repair { connection, .. }
-            | OnlineCommand::Plan { connection, .. } => connection,
+            | OnlineCommand::Plan { connection, .. }
+            | OnlineCommand::Test { connection } => connection,
         }
     }
 }
@@ -113,7 +122,10 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let settings = connect::Settings::resolve(command.connection(), &project.root);
     let secrets = settings.secrets();
-    let result = run_with(command, project, format, &settings).await;
+    let result = match command {
+        OnlineCommand::Test { .. } => test::run(project, &settings, format, &secrets).await,
+        command => run_with(command, project, format, &settings).await,
+    };
     result.map_err(|error| anyhow::anyhow!("{}", connect::scrub(&format!("{error:#}"), &secrets)))
 }
 
@@ -166,6 +178,7 @@ async fn run_with(
             let revision_id = migrator.repair(rev.as_deref(), action).await?;
             render::repaired(&revision_id, action, format, &mut out)?;
         }
+        OnlineCommand::Test { .. } => unreachable!("`test` builds no migrator"),
         OnlineCommand::Plan { target, .. } => {
             let target = parse_target(&target)?;
             let direction = plan_direction(&migrator, &target).await?;
@@ -175,6 +188,51 @@ async fn run_with(
     }
     out.flush().context("failed to write the output")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the databases' histories say about the files (the online half of `check`).
+#[derive(Debug, Default)]
+pub struct DatabaseCheck {
+    /// Each database read: `postgres (location)`.
+    pub databases: Vec<String>,
+    /// Edited applied migrations, dirty records, unknown revisions, gaps.
+    pub problems: Vec<String>,
+}
+
+/// Reads every configured database's history and lists its problems;
+/// `None` when no connection is configured (flags, environment, `.env`).
+pub fn check_databases(
+    project: &crate::config::Project,
+    connection: &ConnectionArgs,
+) -> anyhow::Result<Option<DatabaseCheck>> {
+    let settings = connect::Settings::resolve(connection, &project.root);
+    if settings.is_empty() {
+        return Ok(None);
+    }
+    let secrets = settings.secrets();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let history = project.load_history()?;
+        let migrator = connect::migrator(history, &settings, project).await?;
+        let status = migrator.status().await?;
+        anyhow::Ok(status)
+    });
+    let status = result
+        .map_err(|error| anyhow::anyhow!("{}", connect::scrub(&format!("{error:#}"), &secrets)))?;
+    Ok(Some(DatabaseCheck {
+        databases: status
+            .backends
+            .iter()
+            .map(|b| format!("{} ({})", b.backend, b.location))
+            .collect(),
+        problems: status
+            .problems
+            .iter()
+            .map(|p| connect::scrub(p, &secrets))
+            .collect(),
+    }))
 }
 
 fn parse_target(text: &str) -> anyhow::Result<Target> {

@@ -253,3 +253,139 @@ async fn no_password_in_any_output() {
     );
     project.drop().await;
 }
+
+/// The checksum `check` must report for `file`, as the parser computes it.
+fn file_checksum(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let name = format!("migrations/{}", path.file_name().unwrap().to_string_lossy());
+    dbmigrate::parse::parse_migration(&name, &text)
+        .expect("parses")
+        .checksum
+        .to_hex()
+}
+
+#[tokio::test]
+async fn check_reports_an_applied_migration_edited_afterwards() {
+    let project = Project::edututor().await;
+    let (code, out, err) = project.run(&["dbmigrate", "check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = project.run(&["dbmigrate", "upgrade"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = project.run(&["dbmigrate", "check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("ok: the history of postgres (") && err.contains("matches the files"),
+        "{err}"
+    );
+
+    let name = "20241201_1100_b2c3d4_add_guardian_consent.sql";
+    let path = project.root.join("migrations").join(name);
+    let applied = file_checksum(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("-- migrate:down", "-- edited\n-- migrate:down"),
+    )
+    .unwrap();
+    let edited = file_checksum(&path);
+    assert_ne!(applied, edited);
+
+    let (code, out, err) = project.run(&["dbmigrate", "check"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "migrations/{name}: migration `20241201_1100_b2c3d4` was edited after it was applied"
+        )) && err.contains(&format!(
+            "applied checksum {applied}, file checksum {edited}"
+        )),
+        "{err}"
+    );
+    let (code, out, _) = project.run(&["dbmigrate", "check", "--format", "json"]);
+    assert_eq!(code, 3);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], false, "{out}");
+    assert!(
+        report["errors"][0].as_str().unwrap().contains(&edited),
+        "{out}"
+    );
+    // Without connection settings, `check` stays offline and the files are fine.
+    let (code, out, err) = run_in(&project.root, &["dbmigrate", "check"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    project.drop().await;
+}
+
+const WIDGETS: &str = "20240101_1000_aa0001_create_widgets.sql";
+const WIDGETS_SQL: &str = "-- Message: create widgets\n-- Created: 2024-01-01 10:00:00Z\n\n\
+-- migrate:up\nCREATE TABLE widgets (id bigint PRIMARY KEY, name text NOT NULL);\n\n\
+-- migrate:down\nDROP TABLE widgets;\n";
+const LEAKY: &str = "20240101_1100_aa0002_index_widget_names.sql";
+const LEAKY_SQL: &str = "-- Message: index widget names\n-- Revises: 20240101_1000_aa0001\n\
+-- Created: 2024-01-01 11:00:00Z\n\n\
+-- migrate:up\nCREATE INDEX widgets_name_idx ON widgets (name);\n\n\
+-- migrate:down\nSELECT 1; -- forgets DROP INDEX widgets_name_idx\n";
+
+/// A PostgreSQL-only package in a temp dir, holding `files`.
+fn small_project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path().join("small");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::create_dir_all(root.join("migrations")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"small\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/lib.rs"), "").unwrap();
+    for (name, text) in files {
+        std::fs::write(root.join("migrations").join(name), text).unwrap();
+    }
+    (temp, root)
+}
+
+#[test]
+fn test_command_round_trips_a_good_pair_and_names_a_leaked_index() {
+    let url = database_url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let (_temp, root) = small_project(&[(WIDGETS, WIDGETS_SQL)]);
+    let (code, out, err) = run_in(&root, &["dbmigrate", "test"], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok  20240101_1000_aa0001 create_widgets (postgres)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("postgres: scratch database dbmigrate_test_"),
+        "{err}"
+    );
+
+    std::fs::write(root.join("migrations").join(LEAKY), LEAKY_SQL).unwrap();
+    let (code, out, err) = run_in(&root, &["dbmigrate", "test"], &env);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("ok  20240101_1000_aa0001 create_widgets (postgres)")
+            && out.contains("FAILED  20240101_1100_aa0002 index_widget_names (postgres)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("20240101_1100_aa0002 index_widget_names: downgrade left behind (postgres)")
+            && out.contains("+ index widgets.widgets_name_idx: CREATE INDEX widgets_name_idx"),
+        "{out}"
+    );
+
+    let (code, out, err) = run_in(&root, &["dbmigrate", "test", "--format", "json"], &env);
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], false, "{out}");
+    assert_eq!(report["migrations"][0]["ok"], true, "{out}");
+    assert_eq!(
+        report["migrations"][1]["revision"], "20240101_1100_aa0002",
+        "{out}"
+    );
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("widgets_name_idx"),
+        "{out}"
+    );
+}

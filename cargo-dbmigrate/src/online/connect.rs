@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use dbmigrate::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate::backend::{redact_url, url_password};
+use dbmigrate::backend::{redact_url, url_password, Backend};
 use dbmigrate::{History, Migrator};
 
 use crate::config::Project;
@@ -83,6 +83,49 @@ impl Settings {
         secrets.retain(|s| s.len() >= 3);
         secrets
     }
+}
+
+impl Settings {
+    /// True when no database is configured at all.
+    pub fn is_empty(&self) -> bool {
+        self.database_url.is_none() && self.neo4j.is_none() && self.weaviate.is_none()
+    }
+
+    /// The PostgreSQL URL, if any.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+}
+
+/// Neo4j and Weaviate backends for `cargo dbmigrate test`, when configured:
+/// their bookkeeping uses a `Test` prefix so the real history is not touched.
+pub fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Backend>>> {
+    let mut backends: Vec<Box<dyn Backend>> = Vec::new();
+    if let Some((uri, user, password)) = &settings.neo4j {
+        let backend = dbmigrate::backend::neo4j::Neo4jBackend::connect(
+            uri,
+            user,
+            password,
+            settings.neo4j_database.as_deref(),
+        )
+        .with_context(|| format!("cannot connect to {}", redact_url(uri)))?;
+        let config = dbmigrate::backend::neo4j::Neo4jConfig {
+            label_prefix: "__DbmigrateTest".into(),
+            ..Default::default()
+        };
+        backends.push(Box::new(backend.with_config(config)));
+    }
+    if let Some((url, api_key)) = &settings.weaviate {
+        use dbmigrate::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
+        let config = WeaviateConfig {
+            collection_prefix: "DbmigrateTest".into(),
+            ..Default::default()
+        };
+        let client = WeaviateClient::new(url, api_key.clone(), config)
+            .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+        backends.push(Box::new(WeaviateBackend::new(client)));
+    }
+    Ok(backends)
 }
 
 /// Replaces every secret (and any URL password) in `text` with `***`.
