@@ -48,6 +48,9 @@ impl Project {
         let output = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
             .args(args)
             .current_dir(&self.root)
+            .env_remove("DATABASE_URL")
+            .env_remove("NEO4J_URI")
+            .env_remove("WEAVIATE_URL")
             .output()
             .expect("run cargo-dbmigrate");
         Run {
