@@ -102,13 +102,7 @@ impl Settings {
 pub fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Backend>>> {
     let mut backends: Vec<Box<dyn Backend>> = Vec::new();
     if let Some((uri, user, password)) = &settings.neo4j {
-        let backend = dbmigrate::backend::neo4j::Neo4jBackend::connect(
-            uri,
-            user,
-            password,
-            settings.neo4j_database.as_deref(),
-        )
-        .with_context(|| format!("cannot connect to {}", redact_url(uri)))?;
+        let backend = connect_neo4j(settings, uri, user, password)?;
         let config = dbmigrate::backend::neo4j::Neo4jConfig {
             label_prefix: "__DbmigrateTest".into(),
             ..Default::default()
@@ -126,6 +120,22 @@ pub fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Backend>
         backends.push(Box::new(WeaviateBackend::new(client)));
     }
     Ok(backends)
+}
+
+/// Connects to Neo4j with the resolved settings (database from `NEO4J_DATABASE`).
+fn connect_neo4j(
+    settings: &Settings,
+    uri: &str,
+    user: &str,
+    password: &str,
+) -> anyhow::Result<dbmigrate::backend::neo4j::Neo4jBackend> {
+    dbmigrate::backend::neo4j::Neo4jBackend::connect(
+        uri,
+        user,
+        password,
+        settings.neo4j_database.as_deref(),
+    )
+    .with_context(|| format!("cannot connect to {}", redact_url(uri)))
 }
 
 /// Replaces every secret (and any URL password) in `text` with `***`.
@@ -190,13 +200,7 @@ fn postgres_config(project: &Project) -> PostgresConfig {
 
 fn add_others(mut migrator: Migrator, settings: &Settings) -> anyhow::Result<Migrator> {
     if let Some((uri, user, password)) = &settings.neo4j {
-        let backend = dbmigrate::backend::neo4j::Neo4jBackend::connect(
-            uri,
-            user,
-            password,
-            settings.neo4j_database.as_deref(),
-        )
-        .with_context(|| format!("cannot connect to {}", redact_url(uri)))?;
+        let backend = connect_neo4j(settings, uri, user, password)?;
         migrator = migrator.backend(Box::new(backend));
     }
     if let Some((url, api_key)) = &settings.weaviate {

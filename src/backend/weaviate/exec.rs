@@ -72,7 +72,32 @@ pub async fn run_ops(
     Ok(())
 }
 
+/// The rebuild a `rebuild_collection` operation asks for (with the default
+/// batch size filled in), shared by `run_op` and `plan_ops`; `None` for any
+/// other operation.
+fn rebuild_of(op: &Operation, default_batch: u32) -> Option<rebuild::Rebuild<'_>> {
+    match op {
+        Operation::RebuildCollection {
+            collection,
+            drop_properties,
+            rename_properties,
+            retype_properties,
+            batch_size,
+        } => Some(rebuild::Rebuild {
+            collection,
+            drop_properties,
+            rename_properties,
+            retype_properties,
+            batch_size: batch_size.unwrap_or(default_batch),
+        }),
+        _ => None,
+    }
+}
+
 async fn run_op(client: &WeaviateClient, op: &Operation) -> Result<(), String> {
+    if let Some(plan) = rebuild_of(op, client.config.batch_size) {
+        return rebuild::run(client, &plan).await;
+    }
     match op {
         Operation::UpdateCollection { collection, config } => {
             let path = format!("/v1/schema/{collection}");
@@ -82,22 +107,6 @@ async fn run_op(client: &WeaviateClient, op: &Operation) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let merged = merged_update(&current, config)?;
             expect(client, &Call::new("PUT", path, Some(merged))).await
-        }
-        Operation::RebuildCollection {
-            collection,
-            drop_properties,
-            rename_properties,
-            retype_properties,
-            batch_size,
-        } => {
-            let plan = rebuild::Rebuild {
-                collection,
-                drop_properties,
-                rename_properties,
-                retype_properties,
-                batch_size: batch_size.unwrap_or(client.config.batch_size),
-            };
-            rebuild::run(client, &plan).await
         }
         _ => {
             for call in static_calls(op) {
@@ -203,6 +212,10 @@ fn tenant_json(tenant: &TenantSpec) -> Value {
 pub fn plan_ops(ops: &[Operation], default_batch: u32) -> Vec<String> {
     let mut texts = Vec::new();
     for op in ops {
+        if let Some(plan) = rebuild_of(op, default_batch) {
+            texts.extend(rebuild::plan(&plan));
+            continue;
+        }
         match op {
             Operation::UpdateCollection { collection, config } => {
                 texts.push(format!("GET /v1/schema/{collection}"));
@@ -210,22 +223,6 @@ pub fn plan_ops(ops: &[Operation], default_batch: u32) -> Vec<String> {
                     "PUT /v1/schema/{collection}\n(the current definition, deep-merged with)\n{}",
                     serde_json::to_string_pretty(config).unwrap_or_default()
                 ));
-            }
-            Operation::RebuildCollection {
-                collection,
-                drop_properties,
-                rename_properties,
-                retype_properties,
-                batch_size,
-            } => {
-                let plan = rebuild::Rebuild {
-                    collection,
-                    drop_properties,
-                    rename_properties,
-                    retype_properties,
-                    batch_size: batch_size.unwrap_or(default_batch),
-                };
-                texts.extend(rebuild::plan(&plan));
             }
             _ => texts.extend(static_calls(op).iter().map(Call::render)),
         }
