@@ -104,7 +104,7 @@ fn check_date(date: &str) -> Result<(), String> {
     let year: u32 = date[..4].parse().unwrap_or(0);
     let month: u32 = date[4..6].parse().unwrap_or(0);
     let day: u32 = date[6..].parse().unwrap_or(0);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -109,7 +109,8 @@ pub struct BackendStatus {
     pub n_applied: usize,
     /// How many of its migrations are pending up to head.
     pub n_pending: usize,
-    /// Chain hash of the timeline up to its current revision (64 hex digits).
+    /// Chain hash of the records this database holds, in stored order, each
+    /// revision folded with its stored checksum (64 hex digits).
     pub chain_hash: String,
     /// Dirty records: `revision_id (up|down)`.
     pub dirty: Vec<String>,

@@ -1,6 +1,7 @@
 //! `status`: where every configured backend stands, problems listed
 //! rather than raised.
 
+use crate::checksum::{chain_hash, checksum, Checksum};
 use crate::graph::History;
 
 use super::checks::{Analysis, Stored};
@@ -39,12 +40,29 @@ impl Migrator {
     }
 }
 
+/// The chain hash of what the database itself recorded: its records in
+/// stored order, each revision id folded with its stored checksum. Two
+/// environments show the same hash only when they hold the same revisions
+/// with the same contents, whatever binary reads them.
+fn stored_chain_hash(store: &Stored) -> Checksum {
+    let checksums: Vec<(&str, Checksum)> = store
+        .records
+        .iter()
+        .map(|record| {
+            let stored =
+                Checksum::from_hex(&record.checksum).unwrap_or_else(|| checksum(&record.checksum));
+            (record.revision_id.as_str(), stored)
+        })
+        .collect();
+    chain_hash(checksums.iter().map(|(id, sum)| (*id, sum)))
+}
+
 fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> BackendStatus {
     let migrations = history.migrations();
     let last = (0..migrations.len())
         .rev()
         .find(|&i| migrations[i].backend == store.kind && analysis.applied[i] == Some(true));
-    let chain = history.chain_hash_upto(last);
+    let chain = stored_chain_hash(store);
     BackendStatus {
         backend: store.kind,
         location: store.location.clone(),
@@ -68,5 +86,49 @@ fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> Bac
             .filter(|(l, _)| *l == store.location)
             .map(|(_, id)| id.clone())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::backend::AppliedMigration;
+    use crate::migration::BackendKind;
+
+    fn store(records: &[(&str, &str)]) -> Stored {
+        Stored {
+            kind: BackendKind::Postgres,
+            location: "postgres://db".into(),
+            records: records
+                .iter()
+                .map(|(revision_id, text)| AppliedMigration {
+                    revision_id: revision_id.to_string(),
+                    parent: None,
+                    message: String::new(),
+                    checksum: checksum(text).to_hex(),
+                    applied_at: SystemTime::UNIX_EPOCH,
+                    duration: Duration::ZERO,
+                    state: RecordState::Applied,
+                    applied_by: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_chain_hash_follows_what_the_database_stored() {
+        let same = stored_chain_hash(&store(&[("r1", "a"), ("r2", "b")]));
+        assert_eq!(same, stored_chain_hash(&store(&[("r1", "a"), ("r2", "b")])));
+        assert_ne!(
+            same,
+            stored_chain_hash(&store(&[("r1", "a"), ("r2", "edited")]))
+        );
+        assert_ne!(same, stored_chain_hash(&store(&[("r1", "a")])));
+        assert_eq!(
+            same,
+            chain_hash([("r1", &checksum("a")), ("r2", &checksum("b"))])
+        );
     }
 }
