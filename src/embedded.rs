@@ -70,7 +70,7 @@ impl Migrations {
 /// The migrations `dbmigrate_build::embed` wrote into `OUT_DIR`:
 ///
 /// ```text
-/// static MIGRATIONS: dbmigrate::Migrations = dbmigrate::embedded!();
+/// static MIGRATIONS: dbmigrate_core::Migrations = dbmigrate_core::embedded!();
 /// ```
 #[macro_export]
 macro_rules! embedded {

@@ -213,7 +213,7 @@ impl ParseErrorKind {
             ParseErrorKind::EmptyDown => "write the down statements (a comment saying why nothing needs undoing is enough), or mark the migration `Irreversible: true`".into(),
             ParseErrorKind::UnknownSection { .. } => "the section markers are `migrate:up` and `migrate:down`".into(),
             ParseErrorKind::IrreversibleWithDown => "remove the down section's statements, or drop `Irreversible: true`".into(),
-            ParseErrorKind::BadOperation { .. } => "change the operation as the message says; the operations and their fields are documented in `dbmigrate::weaviate_ops::Operation`".into(),
+            ParseErrorKind::BadOperation { .. } => "change the operation as the message says; the operations and their fields are documented in `dbmigrate_core::weaviate_ops::Operation`".into(),
             ParseErrorKind::BadJson { .. } => "a Weaviate migration is a JSON object with `message`, `revises`, `up` and `down` lists of operations; see templates/migration.weaviate.json".into(),
         }
     }

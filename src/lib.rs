@@ -1,4 +1,4 @@
-//! `dbmigrate`: one migration timeline for PostgreSQL, Neo4j and Weaviate.
+//! `dbmigrate-core`: one migration timeline for PostgreSQL, Neo4j and Weaviate.
 //!
 //! The crate owns the migration model, the one file parser, the checksums, the
 //! revision graph and planner, and — behind cargo features — the runner and

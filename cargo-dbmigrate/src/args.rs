@@ -70,13 +70,13 @@ pub struct NewArgs {
     pub message: String,
     /// The backend (default: `default-target` from the config, else postgres).
     #[arg(long, value_parser = parse_backend, value_name = "postgres|neo4j|weaviate")]
-    pub target: Option<dbmigrate::BackendKind>,
+    pub target: Option<dbmigrate_core::BackendKind>,
     /// The parent revision (default: the current head).
     #[arg(long, value_name = "REV")]
     pub revises: Option<String>,
 }
 
-fn parse_backend(text: &str) -> Result<dbmigrate::BackendKind, String> {
+fn parse_backend(text: &str) -> Result<dbmigrate_core::BackendKind, String> {
     text.parse()
 }
 

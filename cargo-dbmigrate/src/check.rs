@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use dbmigrate::History;
+use dbmigrate_core::History;
 use serde::Serialize;
 
 use crate::config::Project;
@@ -47,7 +47,7 @@ pub fn offline_check(project: &Project) -> (CheckReport, Option<History>) {
         ));
         return (report, None);
     }
-    let migrations = match dbmigrate::parse::load_dir(&dir) {
+    let migrations = match dbmigrate_core::parse::load_dir(&dir) {
         Ok(migrations) => migrations,
         Err(errors) => {
             report.errors = errors.iter().map(ToString::to_string).collect();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dbmigrate::{BackendKind, History, Migration};
+use dbmigrate_core::{BackendKind, History, Migration};
 
 use crate::exit::{HistoryBroken, UsageError};
 
@@ -124,7 +124,7 @@ impl Project {
         if !self.migrations_dir.is_dir() {
             return Ok(Vec::new());
         }
-        dbmigrate::parse::load_dir(&self.display_dir()).map_err(|errors| {
+        dbmigrate_core::parse::load_dir(&self.display_dir()).map_err(|errors| {
             for error in &errors {
                 eprintln!("error: {error}");
             }
@@ -228,7 +228,7 @@ fn duration(
 
 /// `500ms`, `5s`, `1min` → a duration, with the migration headers' syntax.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    dbmigrate::parse::parse_duration(text.trim()).ok()
+    dbmigrate_core::parse::parse_duration(text.trim()).ok()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
 
-use dbmigrate::{History, Migration, Target};
+use dbmigrate_core::{History, Migration, Target};
 use serde::Serialize;
 
 use crate::args::NewArgs;
@@ -186,8 +186,8 @@ fn write_details(out: &mut dyn Write, migration: &Migration) -> std::io::Result<
         migration.created.as_deref().unwrap_or("-")
     )?;
     let transaction = match options.transaction {
-        dbmigrate::TransactionMode::Single => "single",
-        dbmigrate::TransactionMode::None => "none",
+        dbmigrate_core::TransactionMode::Single => "single",
+        dbmigrate_core::TransactionMode::None => "none",
     };
     writeln!(out, "transaction:  {transaction}")?;
     writeln!(out, "irreversible: {}", options.irreversible)?;
@@ -249,7 +249,7 @@ pub fn chain_hash(history: &History) -> String {
 /// The migration `text` names (`head`, a full stem, a revision id, a unique
 /// rev prefix, `-1`, …) resolved by the library; `None` for `base`.
 fn resolve<'a>(history: &'a History, text: &str) -> anyhow::Result<Option<&'a Migration>> {
-    let usage = |error: dbmigrate::error::TargetError| UsageError(error.to_string());
+    let usage = |error: dbmigrate_core::error::TargetError| UsageError(error.to_string());
     let target = Target::parse(text).map_err(usage)?;
     let index = history
         .resolve(&target, history.len().checked_sub(1))

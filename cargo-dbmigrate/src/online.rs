@@ -1,7 +1,7 @@
 //! The commands that talk to the databases: `status`, `current`, `upgrade`,
 //! `downgrade`, `redo`, `stamp`, `repair`, `plan`, `test` (round trip), and
 //! the database half of `check`. They build a
-//! [`Migrator`](dbmigrate::Migrator) from the project's files and the
+//! [`Migrator`](dbmigrate_core::Migrator) from the project's files and the
 //! connection settings, call it, and render its report. No password ever
 //! reaches the output: URLs are redacted and every message is scrubbed of
 //! the secrets we were given.
@@ -14,8 +14,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use dbmigrate::runner::{Repair, RunError};
-use dbmigrate::{Direction, Target};
+use dbmigrate_core::runner::{Repair, RunError};
+use dbmigrate_core::{Direction, Target};
 
 use crate::exit::UsageError;
 use crate::OutputFormat;
@@ -242,7 +242,7 @@ fn parse_target(text: &str) -> anyhow::Result<Target> {
 /// `plan base` and `plan -N` plan a downgrade; other targets an upgrade,
 /// unless they lie before the current revision.
 async fn plan_direction(
-    migrator: &dbmigrate::Migrator,
+    migrator: &dbmigrate_core::Migrator,
     target: &Target,
 ) -> anyhow::Result<Direction> {
     Ok(match target {
@@ -268,7 +268,7 @@ async fn plan_direction(
 
 /// Renders a run's report (also the part a failed run applied) and returns its error.
 fn finish(
-    result: Result<dbmigrate::Report, RunError>,
+    result: Result<dbmigrate_core::Report, RunError>,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use dbmigrate::graph::RevisionGraph;
-use dbmigrate::{BackendKind, History, Migration};
+use dbmigrate_core::graph::RevisionGraph;
+use dbmigrate_core::{BackendKind, History, Migration};
 use serde::Serialize;
 
 use crate::config::Project;
@@ -37,7 +37,7 @@ pub fn heads(migrations: &[Migration]) -> anyhow::Result<Vec<&Migration>> {
 }
 
 /// Prints a graph error and turns it into [`HistoryBroken`].
-fn graph_error(error: dbmigrate::GraphError) -> anyhow::Error {
+fn graph_error(error: dbmigrate_core::GraphError) -> anyhow::Error {
     eprintln!("error: {error}");
     HistoryBroken("the migration history is broken".into()).into()
 }
@@ -67,7 +67,7 @@ pub fn rebase(
                 change.path, change.old_revises
             )
         })?;
-        let reparsed = dbmigrate::parse::parse_migration(&change.path, &rewritten)?;
+        let reparsed = dbmigrate_core::parse::parse_migration(&change.path, &rewritten)?;
         if let Some(slot) = migrations
             .iter_mut()
             .find(|migration| migration.path == change.path)

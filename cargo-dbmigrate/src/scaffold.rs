@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use dbmigrate::BackendKind;
+use dbmigrate_core::BackendKind;
 
 use crate::config::Project;
 

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dbmigrate::backend::postgres::PostgresBackend;
-use dbmigrate::backend::Backend;
+use dbmigrate_core::backend::postgres::PostgresBackend;
+use dbmigrate_core::backend::Backend;
 
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {
@@ -39,7 +39,7 @@ async fn admin(sql: &str) {
     let backend = PostgresBackend::connect(&database_url())
         .await
         .expect("connect to DATABASE_URL");
-    let carrier = dbmigrate::parse::parse_migration(
+    let carrier = dbmigrate_core::parse::parse_migration(
         "admin/20240101_0000_aaaaaa_admin.sql",
         "-- Message: admin\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n",
     )
@@ -258,7 +258,7 @@ async fn no_password_in_any_output() {
 fn file_checksum(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     let name = format!("migrations/{}", path.file_name().unwrap().to_string_lossy());
-    dbmigrate::parse::parse_migration(&name, &text)
+    dbmigrate_core::parse::parse_migration(&name, &text)
         .expect("parses")
         .checksum
         .to_hex()

@@ -24,7 +24,7 @@ pub enum EmbedError {
     #[error("{}", join(.errors))]
     Invalid {
         /// Each error (its `Display` is `path:line: message` plus a help line).
-        errors: Vec<dbmigrate::Error>,
+        errors: Vec<dbmigrate_core::Error>,
     },
     /// Reading the folder or writing the generated file failed.
     #[error("{path}: {source}")]
@@ -43,7 +43,7 @@ impl fmt::Debug for EmbedError {
     }
 }
 
-fn join(errors: &[dbmigrate::Error]) -> String {
+fn join(errors: &[dbmigrate_core::Error]) -> String {
     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
     lines.join("\n")
 }

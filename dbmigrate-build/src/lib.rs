@@ -1,6 +1,6 @@
 //! Build-script helper: scans a migrations folder with `dbmigrate`'s one
 //! parser, validates the revision graph, and writes the Rust that
-//! [`dbmigrate::embedded!`] includes, with checksums computed at build time.
+//! [`dbmigrate_core::embedded!`] includes, with checksums computed at build time.
 //!
 //! ```no_run
 //! // build.rs
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::EmbedError;
 
-/// The file [`dbmigrate::embedded!`] includes from `OUT_DIR`.
+/// The file [`dbmigrate_core::embedded!`] includes from `OUT_DIR`.
 pub const DEFAULT_OUTPUT_FILE: &str = "dbmigrate_migrations.rs";
 
 /// What to embed and where to write it; [`embed`] uses the defaults.
@@ -56,7 +56,7 @@ impl Options {
 }
 
 /// Embeds the migrations in `dir` (relative to `CARGO_MANIFEST_DIR`): call it
-/// from `build.rs`, then `static MIGRATIONS: dbmigrate::Migrations = dbmigrate::embedded!();`.
+/// from `build.rs`, then `static MIGRATIONS: dbmigrate_core::Migrations = dbmigrate_core::embedded!();`.
 pub fn embed(dir: impl AsRef<Path>) -> Result<(), EmbedError> {
     embed_with(&Options::new(dir))
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const MAIN_RS: &str = r#"static MIGRATIONS: dbmigrate::Migrations = dbmigrate::embedded!();
+const MAIN_RS: &str = r#"static MIGRATIONS: dbmigrate_core::Migrations = dbmigrate_core::embedded!();
 
 fn main() {
     let history = MIGRATIONS.history().expect("embedded history");
@@ -31,7 +31,7 @@ fn write_probe_crate(dir: &Path) {
     let manifest = format!(
         "[package]\nname = \"embed_probe\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
          [workspace]\n\n\
-         [dependencies]\ndbmigrate = {{ path = {:?} }}\n\n\
+         [dependencies]\ndbmigrate-core = {{ path = {:?} }}\n\n\
          [build-dependencies]\ndbmigrate-build = {{ path = {:?} }}\n",
         root.display().to_string(),
         root.join("dbmigrate-build").display().to_string(),

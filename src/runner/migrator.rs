@@ -15,8 +15,8 @@ use super::error::RunError;
 /// ```no_run
 /// # #[cfg(feature = "postgres")]
 /// # async fn boot(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
-/// # use dbmigrate::{Migrator, Target};
-/// # static MIGRATIONS: dbmigrate::Migrations = dbmigrate::Migrations::from_embedded(&[]);
+/// # use dbmigrate_core::{Migrator, Target};
+/// # static MIGRATIONS: dbmigrate_core::Migrations = dbmigrate_core::Migrations::from_embedded(&[]);
 /// let report = Migrator::new(&MIGRATIONS).postgres(pool).upgrade(Target::Head).await?;
 /// # let _ = report;
 /// # Ok(())

@@ -52,12 +52,12 @@ impl Floor<'_> {
 /// ```no_run
 /// # #[cfg(all(feature = "postgres", feature = "neo4j"))]
 /// # async fn round_trip(
-/// #     history: &dbmigrate::History,
-/// #     pg_backend: &dbmigrate::backend::postgres::PostgresBackend,
+/// #     history: &dbmigrate_core::History,
+/// #     pg_backend: &dbmigrate_core::backend::postgres::PostgresBackend,
 /// #     pool: &sqlx::PgPool,
-/// #     neo4j_backend: &dbmigrate::backend::neo4j::Neo4jBackend,
+/// #     neo4j_backend: &dbmigrate_core::backend::neo4j::Neo4jBackend,
 /// # ) -> Result<(), Box<dyn std::error::Error>> {
-/// # use dbmigrate::testing::Stairway;
+/// # use dbmigrate_core::testing::Stairway;
 /// let report = Stairway::new(history.migrations())
 ///     .postgres(pg_backend, pool, "public")
 ///     .backend(neo4j_backend)

@@ -4,10 +4,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use dbmigrate::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate::backend::BackendError;
-use dbmigrate::runner::{Repair, RunError};
-use dbmigrate::{BackendKind, Direction, History, Migration, Migrator, Target};
+use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
+use dbmigrate_core::backend::BackendError;
+use dbmigrate_core::runner::{Repair, RunError};
+use dbmigrate_core::{BackendKind, Direction, History, Migration, Migrator, Target};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -116,7 +116,7 @@ fn migration(n: usize, spec: &Spec<'_>) -> Migration {
         "-- Message: step {n}\n-- Revises: {parent}\n{}\n-- migrate:up\n{}\n\n-- migrate:down\n{}\n",
         spec.header, spec.up, spec.down
     );
-    dbmigrate::parse::parse_migration(&path, &text).unwrap_or_else(|e| panic!("{e}"))
+    dbmigrate_core::parse::parse_migration(&path, &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn timeline(specs: &[Spec<'_>]) -> History {
@@ -152,7 +152,7 @@ fn edututor_postgres() -> History {
     let mut postgres = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(&path).expect("read migration");
-        let mut migration = dbmigrate::parse::parse_migration(&path.to_string_lossy(), &text)
+        let mut migration = dbmigrate_core::parse::parse_migration(&path.to_string_lossy(), &text)
             .unwrap_or_else(|e| panic!("{e}"));
         migration.parent = previous.replace(migration.revision_id.clone());
         postgres.push(migration);
@@ -731,16 +731,17 @@ async fn a_cancelled_run_releases_the_lock_only_after_its_step() {
 async fn embedded_migrations_boot_through_migrator_new() {
     let db = TestDb::create().await;
     let text = "-- Message: boot\n-- migrate:up\nCREATE TABLE booted (id int);\n-- migrate:down\nDROP TABLE booted;\n";
-    let checksum: &'static str = Box::leak(dbmigrate::checksum(text).to_hex().into_boxed_str());
-    let files: &'static [dbmigrate::EmbeddedFile] =
-        Box::leak(Box::new([dbmigrate::EmbeddedFile {
+    let checksum: &'static str =
+        Box::leak(dbmigrate_core::checksum(text).to_hex().into_boxed_str());
+    let files: &'static [dbmigrate_core::EmbeddedFile] =
+        Box::leak(Box::new([dbmigrate_core::EmbeddedFile {
             file_name: "20240101_1200_c0ffee_boot.sql",
             path: "migrations/20240101_1200_c0ffee_boot.sql",
             contents: text,
             checksum,
         }]));
-    let migrations: &'static dbmigrate::Migrations =
-        Box::leak(Box::new(dbmigrate::Migrations::from_embedded(files)));
+    let migrations: &'static dbmigrate_core::Migrations =
+        Box::leak(Box::new(dbmigrate_core::Migrations::from_embedded(files)));
     let report = Migrator::new(migrations)
         .postgres(db.pool.clone())
         .upgrade(Target::Head)

@@ -12,12 +12,12 @@
 
 use std::time::Duration;
 
-use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
-use dbmigrate::backend::{Backend, Step};
-use dbmigrate::testing::{load_history, FreshDatabase, Stairway, StairwayReport};
-use dbmigrate::{BackendKind, Direction, Migration};
+use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
+use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
+use dbmigrate_core::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
+use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::testing::{load_history, FreshDatabase, Stairway, StairwayReport};
+use dbmigrate_core::{BackendKind, Direction, Migration};
 
 use crate::common;
 

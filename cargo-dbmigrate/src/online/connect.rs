@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context as _;
-use dbmigrate::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate::backend::{redact_url, url_password, Backend};
-use dbmigrate::{History, Migrator};
+use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
+use dbmigrate_core::backend::{redact_url, url_password, Backend};
+use dbmigrate_core::{History, Migrator};
 
 use crate::config::Project;
 
@@ -103,14 +103,14 @@ pub fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Backend>
     let mut backends: Vec<Box<dyn Backend>> = Vec::new();
     if let Some((uri, user, password)) = &settings.neo4j {
         let backend = connect_neo4j(settings, uri, user, password)?;
-        let config = dbmigrate::backend::neo4j::Neo4jConfig {
+        let config = dbmigrate_core::backend::neo4j::Neo4jConfig {
             label_prefix: "__DbmigrateTest".into(),
             ..Default::default()
         };
         backends.push(Box::new(backend.with_config(config)));
     }
     if let Some((url, api_key)) = &settings.weaviate {
-        use dbmigrate::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
+        use dbmigrate_core::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
         let config = WeaviateConfig {
             collection_prefix: "DbmigrateTest".into(),
             ..Default::default()
@@ -128,8 +128,8 @@ fn connect_neo4j(
     uri: &str,
     user: &str,
     password: &str,
-) -> anyhow::Result<dbmigrate::backend::neo4j::Neo4jBackend> {
-    dbmigrate::backend::neo4j::Neo4jBackend::connect(
+) -> anyhow::Result<dbmigrate_core::backend::neo4j::Neo4jBackend> {
+    dbmigrate_core::backend::neo4j::Neo4jBackend::connect(
         uri,
         user,
         password,
@@ -204,8 +204,9 @@ fn add_others(mut migrator: Migrator, settings: &Settings) -> anyhow::Result<Mig
         migrator = migrator.backend(Box::new(backend));
     }
     if let Some((url, api_key)) = &settings.weaviate {
-        let backend = dbmigrate::backend::weaviate::WeaviateBackend::connect(url, api_key.clone())
-            .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+        let backend =
+            dbmigrate_core::backend::weaviate::WeaviateBackend::connect(url, api_key.clone())
+                .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
         migrator = migrator.backend(Box::new(backend));
     }
     Ok(migrator)

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use dbmigrate::runner::{Repair, Status};
-use dbmigrate::{Direction, Report};
+use dbmigrate_core::runner::{Repair, Status};
+use dbmigrate_core::{Direction, Report};
 
 use crate::OutputFormat;
 
@@ -105,7 +105,7 @@ fn planned(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         } else {
             "down"
         };
-        let comment = if step.backend == dbmigrate::BackendKind::Neo4j {
+        let comment = if step.backend == dbmigrate_core::BackendKind::Neo4j {
             "//"
         } else {
             "--"

@@ -1,4 +1,4 @@
-//! `test`: the round-trip (stairway) harness of [`dbmigrate::testing`] over
+//! `test`: the round-trip (stairway) harness of [`dbmigrate_core::testing`] over
 //! the project's migrations. PostgreSQL runs in a scratch database created
 //! from the given URL and dropped afterwards; Neo4j and Weaviate migrations
 //! run on the given servers (their objects are created, then removed again).
@@ -6,10 +6,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use dbmigrate::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate::backend::{Backend, Step};
-use dbmigrate::testing::{FreshDatabase, RoundTripError, Stairway};
-use dbmigrate::{BackendKind, Direction, Migration};
+use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
+use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::testing::{FreshDatabase, RoundTripError, Stairway};
+use dbmigrate_core::{BackendKind, Direction, Migration};
 use serde::Serialize;
 
 use super::connect::{self, Settings};

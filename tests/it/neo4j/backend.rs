@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate::backend::{Backend, BackendError, RecordState, RepairAction};
-use dbmigrate::parse::parse_migration;
-use dbmigrate::Direction;
+use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
+use dbmigrate_core::backend::{Backend, BackendError, RecordState, RepairAction};
+use dbmigrate_core::parse::parse_migration;
+use dbmigrate_core::Direction;
 
 use super::support::*;
 

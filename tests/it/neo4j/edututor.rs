@@ -1,10 +1,10 @@
 //! The edututor `.cypher` migrations (4: `Concept` constraint and index,
 //! 5: `PREREQUISITE` relationships) up, down and up through the backend.
 
-use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate::backend::Backend;
-use dbmigrate::parse::parse_migration;
-use dbmigrate::{Direction, Migration};
+use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
+use dbmigrate_core::backend::Backend;
+use dbmigrate_core::parse::parse_migration;
+use dbmigrate_core::{Direction, Migration};
 
 use super::support::*;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use dbmigrate::backend::{Backend, BackendError};
+use dbmigrate_core::backend::{Backend, BackendError};
 
 use super::support::*;
 

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate::backend::Backend;
-use dbmigrate::runner::Repair;
-use dbmigrate::testing::FreshDatabase;
-use dbmigrate::{Direction, History, Migrator, Target};
+use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
+use dbmigrate_core::backend::Backend;
+use dbmigrate_core::runner::Repair;
+use dbmigrate_core::testing::FreshDatabase;
+use dbmigrate_core::{Direction, History, Migrator, Target};
 
 use super::edututor::{edututor, edututor_dir};
 use super::support::*;
@@ -41,7 +41,7 @@ fn neo4j_migrator(history: History, graph: &neo4rs::Graph, names: &Names) -> Mig
         .lock_timeout(Duration::from_secs(120))
 }
 
-fn applied(report: &dbmigrate::Report) -> Vec<(&str, Direction)> {
+fn applied(report: &dbmigrate_core::Report) -> Vec<(&str, Direction)> {
     report
         .applied
         .iter()

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate::backend::{Backend, Step};
-use dbmigrate::parse::parse_migration;
-use dbmigrate::{Direction, Migration};
+use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
+use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::parse::parse_migration;
+use dbmigrate_core::{Direction, Migration};
 
 use crate::common;
 
@@ -17,7 +17,7 @@ pub(super) fn graph() -> neo4rs::Graph {
         .uri(uri)
         .user(user)
         .password(password)
-        .connection_timeout(dbmigrate::backend::neo4j::RESPONSE_TIMEOUT)
+        .connection_timeout(dbmigrate_core::backend::neo4j::RESPONSE_TIMEOUT)
         .build()
         .expect("NEO4J_URI");
     neo4rs::Graph::connect(config).expect("connect to NEO4J_URI")

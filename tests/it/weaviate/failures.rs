@@ -1,8 +1,8 @@
 //! Refusals before any call, and failures half way leaving a dirty record
 //! and the original collection intact.
 
-use dbmigrate::backend::{Backend, BackendError, RecordState};
-use dbmigrate::Direction;
+use dbmigrate_core::backend::{Backend, BackendError, RecordState};
+use dbmigrate_core::Direction;
 use serde_json::{json, Value};
 
 use super::scope::{step, Scope};

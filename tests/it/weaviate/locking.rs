@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dbmigrate::backend::{Backend, BackendError, RecordState};
-use dbmigrate::Direction;
+use dbmigrate_core::backend::{Backend, BackendError, RecordState};
+use dbmigrate_core::Direction;
 use serde_json::json;
 
 use super::scope::{step, Scope};

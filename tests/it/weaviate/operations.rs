@@ -2,8 +2,8 @@
 //! config update, a multi-tenant rebuild that renames and retypes (and its
 //! inverse), and irreversible migrations refused on downgrade.
 
-use dbmigrate::backend::{Backend, BackendError};
-use dbmigrate::Direction;
+use dbmigrate_core::backend::{Backend, BackendError};
+use dbmigrate_core::Direction;
 use serde_json::{json, Value};
 
 use super::scope::{step, Scope};

@@ -1,8 +1,8 @@
 //! Edututor's Weaviate migrations with 1,000 objects: identical after every
 //! direction; `plan` and `read_history` touch nothing.
 
-use dbmigrate::backend::{Backend, RecordState};
-use dbmigrate::Direction;
+use dbmigrate_core::backend::{Backend, RecordState};
+use dbmigrate_core::Direction;
 
 use super::scope::{insert_chunks, step, Scope};
 

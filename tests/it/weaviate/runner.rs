@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use dbmigrate::backend::Backend;
-use dbmigrate::{History, Migration, Migrator, Target};
+use dbmigrate_core::backend::Backend;
+use dbmigrate_core::{History, Migration, Migrator, Target};
 
 use super::scope::{insert_chunks, Scope};
 

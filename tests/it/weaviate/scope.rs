@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use dbmigrate::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
-use dbmigrate::backend::{Backend, Step};
-use dbmigrate::{Direction, Migration};
+use dbmigrate_core::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
+use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::{Direction, Migration};
 use serde_json::{json, Value};
 
 use crate::common;
@@ -69,7 +69,7 @@ impl Scope {
     }
 
     pub fn migration(&self, file_name: &str, text: &str) -> Migration {
-        dbmigrate::parse::parse_migration(&format!("migrations/{file_name}"), text)
+        dbmigrate_core::parse::parse_migration(&format!("migrations/{file_name}"), text)
             .expect("valid migration")
     }
 

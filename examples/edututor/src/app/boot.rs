@@ -9,7 +9,7 @@ use super::config::Config;
 use super::{curriculum, library, migrate, school};
 
 /// The migrations under `migrations/`, embedded and checksummed by `build.rs`.
-static MIGRATIONS: dbmigrate::Migrations = dbmigrate::embedded!();
+static MIGRATIONS: dbmigrate_core::Migrations = dbmigrate_core::embedded!();
 
 /// Starts the runtime and the app; logs to stderr, report and summary to stdout.
 #[tokio::main]

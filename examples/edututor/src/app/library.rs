@@ -3,7 +3,7 @@
 //! `nearVector` query.
 
 use anyhow::{bail, Context as _};
-use dbmigrate::backend::weaviate::{Call, WeaviateClient};
+use dbmigrate_core::backend::weaviate::{Call, WeaviateClient};
 use serde_json::{json, Value};
 
 const CHUNK_ID: &str = "6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2";

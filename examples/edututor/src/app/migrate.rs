@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dbmigrate::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate::backend::weaviate::{WeaviateClient, WeaviateConfig};
-use dbmigrate::{Direction, Migrations, Migrator, Report, Target};
+use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
+use dbmigrate_core::backend::weaviate::{WeaviateClient, WeaviateConfig};
+use dbmigrate_core::{Direction, Migrations, Migrator, Report, Target};
 use sqlx::postgres::PgPoolOptions;
 
 use super::config::{redact, Config};
