@@ -61,6 +61,9 @@ pub enum Command {
     /// Commands that talk to the databases.
     #[command(flatten)]
     Online(OnlineCommand),
+    /// Moving to dbmigrate from another tool.
+    #[command(flatten)]
+    Import(crate::import::ImportCommand),
 }
 
 /// `new "message" [--target …] [--revises …]`.

@@ -7,6 +7,7 @@ mod args;
 mod check;
 mod config;
 mod exit;
+mod import;
 mod inspect;
 mod online;
 mod rebase;
@@ -71,6 +72,7 @@ fn run_offline(
         Command::Check { connection } => check::check(project, &connection, format, out),
         Command::Rebase { dry_run } => rebase::rebase(project, dry_run, format, out),
         Command::Online(command) => run_online(command, project, format),
+        Command::Import(command) => import::run(command, project, format, out),
     }
 }
 

@@ -1,0 +1,25 @@
+//! The clap definitions of `import`, `adopt` and `baseline`.
+
+use std::path::PathBuf;
+
+use super::source::Tool;
+
+/// The commands that move a project to dbmigrate.
+#[derive(Debug, clap::Subcommand)]
+pub enum ImportCommand {
+    /// Convert another tool's migrations folder into dbmigrate files, keeping
+    /// every statement byte for byte.
+    Import {
+        /// The tool the folder belongs to.
+        #[arg(long, value_enum)]
+        from: Tool,
+        /// The tool's migrations folder (for Alembic: the folder holding `versions/`, or `versions/` itself).
+        dir: PathBuf,
+        /// Where to write (default: the project's migrations folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the table of what would be written, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}

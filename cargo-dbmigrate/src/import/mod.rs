@@ -1,0 +1,22 @@
+//! Moving to dbmigrate: `import` converts another tool's migrations folder,
+//! `adopt` stamps a database that tool already migrated, `baseline` starts
+//! from a live schema.
+
+mod alembic;
+mod args;
+mod command;
+mod convert;
+mod diesel;
+mod golang;
+mod source;
+mod sqlx;
+mod table;
+mod versioned;
+
+#[cfg(test)]
+mod tests;
+
+pub use args::ImportCommand;
+#[cfg(test)]
+use command::read_source;
+pub use command::run;

@@ -1,0 +1,189 @@
+//! The `V{version}__{description}` family: refinery (`.sql`, `U` prefix =
+//! unversioned, still applied in version order), Flyway (`.sql`, `U` prefix =
+//! undo of the same version, `executeInTransaction=false` in `<script>.conf`)
+//! and neo4j-migrations (`.cypher`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::source::{
+    check_duplicates, file_names, read, words, Piece, Problem, SourceMigration, SourceProject, Tool,
+};
+
+/// A version as numbers, compared part by part (`1.10` after `1.9`).
+type VersionKey = Vec<u64>;
+
+struct Entry {
+    version: String,
+    description: String,
+    up: Option<Piece>,
+    down: Option<Piece>,
+    config: Option<String>,
+}
+
+/// Reads a refinery, Flyway or neo4j-migrations folder.
+pub fn read_dir(dir: &Path, tool: Tool) -> anyhow::Result<SourceProject> {
+    let extension = if tool == Tool::Neo4jMigrations {
+        ".cypher"
+    } else {
+        ".sql"
+    };
+    let mut project = SourceProject::default();
+    let mut entries: BTreeMap<VersionKey, Entry> = BTreeMap::new();
+    for name in file_names(dir)? {
+        let Some(stem) = name.strip_suffix(extension) else {
+            continue;
+        };
+        let path = dir.join(&name);
+        let Some((prefix, version, description)) = split_name(stem) else {
+            if stem.starts_with("R__") {
+                project.problems.push(Problem::new(&path, 0, "repeatable migrations have no place on one timeline", "fold its current text into a versioned migration (V…) and delete the R__ file before importing"));
+            } else {
+                project.problems.push(Problem::new(&path, 0, format!("not a {} migration name", tool.name()), "name it `V<version>__<description>` (the version in digits and dots), or move it out of the folder"));
+            }
+            continue;
+        };
+        let Some(key) = version_key(&version) else {
+            project.problems.push(Problem::new(
+                &path,
+                0,
+                format!("`{version}` is not a version"),
+                "use digits separated by dots or underscores",
+            ));
+            continue;
+        };
+        let Some(text) = read(&path, &mut project.problems) else {
+            continue;
+        };
+        let undo = prefix == 'U' && tool == Tool::Flyway;
+        if prefix != 'V' && !(prefix == 'U' && matches!(tool, Tool::Flyway | Tool::Refinery)) {
+            project.problems.push(Problem::new(
+                &path,
+                0,
+                format!("the `{prefix}` prefix is not supported for {}", tool.name()),
+                "rename it to a versioned `V…` migration",
+            ));
+            continue;
+        }
+        let entry = entries.entry(key).or_insert_with(|| Entry {
+            version: version.clone(),
+            description: words(&description),
+            up: None,
+            down: None,
+            config: None,
+        });
+        let slot = if undo { &mut entry.down } else { &mut entry.up };
+        if slot.is_some() {
+            project.problems.push(Problem::new(
+                &path,
+                0,
+                format!("version {version} is used twice"),
+                format!(
+                    "give one of the migrations a new version; {} itself refuses this folder",
+                    tool.name()
+                ),
+            ));
+            continue;
+        }
+        if !undo {
+            entry.description = words(&description);
+            entry.config = std::fs::read_to_string(dir.join(format!("{name}.conf"))).ok();
+        }
+        *slot = Some(Piece { path, text });
+    }
+    for (_, entry) in entries {
+        let Some(up) = entry.up else {
+            if let Some(down) = entry.down {
+                project.problems.push(Problem::new(
+                    &down.path,
+                    0,
+                    format!(
+                        "undo for version {} has no versioned migration",
+                        entry.version
+                    ),
+                    "add the `V` file of that version, or delete the stray undo file",
+                ));
+            }
+            continue;
+        };
+        let reason = transaction_reason(tool, &up.text, entry.config.as_deref());
+        let checksum = source_checksum(tool, &up.text);
+        project.migrations.push(SourceMigration {
+            version: entry.version,
+            description: entry.description,
+            timestamp: None,
+            source_checksum: checksum,
+            no_transaction: reason.is_some(),
+            no_transaction_reason: reason,
+            up,
+            down: entry.down,
+        });
+    }
+    check_duplicates(&project.migrations, &mut project.problems);
+    Ok(project)
+}
+
+/// `V1_2__add_x` → (`V`, `1.2`, `add_x`).
+fn split_name(stem: &str) -> Option<(char, String, String)> {
+    let prefix = stem.chars().next()?;
+    if !prefix.is_ascii_uppercase() {
+        return None;
+    }
+    let (version, description) = stem[1..].split_once("__")?;
+    if version.is_empty() {
+        return None;
+    }
+    Some((prefix, version.replace('_', "."), description.to_string()))
+}
+
+fn version_key(version: &str) -> Option<VersionKey> {
+    version.split('.').map(|part| part.parse().ok()).collect()
+}
+
+fn transaction_reason(tool: Tool, text: &str, config: Option<&str>) -> Option<String> {
+    let config_says_no = config.is_some_and(|config| {
+        config.lines().any(|line| {
+            line.replace(' ', "")
+                .eq_ignore_ascii_case("executeInTransaction=false")
+        })
+    });
+    match tool {
+        Tool::Flyway if config_says_no => Some("executeInTransaction=false".to_string()),
+        Tool::Flyway | Tool::Refinery => super::golang::no_transaction_reason(text),
+        _ => None,
+    }
+}
+
+/// The checksum Flyway records: CRC-32 over the lines without their line
+/// ends (a BOM dropped), as a signed 32-bit number.
+fn source_checksum(tool: Tool, text: &str) -> Option<String> {
+    if tool != Tool::Flyway {
+        return None;
+    }
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    let mut digest = crc.digest();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for line in text.lines() {
+        digest.update(line.trim_end_matches('\r').as_bytes());
+    }
+    Some((digest.finalize() as i32).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_versions() {
+        assert_eq!(
+            split_name("V1_2__add_x"),
+            Some(('V', "1.2".into(), "add_x".into()))
+        );
+        assert_eq!(
+            split_name("U3__drop"),
+            Some(('U', "3".into(), "drop".into()))
+        );
+        assert_eq!(split_name("R__views"), None);
+        assert!(version_key("1.10").unwrap() > version_key("1.9").unwrap());
+    }
+}
