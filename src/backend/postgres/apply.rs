@@ -37,15 +37,8 @@ pub(super) async fn single(
         }
         Err(error) => {
             // A failed simple query leaves the explicit transaction aborted.
-            if sqlx::Executor::execute(&mut *conn, sqlx::raw_sql("ROLLBACK"))
-                .await
-                .is_err()
-            {
-                // The session is broken: dropping it ends it.
-                drop(conn);
-            } else {
-                backend.keep_connection(conn);
-            }
+            let rollback = format!("ROLLBACK;\n{}", sql::SESSION_RESET);
+            backend.recover_connection(conn, &rollback).await;
             let section = step.migration.section(step.direction);
             let line = error_line(&error, section_start, section)
                 .map_or(step.migration.section_line(step.direction), |offset| {
@@ -77,8 +70,7 @@ pub(super) async fn none(
             run_statement(backend, &mut conn, migration, step.direction, statement).await
         };
         if let Err(error) = result {
-            // The session may still carry SET timeouts: never give it back to the pool.
-            backend.discard_connection(conn);
+            backend.recover_connection(conn, sql::SESSION_RESET).await;
             return Err(error);
         }
     }

@@ -164,12 +164,16 @@ impl PostgresBackend {
         }
     }
 
-    /// Gives a connection up whose session state is unknown: a pooled one is
-    /// closed instead of returned; the lock session is kept (it ends at unlock).
-    pub(super) fn discard_connection(&self, work: Work) {
-        match work {
-            Work::Session(conn) => self.lock.put_session(conn),
-            Work::Pooled(mut conn) => conn.close_on_drop(),
+    /// Gives a connection back after a failed step, once `cleanup` (a
+    /// ROLLBACK and the session reset) ran on it. A session that cannot run
+    /// it is broken: a pooled one is closed instead of returned, and the lock
+    /// session is dropped (ending it releases the lock).
+    pub(super) async fn recover_connection(&self, mut work: Work, cleanup: &str) {
+        let cleaned = sqlx::Executor::execute(&mut *work, sqlx::raw_sql(cleanup)).await;
+        match (work, cleaned) {
+            (work, Ok(_)) => self.keep_connection(work),
+            (Work::Session(conn), Err(_)) => drop(conn),
+            (Work::Pooled(mut conn), Err(_)) => conn.close_on_drop(),
         }
     }
 

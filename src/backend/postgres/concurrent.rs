@@ -88,6 +88,7 @@ pub(crate) async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, 
         "SELECT to_regclass({}) IS NOT NULL",
         literal(name)
     ))
+    .persistent(false)
     .fetch_one(conn)
     .await
 }
@@ -101,6 +102,7 @@ pub(crate) async fn drop_if_invalid(
         "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass({})",
         literal(name)
     ))
+    .persistent(false)
     .fetch_optional(&mut *conn)
     .await?;
     if invalid == Some(true) {

@@ -44,6 +44,7 @@ impl AdvisoryLock {
         loop {
             let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                 .bind(key)
+                .persistent(false)
                 .fetch_one(&mut conn)
                 .await
                 .map_err(|e| connection(location, &e))?;
@@ -70,6 +71,7 @@ impl AdvisoryLock {
         };
         let result = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(key)
+            .persistent(false)
             .execute(&mut conn)
             .await;
         // Closing ends the session, which releases the lock even if the unlock failed.

@@ -15,6 +15,7 @@ pub(crate) struct Statement<'a> {
 pub(crate) fn split(script: &str) -> Vec<Statement<'_>> {
     let bytes = script.as_bytes();
     let mut statements = Vec::new();
+    let mut lines = LineCounter::default();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -25,25 +26,52 @@ pub(crate) fn split(script: &str) -> Vec<Statement<'_>> {
             b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i),
             b'$' => skip_dollar(script, i),
             b';' => {
-                push(script, start, i, &mut statements);
+                push(script, start, i, &mut lines, &mut statements);
                 start = i + 1;
                 i + 1
             }
             _ => i + 1,
         };
     }
-    push(script, start, bytes.len(), &mut statements);
+    push(script, start, bytes.len(), &mut lines, &mut statements);
     statements
 }
 
-fn push<'a>(script: &'a str, start: usize, end: usize, out: &mut Vec<Statement<'a>>) {
+/// Counts newlines up to a position that only moves forward, so numbering
+/// every statement of a script reads each byte once (linear, not quadratic).
+#[derive(Default)]
+struct LineCounter {
+    position: usize,
+    line: u32,
+}
+
+impl LineCounter {
+    /// The 0-based line of byte `position` (never before the last one asked).
+    fn line_at(&mut self, script: &str, position: usize) -> u32 {
+        let newlines = script.as_bytes()[self.position..position]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.line += newlines as u32;
+        self.position = position;
+        self.line
+    }
+}
+
+fn push<'a>(
+    script: &'a str,
+    start: usize,
+    end: usize,
+    lines: &mut LineCounter,
+    out: &mut Vec<Statement<'a>>,
+) {
     let end = end.min(script.len());
     let text = &script[start..end];
     let Some(offset) = first_code(text) else {
         return;
     };
     let begin = start + offset;
-    let line = script[..begin].matches('\n').count() as u32;
+    let line = lines.line_at(script, begin);
     out.push(Statement {
         text: script[begin..end].trim_end(),
         line,

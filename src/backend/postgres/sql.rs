@@ -130,6 +130,16 @@ fn timeouts(config: &PostgresConfig, migration: &Migration) -> Vec<(&'static str
         .collect()
 }
 
+/// Puts the session back as a new one would be, except for the advisory
+/// lock it holds: `DISCARD ALL` minus `pg_advisory_unlock_all()`. Every step
+/// ends with it (in its own implicit transaction after the COMMIT, in the
+/// same round trip; after a ROLLBACK on failure), so what one migration sets
+/// for its session (pg_dump's `set_config('search_path', '', false)`,
+/// `SET ROLE`, `default_transaction_read_only`, temporary tables, prepared
+/// statements, `LISTEN`, held cursors) never reaches the next.
+pub(crate) const SESSION_RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
+DEALLOCATE ALL; UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES;\n";
+
 fn call(text: String, bookkeeping: bool) -> PlannedCall {
     PlannedCall {
         language: "sql",
@@ -169,6 +179,7 @@ fn single_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
     };
     calls.push(call(format!("{record}\n"), true));
     calls.push(call("COMMIT;\n".to_string(), true));
+    calls.push(call(SESSION_RESET.to_string(), true));
     calls
 }
 
@@ -214,6 +225,7 @@ fn none_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
         Direction::Up => call(set_state(config, id, "applied", ELAPSED_SINCE_RECORD), true),
         Direction::Down => call(delete_record(config, id), true),
     });
+    calls.push(call(SESSION_RESET.to_string(), true));
     calls
 }
 
