@@ -6,7 +6,7 @@
 //! reaches the output: URLs are redacted and every message is scrubbed of
 //! the secrets we were given.
 
-mod connect;
+pub(crate) mod connect;
 mod render;
 mod test;
 

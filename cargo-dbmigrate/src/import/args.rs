@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::source::Tool;
+use crate::online::ConnectionArgs;
 
 /// The commands that move a project to dbmigrate.
 #[derive(Debug, clap::Subcommand)]
@@ -21,5 +22,17 @@ pub enum ImportCommand {
         /// Print the table of what would be written, and write nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Record in dbmigrate's history what the tool already applied to a
+    /// deployed database (its own table is only read).
+    Adopt {
+        /// The tool whose history to read.
+        #[arg(long, value_enum)]
+        from: Tool,
+        /// Say what would be stamped, and stamp nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        connection: ConnectionArgs,
     },
 }

@@ -164,6 +164,11 @@ pub fn run(
             format,
             out,
         )?,
+        super::ImportCommand::Adopt {
+            from,
+            dry_run,
+            connection,
+        } => super::adopt::adopt(project, from, &connection, dry_run, format, out)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

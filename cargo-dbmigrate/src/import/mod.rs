@@ -2,15 +2,18 @@
 //! `adopt` stamps a database that tool already migrated, `baseline` starts
 //! from a live schema.
 
+mod adopt;
 mod alembic;
 mod args;
 mod command;
 mod convert;
 mod diesel;
 mod golang;
+mod mapping;
 mod source;
 mod sqlx;
 mod table;
+mod tool_history;
 mod versioned;
 
 #[cfg(test)]

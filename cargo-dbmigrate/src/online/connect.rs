@@ -95,6 +95,13 @@ impl Settings {
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()
     }
+
+    /// The Neo4j URI, user and password, if any.
+    pub fn neo4j(&self) -> Option<(&str, &str, &str)> {
+        self.neo4j
+            .as_ref()
+            .map(|(uri, user, password)| (uri.as_str(), user.as_str(), password.as_str()))
+    }
 }
 
 /// Neo4j and Weaviate backends for `cargo dbmigrate test`, when configured:
