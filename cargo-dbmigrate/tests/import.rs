@@ -338,3 +338,48 @@ fn golang_migrate_dirty_record_is_refused() {
         "nothing was stamped"
     );
 }
+
+#[test]
+fn alembic_real_tool_then_import_and_adopt() {
+    let alembic = peer("alembic", "alembic-venv/bin/alembic");
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture("alembic", temp.path());
+    let scratch = Scratch::new("alembic");
+    let url = scratch
+        .url
+        .replacen("postgres://", "postgresql+psycopg2://", 1)
+        .replacen("postgresql://", "postgresql+psycopg2://", 1);
+    run_tool(
+        Command::new(&alembic)
+            .args(["-c", "alembic.ini", "upgrade", "head"])
+            .current_dir(&source)
+            .env("ALEMBIC_URL", url),
+    );
+    assert_eq!(
+        scratch
+            .query("SELECT version_num FROM alembic_version")
+            .trim(),
+        "11a1b2c3d4e5"
+    );
+    import_adopt_round_trip("alembic", &source, &scratch, "alembic_version", 11);
+}
+
+#[test]
+fn alembic_python_beyond_op_execute_is_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture("alembic", temp.path());
+    let script = source.join("versions/04a1b2c3d4e5_add_email.py");
+    let text = std::fs::read_to_string(&script).unwrap().replace(
+        "    op.execute(\"ALTER TABLE users ADD COLUMN email text\")",
+        "    op.add_column(\"users\", sa.Column(\"email\", sa.Text()))",
+    );
+    std::fs::write(&script, text).unwrap();
+    let app = App::new();
+    let stderr = app.refused(&["import", "--from", "alembic", source.to_str().unwrap()]);
+    assert!(stderr.contains("04a1b2c3d4e5_add_email.py:15: `op.add_column(\"users\", sa.Column(\"email\", sa.Text()))` in upgrade() is not op.execute(\"…\")"), "{stderr}");
+    assert!(
+        stderr.contains("help: dbmigrate imports only `op.execute(\"<SQL>\")` calls"),
+        "{stderr}"
+    );
+    assert!(!app.root.join("migrations").exists(), "nothing written");
+}

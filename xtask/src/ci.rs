@@ -45,6 +45,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         cargo(&["test", "--workspace", "--all-features", "--no-run"], &[])
     })?;
 
+    // The real tools the import tests apply with (cached in <cache>/peers; warm: seconds).
+    step("peers install", || crate::peers::install(&[]))?;
     let env = step("services up", || services::up(&[]))?;
     let vars = env.vars();
     let outcome = (|| {

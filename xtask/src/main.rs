@@ -4,6 +4,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod peers;
 mod services;
 mod test_migrations;
 
@@ -16,6 +17,7 @@ commands:
   services up|down|status|env [postgres|neo4j|weaviate ...]   real test servers on 127.0.0.1
   test-migrations                                              round-trip every migration
   demo                                                         run the edututor demo
+  peers install [golang-migrate|alembic|sqlx-cli ...]          the tools the import tests run
   bench                                                        benchmarks
   ci                                                           everything CI runs";
 
@@ -38,6 +40,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         "services" => services::run(rest),
         "test-migrations" => test_migrations::run(rest),
         "demo" => demo::run(rest),
+        "peers" => peers::run(rest),
         "bench" => bench::run(rest),
         "ci" => ci::run(rest),
         "-h" | "--help" | "help" => {

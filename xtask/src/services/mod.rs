@@ -15,6 +15,7 @@ mod service;
 mod weaviate;
 
 pub use cli::run;
+pub use layout::Layout;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
 pub use lifecycle::{down, env, status, up, ServerStatus};

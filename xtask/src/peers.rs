@@ -1,0 +1,158 @@
+//! `cargo xtask peers install [tool…]`: the other migration tools the import
+//! tests run for real, installed from their package registries into
+//! `<cache>/peers` (the cache of `cargo xtask services`, outside `target/`).
+//! Installing is idempotent: a tool whose pinned version is already there is
+//! skipped, so a warm run costs a few file checks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _};
+
+use crate::services::Layout;
+
+/// One installable tool.
+struct Peer {
+    /// The name `peers install` and the tests use.
+    name: &'static str,
+    /// The pinned version.
+    version: &'static str,
+    /// The executable, relative to `<cache>/peers`.
+    binary: &'static str,
+    /// Installs it into `<cache>/peers`.
+    install: fn(&Path, &str) -> anyhow::Result<()>,
+}
+
+const PEERS: [Peer; 3] = [
+    Peer {
+        name: "golang-migrate",
+        version: "v4.18.3",
+        binary: "bin/migrate",
+        install: install_golang_migrate,
+    },
+    Peer {
+        name: "alembic",
+        version: "1.14.1",
+        binary: "alembic-venv/bin/alembic",
+        install: install_alembic,
+    },
+    Peer {
+        name: "sqlx-cli",
+        version: "0.8.6",
+        binary: "bin/sqlx",
+        install: install_sqlx_cli,
+    },
+];
+
+const USAGE: &str =
+    "usage: cargo xtask peers install [golang-migrate|alembic|sqlx-cli ...] | peers dir";
+
+/// Runs `cargo xtask peers …`.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    match args.split_first() {
+        Some((command, tools)) if command == "install" => install(tools),
+        Some((command, [])) if command == "dir" => {
+            println!("{}", peers_dir()?.display());
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// `<cache>/peers`.
+pub fn peers_dir() -> anyhow::Result<PathBuf> {
+    Ok(Layout::discover()?.cache.join("peers"))
+}
+
+/// Installs the named tools (all when none is named); returns `<cache>/peers`.
+pub fn install(names: &[String]) -> anyhow::Result<()> {
+    let dir = peers_dir()?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    for name in names {
+        if !PEERS.iter().any(|peer| peer.name == name) {
+            bail!("unknown tool `{name}`\n{USAGE}");
+        }
+    }
+    for peer in PEERS
+        .iter()
+        .filter(|peer| names.is_empty() || names.iter().any(|n| n == peer.name))
+    {
+        let stamp = dir.join(format!(".{}.version", peer.name));
+        let installed = std::fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == peer.version);
+        if installed && dir.join(peer.binary).is_file() {
+            eprintln!("peers: {} {} already installed", peer.name, peer.version);
+            continue;
+        }
+        eprintln!(
+            "peers: installing {} {} into {}",
+            peer.name,
+            peer.version,
+            dir.display()
+        );
+        (peer.install)(&dir, peer.version)
+            .with_context(|| format!("failed to install {}", peer.name))?;
+        anyhow::ensure!(
+            dir.join(peer.binary).is_file(),
+            "{} was installed but {} is missing",
+            peer.name,
+            peer.binary
+        );
+        std::fs::write(&stamp, peer.version)?;
+    }
+    Ok(())
+}
+
+fn install_golang_migrate(dir: &Path, version: &str) -> anyhow::Result<()> {
+    let module = format!("github.com/golang-migrate/migrate/v4/cmd/migrate@{version}");
+    run_command(
+        Command::new("go")
+            .args(["install", "-tags", "postgres", &module])
+            .env("GOBIN", dir.join("bin")),
+    )
+    .context("needs Go (https://go.dev/dl/) on PATH")
+}
+
+fn install_alembic(dir: &Path, version: &str) -> anyhow::Result<()> {
+    let venv = dir.join("alembic-venv");
+    if !venv.join("bin/pip").is_file() {
+        run_command(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+            .context("needs python3 with venv (Debian: apt-get install python3-venv)")?;
+    }
+    run_command(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        &format!("alembic=={version}"),
+        "psycopg2-binary==2.9.10",
+    ]))
+}
+
+fn install_sqlx_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_command(
+        Command::new(cargo)
+            .args([
+                "install",
+                "sqlx-cli",
+                "--locked",
+                "--version",
+                version,
+                "--no-default-features",
+                "--features",
+                "postgres,rustls",
+                "--root",
+            ])
+            .arg(dir)
+            // Its own build folder, so the workspace's target/ is not rebuilt.
+            .env("CARGO_TARGET_DIR", dir.join("build")),
+    )
+}
+
+fn run_command(command: &mut Command) -> anyhow::Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} exited with {status}");
+    }
+    Ok(())
+}
