@@ -383,3 +383,112 @@ fn alembic_python_beyond_op_execute_is_refused() {
     );
     assert!(!app.root.join("migrations").exists(), "nothing written");
 }
+
+#[test]
+fn sqlx_real_tool_then_import_and_adopt() {
+    let sqlx = peer("sqlx-cli", "bin/sqlx");
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture("sqlx", temp.path());
+    let scratch = Scratch::new("sqlx");
+    run_tool(Command::new(&sqlx).args([
+        "migrate",
+        "run",
+        "--source",
+        source.to_str().unwrap(),
+        "--database-url",
+        &scratch.url,
+    ]));
+    assert_eq!(
+        scratch
+            .query("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .trim(),
+        "11"
+    );
+    import_adopt_round_trip("sqlx", &source, &scratch, "_sqlx_migrations", 11);
+}
+
+#[test]
+fn sqlx_file_edited_after_it_was_applied_is_refused() {
+    let sqlx = peer("sqlx-cli", "bin/sqlx");
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture("sqlx", temp.path());
+    let scratch = Scratch::new("sqlx_edited");
+    run_tool(Command::new(&sqlx).args([
+        "migrate",
+        "run",
+        "--source",
+        source.to_str().unwrap(),
+        "--database-url",
+        &scratch.url,
+    ]));
+    let edited = source.join("20240106093000_seed_users.up.sql");
+    std::fs::write(
+        &edited,
+        "INSERT INTO users (name) VALUES ('ada'), ('grace');\n",
+    )
+    .unwrap();
+    let app = App::new();
+    app.ok(&["import", "--from", "sqlx", source.to_str().unwrap()]);
+    let stderr = app.refused(&["adopt", "--from", "sqlx", "--database-url", &scratch.url]);
+    assert!(
+        stderr
+            .contains("_seed_users.sql: version 20240106093000 was changed after sqlx applied it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: restore the source file as it was applied"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn baseline_from_pg_dump_is_stamped_and_runs_on_a_fresh_database() {
+    let scratch = Scratch::new("baseline");
+    scratch.query(
+        "CREATE TYPE mood AS ENUM ('ok', 'meh');
+         CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL, mood mood NOT NULL DEFAULT 'ok');
+         CREATE INDEX users_name_idx ON users (name);
+         CREATE FUNCTION shout(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper($1) $$;
+         CREATE VIEW loud_users AS SELECT id, shout(name) AS name FROM users;",
+    );
+    let app = App::new();
+    let url = scratch.url.as_str();
+    let dry = app.ok(&["baseline", "--database-url", url, "--dry-run"]);
+    assert!(
+        dry.contains("would write migrations/")
+            && dry.contains("psql meta-command") == dump_has_meta_commands(),
+        "{dry}"
+    );
+    assert!(
+        !app.root.join("migrations").exists(),
+        "--dry-run writes nothing"
+    );
+    let written = app.ok(&["baseline", "--database-url", url]);
+    assert!(
+        written.contains("(irreversible) and stamped it"),
+        "{written}"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&app.ok(&["--format", "json", "status", "--database-url", url]))
+            .unwrap();
+    assert_eq!(status["n_pending"], 0, "{status}");
+    assert_eq!(status["current"], status["head"], "{status}");
+    let again = app.refused(&["baseline", "--database-url", url]);
+    assert!(again.contains("already holds migrations"), "{again}");
+    let round_trip = app.ok(&["test", "--database-url", url]);
+    assert!(
+        round_trip.contains("round trip ok: 1 migration(s)"),
+        "{round_trip}"
+    );
+}
+
+/// pg_dump 15.14+ (and the other minors of that release) writes `\restrict`.
+fn dump_has_meta_commands() -> bool {
+    let output = Command::new("pg_dump")
+        .args(["--schema-only", "--dbname", &database_url()])
+        .output()
+        .expect("pg_dump runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|line| line.starts_with('\\'))
+}

@@ -35,4 +35,17 @@ pub enum ImportCommand {
         #[command(flatten)]
         connection: ConnectionArgs,
     },
+    /// Write one irreversible migration holding the live database's schema
+    /// (`pg_dump --schema-only`, cleaned) and stamp it: for a database that
+    /// never had a migration tool.
+    Baseline {
+        /// The `Message:` of the baseline.
+        #[arg(long, default_value = "baseline")]
+        message: String,
+        /// Say what would be written, and write and stamp nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
 }

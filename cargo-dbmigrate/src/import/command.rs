@@ -169,6 +169,11 @@ pub fn run(
             dry_run,
             connection,
         } => super::adopt::adopt(project, from, &connection, dry_run, format, out)?,
+        super::ImportCommand::Baseline {
+            message,
+            dry_run,
+            connection,
+        } => super::baseline::baseline(project, &message, &connection, dry_run, format, out)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 mod adopt;
 mod alembic;
 mod args;
+mod baseline;
 mod command;
 mod convert;
 mod diesel;
