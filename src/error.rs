@@ -137,6 +137,13 @@ pub enum ParseErrorKind {
         /// What is wrong and what to do instead (from `weaviate_ops`).
         message: String,
     },
+    /// A psql meta-command (`\restrict`, `\connect`, `\i`) in a `.sql` section.
+    PsqlMetaCommand {
+        /// The command as written (`\restrict`).
+        command: String,
+        /// How to rewrite the file without it.
+        fix: String,
+    },
     /// A Weaviate file is not valid JSON, or does not have the expected shape.
     BadJson {
         /// serde_json's message.
@@ -189,6 +196,10 @@ impl fmt::Display for ParseErrorKind {
                 write!(f, "`{list}` operation {}: {message}", index + 1)
             }
             ParseErrorKind::BadJson { reason } => write!(f, "invalid Weaviate migration: {reason}"),
+            ParseErrorKind::PsqlMetaCommand { command, .. } => write!(
+                f,
+                "psql meta-command `{command}`: only psql runs it, the server cannot"
+            ),
         }
     }
 }
@@ -214,6 +225,7 @@ impl ParseErrorKind {
             ParseErrorKind::UnknownSection { .. } => "the section markers are `migrate:up` and `migrate:down`".into(),
             ParseErrorKind::IrreversibleWithDown => "remove the down section's statements, or drop `Irreversible: true`".into(),
             ParseErrorKind::BadOperation { .. } => "change the operation as the message says; the operations and their fields are documented in `dbmigrate_core::weaviate_ops::Operation`".into(),
+            ParseErrorKind::PsqlMetaCommand { fix, .. } => fix.clone(),
             ParseErrorKind::BadJson { .. } => "a Weaviate migration is a JSON object with `message`, `revises`, `up` and `down` lists of operations; see templates/migration.weaviate.json".into(),
         }
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod graph;
 pub mod migration;
 pub mod parse;
+mod sql;
 pub mod target;
 pub mod weaviate_ops;
 

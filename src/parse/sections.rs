@@ -76,6 +76,10 @@ pub(crate) fn parse_sections(text: &str, backend: BackendKind) -> Result<Body, L
     }
     let (up, up_line) = section_text(up_lines, up_marker + 1);
     let (down, down_line) = down_section(&lines, down_marker, &header, prefix, last_line)?;
+    if backend == BackendKind::Postgres {
+        crate::sql::refuse_meta_commands(&up, up_line)?;
+        crate::sql::refuse_meta_commands(&down, down_line)?;
+    }
     Ok(Body {
         message,
         revises: header.revises,

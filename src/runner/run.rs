@@ -293,7 +293,11 @@ impl Migrator {
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
-                help: step_help(migration, backend.capabilities().transactional_ddl),
+                help: step_help(
+                    migration,
+                    direction,
+                    backend.capabilities().transactional_ddl,
+                ),
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),
                 backend: migration.backend,
@@ -378,20 +382,27 @@ fn check_reversible(direction: Direction, pending: &[&Migration]) -> Result<(), 
 }
 
 /// What a failed step left behind: nothing (its transaction rolled back), or
-/// a dirty record to resolve by hand.
-fn step_help(migration: &Migration, transactional_ddl: bool) -> String {
+/// a dirty record to resolve by hand; worded for the step's direction.
+fn step_help(migration: &Migration, direction: Direction, transactional_ddl: bool) -> String {
     let id = &migration.revision_id;
-    if transactional_ddl
-        && migration.options.transaction == crate::migration::TransactionMode::Single
-    {
-        format!(
+    let atomic = transactional_ddl
+        && migration.options.transaction == crate::migration::TransactionMode::Single;
+    match (atomic, direction) {
+        (true, Direction::Up) => format!(
             "nothing of `{id}` was applied (its transaction rolled back); fix {} and run again",
             migration.path
-        )
-    } else {
-        format!(
+        ),
+        (true, Direction::Down) => format!(
+            "`{id}` is still applied: its down section's transaction rolled back; fix the down section of {} and run again",
+            migration.path
+        ),
+        (false, Direction::Up) => format!(
             "`{id}` may be half-applied and is recorded dirty: check which of its statements took effect, \
              then run `cargo dbmigrate repair {id} --applied` (all in place) or `--forget` (none in place)"
-        )
+        ),
+        (false, Direction::Down) => format!(
+            "`{id}` may be half-reverted and is recorded dirty: check which of its down statements took effect, \
+             then run `cargo dbmigrate repair {id} --forget` (all reverted) or `--applied` (none reverted)"
+        ),
     }
 }

@@ -13,6 +13,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::common;
 
+mod errors;
 mod session;
 
 /// A scratch database on the test server.

@@ -11,9 +11,12 @@ use sqlx::{PgConnection, Postgres};
 use crate::backend::{BackendError, Step};
 use crate::migration::{Migration, TransactionMode};
 
+use futures_util::TryStreamExt as _;
+
 use super::backend::PostgresBackend;
-use super::split::{split, Statement};
+use super::failure::{self, Failed};
 use super::{concurrent, sql};
+use crate::sql::{split, Statement};
 
 /// Runs a `Transaction: single` step in one round trip.
 pub(super) async fn single(
@@ -21,30 +24,51 @@ pub(super) async fn single(
     step: &Step<'_>,
 ) -> Result<Duration, BackendError> {
     let calls = sql::step_calls(&backend.config, step);
-    let section_start: usize = calls
+    let prefix: String = calls
         .iter()
         .take_while(|c| c.bookkeeping)
-        .map(|c| c.text.chars().count())
-        .sum();
+        .map(|c| c.text.as_str())
+        .collect();
     let text: String = calls.iter().map(|c| c.text.as_str()).collect();
     let mut conn = backend.work_connection().await?;
     let started = Instant::now();
-    match sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&text)).await {
-        Ok(_) => {
+    match execute_counting(&mut conn, &text).await {
+        Ok(()) => {
             let elapsed = started.elapsed();
             backend.keep_connection(conn);
             Ok(elapsed)
         }
-        Err(error) => {
+        Err((completed, error)) => {
             // A failed simple query leaves the explicit transaction aborted.
             let rollback = format!("ROLLBACK;\n{}", sql::SESSION_RESET);
             backend.recover_connection(conn, &rollback).await;
             let section = step.migration.section(step.direction);
-            let line = error_line(&error, section_start, section)
-                .map_or(step.migration.section_line(step.direction), |offset| {
-                    step.migration.section_line(step.direction) + offset
-                });
-            Err(statement_error(backend, step.migration, line, &error))
+            let statements = split(section);
+            let statement = failure::failing(&statements, completed, split(&prefix).len());
+            let first = step.migration.section_line(step.direction);
+            let offset = failure::position_line(&error, prefix.chars().count(), section)
+                .or(statement.map(|s| s.line));
+            let failed = Failed {
+                migration: step.migration,
+                line: offset.map_or(first, |offset| first + offset),
+                statement: statement.map(|s| s.text),
+            };
+            Err(failure::statement_error(&backend.location, &failed, &error))
+        }
+    }
+}
+
+/// Runs a multi-statement simple query; on failure, how many of its
+/// statements completed before the one that failed.
+async fn execute_counting(conn: &mut PgConnection, text: &str) -> Result<(), (usize, sqlx::Error)> {
+    let mut results = sqlx::Executor::fetch_many(conn, sqlx::raw_sql(text));
+    let mut completed = 0;
+    loop {
+        match results.try_next().await {
+            Ok(Some(sqlx::Either::Left(_))) => completed += 1,
+            Ok(Some(sqlx::Either::Right(_))) => {}
+            Ok(None) => return Ok(()),
+            Err(error) => return Err((completed, error)),
         }
     }
 }
@@ -102,7 +126,12 @@ async fn run_statement(
                     tracing::warn!(index = %name, error = %cleanup, "dropping the invalid index left by a failed CREATE INDEX CONCURRENTLY failed");
                 }
             }
-            Err(statement_error(backend, migration, line, &error))
+            let failed = Failed {
+                migration,
+                line,
+                statement: Some(statement.text),
+            };
+            Err(failure::statement_error(&backend.location, &failed, &error))
         }
     }
 }
@@ -114,16 +143,30 @@ pub(super) async fn script(
     script: &str,
 ) -> Result<(), BackendError> {
     let mut conn = acquire(backend).await?;
-    let line = migration.up_line.max(1);
+    let first = migration.up_line.max(1);
+    let statements = split(script);
+    let fail = |statement: Option<&Statement<'_>>, line: Option<u32>, error: &sqlx::Error| {
+        let failed = Failed {
+            migration,
+            line: first + line.or(statement.map(|s| s.line)).unwrap_or(0),
+            statement: statement.map(|s| s.text),
+        };
+        failure::statement_error(&backend.location, &failed, error)
+    };
     match migration.options.transaction {
-        TransactionMode::Single => execute(&mut conn, script)
-            .await
-            .map_err(|e| statement_error(backend, migration, line, &e)),
+        TransactionMode::Single => {
+            execute_counting(&mut conn, script)
+                .await
+                .map_err(|(completed, e)| {
+                    let line = failure::position_line(&e, 0, script);
+                    fail(failure::failing(&statements, completed, 0), line, &e)
+                })
+        }
         TransactionMode::None => {
-            for statement in split(script) {
+            for statement in &statements {
                 execute(&mut conn, statement.text)
                     .await
-                    .map_err(|e| statement_error(backend, migration, line + statement.line, &e))?;
+                    .map_err(|e| fail(Some(statement), None, &e))?;
             }
             Ok(())
         }
@@ -138,37 +181,4 @@ async fn execute(conn: &mut PgConnection, text: &str) -> Result<(), sqlx::Error>
     sqlx::Executor::execute(conn, sqlx::raw_sql(text))
         .await
         .map(|_| ())
-}
-
-/// The 0-based line within `section` of the error position the server
-/// reported, when it points into the section.
-fn error_line(error: &sqlx::Error, section_start: usize, section: &str) -> Option<u32> {
-    let database = error
-        .as_database_error()?
-        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
-    let sqlx::postgres::PgErrorPosition::Original(position) = database.position()? else {
-        return None;
-    };
-    let offset = position.checked_sub(1)?.checked_sub(section_start)?;
-    let before: String = section.chars().take(offset).collect();
-    (offset < section.chars().count()).then(|| before.matches('\n').count() as u32)
-}
-
-fn statement_error(
-    backend: &PostgresBackend,
-    migration: &Migration,
-    line: u32,
-    error: &sqlx::Error,
-) -> BackendError {
-    match error.as_database_error() {
-        Some(database) => BackendError::Statement {
-            path: migration.path.clone(),
-            line,
-            message: match database.code() {
-                Some(code) => format!("{} (SQLSTATE {code})", database.message()),
-                None => database.message().to_string(),
-            },
-        },
-        None => backend.error(error),
-    }
 }

@@ -4,9 +4,9 @@
 mod apply;
 mod backend;
 mod concurrent;
+mod failure;
 mod lock;
 mod snapshot;
-mod split;
 mod sql;
 
 pub use backend::{PostgresBackend, PostgresConfig};

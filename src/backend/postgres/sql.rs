@@ -187,7 +187,7 @@ fn single_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
 /// (a final `-- comment` without newline would swallow it).
 pub(crate) fn section_text(migration: &Migration, direction: Direction) -> String {
     let section = migration.section(direction).trim_end();
-    let terminated = super::split::split(section).last().is_none_or(|last| {
+    let terminated = crate::sql::split(section).last().is_none_or(|last| {
         let end = last.text.as_ptr() as usize - section.as_ptr() as usize + last.text.len();
         section[end..].trim_start().starts_with(';')
     });
@@ -215,7 +215,7 @@ fn none_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
             true,
         ));
     }
-    for statement in super::split::split(migration.section(step.direction)) {
+    for statement in crate::sql::split(migration.section(step.direction)) {
         calls.push(call(format!("{};", statement.text), false));
     }
     for (name, _) in &timeouts {

@@ -12,6 +12,7 @@ pub(crate) struct Statement<'a> {
 }
 
 /// The statements of `script`, skipping empty ones and pure comments.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn split(script: &str) -> Vec<Statement<'_>> {
     let bytes = script.as_bytes();
     let mut statements = Vec::new();
@@ -93,14 +94,14 @@ fn first_code(text: &str) -> Option<usize> {
     None
 }
 
-fn is_escape_string(bytes: &[u8], quote: usize) -> bool {
+pub(super) fn is_escape_string(bytes: &[u8], quote: usize) -> bool {
     quote > 0
         && matches!(bytes[quote - 1], b'e' | b'E')
         && (quote == 1 || !(bytes[quote - 2].is_ascii_alphanumeric() || bytes[quote - 2] == b'_'))
 }
 
 /// Index after the closing quote; a doubled quote is an escaped quote.
-fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
+pub(super) fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
     let mut i = open + 1;
     while i < bytes.len() {
         if backslash_escapes && bytes[i] == b'\\' {
@@ -118,7 +119,7 @@ fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) ->
     bytes.len()
 }
 
-fn skip_line(bytes: &[u8], start: usize) -> usize {
+pub(super) fn skip_line(bytes: &[u8], start: usize) -> usize {
     bytes[start..]
         .iter()
         .position(|&b| b == b'\n')
@@ -126,7 +127,7 @@ fn skip_line(bytes: &[u8], start: usize) -> usize {
 }
 
 /// Block comments nest in PostgreSQL.
-fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
+pub(super) fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
     let mut depth = 0;
     let mut i = start;
     while i + 1 < bytes.len() {
@@ -147,7 +148,7 @@ fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
 }
 
 /// `$tag$ … $tag$`; a `$` that does not open a tag (`$1`) is skipped alone.
-fn skip_dollar(script: &str, start: usize) -> usize {
+pub(super) fn skip_dollar(script: &str, start: usize) -> usize {
     let bytes = script.as_bytes();
     if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
         return start + 1;
