@@ -5,10 +5,12 @@
 
 mod args;
 mod check;
+mod color;
 mod config;
 mod exit;
 mod import;
 mod inspect;
+mod logging;
 mod online;
 mod rebase;
 mod scaffold;
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    logging::init();
     let project = Project::discover(cli.manifest_path.as_deref())?;
     match cli.command {
         // The online commands print from runtime threads: no stdout lock is held for them.
@@ -81,10 +84,6 @@ fn run_online(
     project: &Project,
     format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

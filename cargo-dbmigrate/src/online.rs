@@ -122,6 +122,7 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let settings = connect::Settings::resolve(command.connection(), &project.root);
     let secrets = settings.secrets();
+    settings.check_urls()?;
     let result = match command {
         OnlineCommand::Test { .. } => test::run(project, &settings, format, &secrets).await,
         command => run_with(command, project, format, &settings).await,
@@ -210,6 +211,7 @@ pub fn check_databases(
         return Ok(None);
     }
     let secrets = settings.secrets();
+    settings.check_urls()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -15,7 +15,7 @@ pub mod weaviate;
 
 pub use error::BackendError;
 pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordState, RepairAction, Step};
-pub use url::{redact_url, url_password};
+pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL};
 
 use std::time::Duration;
 

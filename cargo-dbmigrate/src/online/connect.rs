@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate_core::backend::{redact_url, url_password, Backend};
+use dbmigrate_core::backend::{redact_url, redact_urls_in, Backend, NOT_A_URL};
 use dbmigrate_core::{History, Migrator};
 
 use crate::config::Project;
@@ -64,28 +64,52 @@ impl Settings {
         }
     }
 
-    /// Every secret a message must not show.
+    /// Every connection string as given: a message that quotes one whole
+    /// (even a mistyped one) shows its redacted form instead, see [`scrub`].
+    /// Passwords are never searched for as text: `a` or `postgres` would
+    /// turn unrelated words into `***` and so reveal themselves.
     pub fn secrets(&self) -> Vec<String> {
-        let mut secrets: Vec<String> = Vec::new();
-        let urls = [
+        [
             self.database_url.as_deref(),
             self.neo4j.as_ref().map(|n| n.0.as_str()),
             self.weaviate.as_ref().map(|w| w.0.as_str()),
-        ];
-        for url in urls.into_iter().flatten() {
-            if let Some(password) = url_password(url) {
-                secrets.push(percent_decode(&password));
-                secrets.push(password);
-            }
-        }
-        secrets.extend(self.neo4j.as_ref().map(|n| n.2.clone()));
-        secrets.extend(self.weaviate.as_ref().and_then(|w| w.1.clone()));
-        secrets.retain(|s| s.len() >= 3);
-        secrets
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::to_string)
+        .collect()
     }
 }
 
 impl Settings {
+    /// Refuses a connection string that is not `scheme://host…` before any
+    /// driver sees it (sqlx reads `postgresql:/u:pw@h` as "localhost" and
+    /// waits). Its text is not shown: a mistyped URL may hold a password.
+    pub fn check_urls(&self) -> anyhow::Result<()> {
+        let given = [
+            (
+                "--database-url / DATABASE_URL",
+                self.database_url.as_deref(),
+            ),
+            (
+                "--neo4j-uri / NEO4J_URI",
+                self.neo4j.as_ref().map(|n| n.0.as_str()),
+            ),
+            (
+                "--weaviate-url / WEAVIATE_URL",
+                self.weaviate.as_ref().map(|w| w.0.as_str()),
+            ),
+        ];
+        for (name, url) in given {
+            if url.is_some_and(|url| redact_url(url) == NOT_A_URL) {
+                anyhow::bail!(crate::exit::UsageError(format!(
+                    "{name} is not a URL: expected scheme://[user[:password]@]host[:port][/path] (its text is not shown: it may hold a password)\n  help: check the `://` after the scheme and percent-encode `#`, `/`, `?`, `@` in the password (`%23`, `%2F`, `%3F`, `%40`)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// True when no database is configured at all.
     pub fn is_empty(&self) -> bool {
         self.database_url.is_none() && self.neo4j.is_none() && self.weaviate.is_none()
@@ -123,7 +147,7 @@ pub fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Backend>
             ..Default::default()
         };
         let client = WeaviateClient::new(url, api_key.clone(), config)
-            .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+            .context("cannot connect to Weaviate")?;
         backends.push(Box::new(WeaviateBackend::new(client)));
     }
     Ok(backends)
@@ -142,19 +166,17 @@ fn connect_neo4j(
         password,
         settings.neo4j_database.as_deref(),
     )
-    .with_context(|| format!("cannot connect to {}", redact_url(uri)))
+    .context("cannot connect to Neo4j")
 }
 
-/// Replaces every secret (and any URL password) in `text` with `***`.
-pub fn scrub(text: &str, secrets: &[String]) -> String {
+/// `text` with every connection string of `connection_strings` and every
+/// URL-like word redacted by structure ([`redact_url`]).
+pub fn scrub(text: &str, connection_strings: &[String]) -> String {
     let mut text = text.to_string();
-    for secret in secrets {
-        text = text.replace(secret.as_str(), "***");
+    for given in connection_strings.iter().filter(|given| !given.is_empty()) {
+        text = text.replace(given.as_str(), &redact_url(given));
     }
-    text.split(' ')
-        .map(redact_url)
-        .collect::<Vec<_>>()
-        .join(" ")
+    redact_urls_in(&text)
 }
 
 /// The migrator for the project's history and every configured database.
@@ -177,7 +199,7 @@ pub async fn migrator(
     };
     let backend = PostgresBackend::connect(url)
         .await
-        .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+        .context("cannot connect to PostgreSQL")?;
     migrator = migrator.backend(Box::new(backend.with_config(postgres_config(project))));
     add_others(migrator, settings)
 }
@@ -213,7 +235,7 @@ fn add_others(mut migrator: Migrator, settings: &Settings) -> anyhow::Result<Mig
     if let Some((url, api_key)) = &settings.weaviate {
         let backend =
             dbmigrate_core::backend::weaviate::WeaviateBackend::connect(url, api_key.clone())
-                .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+                .context("cannot connect to Weaviate")?;
         migrator = migrator.backend(Box::new(backend));
     }
     Ok(migrator)
@@ -247,29 +269,6 @@ fn parse_dotenv(text: &str) -> HashMap<String, String> {
     values
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,12 +285,17 @@ mod tests {
     }
 
     #[test]
-    fn scrub_hides_secrets_and_url_passwords() {
-        let secrets = vec!["hunter2".to_string()];
+    fn scrub_redacts_by_structure_only() {
+        let given = vec!["postgres//postgres:postgres@h/d".to_string()];
         assert_eq!(
-            scrub("failed: hunter2 at postgres://u:other@h/d", &secrets),
-            "failed: *** at postgres://u:***@h/d"
+            scrub(
+                "postgres: cannot use postgres//postgres:postgres@h/d at postgres://u:a@h/d",
+                &given
+            ),
+            format!(
+                "postgres: cannot use {} at postgres://u:***@h/d",
+                dbmigrate_core::backend::NOT_A_URL
+            )
         );
-        assert_eq!(percent_decode("p%40ss"), "p@ss");
     }
 }

@@ -119,7 +119,7 @@ impl PostgresBackend {
         let redacted = crate::backend::redact_url(url);
         let options = PgConnectOptions::from_str(url).map_err(|e| BackendError::Connection {
             location: redacted.clone(),
-            message: scrub(&e.to_string(), url),
+            message: crate::backend::redact_urls_in(&e.to_string()),
         })?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
@@ -128,7 +128,7 @@ impl PostgresBackend {
             .await
             .map_err(|e| BackendError::Connection {
                 location: redacted,
-                message: scrub(&e.to_string(), url),
+                message: crate::backend::redact_urls_in(&e.to_string()),
             })?;
         Ok(PostgresBackend::new(pool, PostgresConfig::default()))
     }
@@ -201,14 +201,6 @@ fn describe(options: &PgConnectOptions) -> String {
         options.get_port(),
         options.get_database().unwrap_or("")
     )
-}
-
-/// Removes the password of `url` from a message, in case a driver quoted it.
-fn scrub(message: &str, url: &str) -> String {
-    match crate::backend::url_password(url) {
-        Some(password) if !password.is_empty() => message.replace(&password, "***"),
-        _ => message.to_string(),
-    }
 }
 
 fn record(row: &PgRow) -> Result<AppliedMigration, sqlx::Error> {

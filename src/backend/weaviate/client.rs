@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde_json::Value;
 
-use crate::backend::BackendError;
+use crate::backend::{redact_url, BackendError};
 
 /// Settings of a [`WeaviateClient`]; `Default` suits a local server.
 #[derive(Debug, Clone)]
@@ -258,30 +258,6 @@ impl WeaviateClient {
     }
 }
 
-/// `url` without user info, query or fragment.
-fn redact_url(url: &str) -> String {
-    let url = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('/');
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-            let host = authority
-                .rsplit_once('@')
-                .map_or(authority, |(_, host)| host);
-            let path = if path.is_empty() {
-                String::new()
-            } else {
-                format!("/{path}")
-            };
-            format!("{scheme}://{host}{path}")
-        }
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,9 +266,9 @@ mod tests {
     fn location_never_carries_secrets() {
         assert_eq!(
             redact_url("http://user:secret@127.0.0.1:8080/?key=x"),
-            "http://127.0.0.1:8080"
+            "http://user:***@127.0.0.1:8080/?key=***"
         );
-        assert_eq!(redact_url("https://host/base/"), "https://host/base");
+        assert_eq!(redact_url("https://host/base/"), "https://host/base/");
         let client = WeaviateClient::new(
             "http://127.0.0.1:1",
             Some("topsecret".into()),
