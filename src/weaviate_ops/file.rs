@@ -215,18 +215,7 @@ impl Operation {
     /// Shape checks that need no server.
     fn check(&self) -> Result<(), String> {
         match self {
-            Operation::CreateCollection { class } => {
-                let name = class_name(class)?;
-                if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
-                    return Err(format!(
-                        "collection names start with an uppercase letter (Weaviate would store \
-                         `{name}` capitalised): write `{}{}`",
-                        name[..1].to_ascii_uppercase(),
-                        &name[1..]
-                    ));
-                }
-                Ok(())
-            }
+            Operation::CreateCollection { class } => check_collection_name(class_name(class)?),
             Operation::AddProperty { property, .. } => {
                 property_name(property)?;
                 property_type(property)?;
@@ -263,6 +252,28 @@ pub(crate) fn class_name(class: &serde_json::Value) -> Result<&str, String> {
         .and_then(|name| name.as_str())
         .filter(|name| !name.is_empty())
         .ok_or_else(|| "the class definition has no `class` (its name)".to_string())
+}
+
+/// Weaviate's rule for a collection name, `[A-Z][_0-9A-Za-z]*`, with the
+/// fix when only the first letter's case is wrong. Works on characters, not
+/// bytes: a name may start with any letter (`Élève`).
+fn check_collection_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first = chars.next();
+    let rest_ok = chars.clone().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    match first {
+        Some(first) if first.is_ascii_uppercase() && rest_ok => Ok(()),
+        Some(first) if first.is_ascii_lowercase() && rest_ok => Err(format!(
+            "collection names start with an uppercase letter (Weaviate would store \
+             `{name}` capitalised): write `{}{}`",
+            first.to_ascii_uppercase(),
+            chars.as_str()
+        )),
+        _ => Err(format!(
+            "collection name `{name}` is not one Weaviate accepts: it must match \
+             `[A-Z][_0-9A-Za-z]*` (an ASCII capital letter, then ASCII letters, digits or `_`)"
+        )),
+    }
 }
 
 /// The `name` field of a property definition.
@@ -304,5 +315,25 @@ mod tests {
         let lower = r#"{"message": "m", "up": [{"op": "create_collection", "class": {"class": "textChunk"}}],
             "down": [{"op": "delete_collection", "collection": "TextChunk"}]}"#;
         assert!(check(lower).unwrap_err().contains("write `TextChunk`"));
+    }
+
+    #[test]
+    fn non_ascii_collection_names_are_refused_not_a_panic() {
+        for name in [
+            "Élève",
+            "élève",
+            "Über",
+            "Text Chunk",
+            "_Hidden",
+            "9Lives",
+            "Ab-c",
+        ] {
+            let text = format!(
+                r#"{{"message": "m", "up": [{{"op": "create_collection", "class": {{"class": "{name}"}}}}],
+                "down": [{{"op": "delete_collection", "collection": "{name}"}}]}}"#
+            );
+            let error = check(&text).unwrap_err();
+            assert!(error.contains("[A-Z][_0-9A-Za-z]*"), "{name}: {error}");
+        }
     }
 }
