@@ -19,6 +19,8 @@ pub mod weaviate_ops;
 
 #[cfg(feature = "runtime")]
 pub mod backend;
+#[cfg(feature = "lint")]
+pub mod lint;
 #[cfg(feature = "runtime")]
 pub mod runner;
 #[cfg(feature = "testing")]

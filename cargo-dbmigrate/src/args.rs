@@ -16,6 +16,40 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `--format` as typed: `sarif` exists only for `lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum FormatArg {
+    /// Readable text.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0 (`lint` only).
+    Sarif,
+}
+
+impl FormatArg {
+    /// The format of every command but `lint`; `sarif` is a usage error there.
+    pub fn plain(self) -> Result<OutputFormat, crate::exit::UsageError> {
+        match self {
+            FormatArg::Text => Ok(OutputFormat::Text),
+            FormatArg::Json => Ok(OutputFormat::Json),
+            FormatArg::Sarif => Err(crate::exit::UsageError(
+                "--format sarif is only for `lint`\n  help: use --format json".into(),
+            )),
+        }
+    }
+
+    /// The format of `lint`.
+    pub fn lint(self) -> crate::lint::LintFormat {
+        match self {
+            FormatArg::Text => crate::lint::LintFormat::Text,
+            FormatArg::Json => crate::lint::LintFormat::Json,
+            FormatArg::Sarif => crate::lint::LintFormat::Sarif,
+        }
+    }
+}
+
 /// `cargo dbmigrate`: scaffold, inspect, apply and revert migrations for
 /// PostgreSQL, Neo4j and Weaviate on one timeline.
 #[derive(Debug, Parser)]
@@ -24,9 +58,9 @@ pub struct Cli {
     /// Path to the Cargo.toml of the package whose migrations to use.
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    /// Output format (`sarif` only for `lint`).
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -58,6 +92,10 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Lint migrations for zero-downtime dangers: locks, table rewrites, the
+    /// expand/contract order (see docs/lint.md). With connection settings only
+    /// the migrations no database has applied, with live table sizes.
+    Lint(crate::lint::LintArgs),
     /// Commands that talk to the databases.
     #[command(flatten)]
     Online(OnlineCommand),

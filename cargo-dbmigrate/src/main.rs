@@ -11,6 +11,7 @@ mod exit;
 mod import;
 mod inspect;
 mod logging;
+mod lint;
 mod online;
 mod rebase;
 mod scaffold;
@@ -54,10 +55,19 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     logging::init();
     let project = Project::discover(cli.manifest_path.as_deref())?;
+    if let Command::Lint(args) = &cli.command {
+        return lint::lint_command(
+            &project,
+            args,
+            cli.format.lint(),
+            &mut std::io::stdout().lock(),
+        );
+    }
+    let format = cli.format.plain()?;
     match cli.command {
         // The online commands print from runtime threads: no stdout lock is held for them.
-        Command::Online(command) => run_online(command, &project, cli.format),
-        command => run_offline(command, &project, cli.format, &mut std::io::stdout().lock()),
+        Command::Online(command) => run_online(command, &project, format),
+        command => run_offline(command, &project, format, &mut std::io::stdout().lock()),
     }
 }
 
@@ -76,6 +86,7 @@ fn run_offline(
         Command::Rebase { dry_run } => rebase::rebase(project, dry_run, format, out),
         Command::Online(command) => run_online(command, project, format),
         Command::Import(command) => import::run(command, project, format, out),
+        Command::Lint(args) => lint::lint_command(project, &args, format.into(), out),
     }
 }
 

@@ -21,6 +21,8 @@ use crate::exit::UsageError;
 use crate::OutputFormat;
 
 pub use connect::ConnectionArgs;
+// `lint` reads pending migrations and table sizes with the same settings.
+pub use connect::{migrator, scrub, Settings};
 
 /// Commands that need a database connection.
 #[derive(Debug, clap::Subcommand)]
