@@ -48,16 +48,6 @@ pub fn lint_command(
     }))
 }
 
-/// The offline lint of every migration (what `check` adds to its report).
-pub fn offline(project: &Project, history: &History) -> anyhow::Result<LintReport> {
-    let options = LintOptions {
-        default_lock_timeout: project.settings.lock_timeout,
-        default_statement_timeout: project.settings.statement_timeout,
-        ..LintOptions::default()
-    };
-    lint_history(history, &options)
-}
-
 fn run(project: &Project, history: &History, args: &LintArgs) -> anyhow::Result<LintReport> {
     let mut options = LintOptions {
         default_lock_timeout: project.settings.lock_timeout,

@@ -121,7 +121,7 @@ impl State {
                 let start = usize::from(v.text_range.start());
                 start >= statement.start && start < statement.end.max(statement.start + 1)
             })
-            .filter(|v| !(is_new && !STYLE_RULES.contains(&v.code)))
+            .filter(|v| !is_new || STYLE_RULES.contains(&v.code))
             .filter(|v| v.code != SquawkRule::BanConcurrentIndexCreationInTransaction)
             .filter(|v| !timeout_from_header(v.code, migration, context))
             .map(|v| {
