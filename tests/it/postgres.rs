@@ -13,6 +13,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::common;
 
+mod connect;
 mod errors;
 mod session;
 

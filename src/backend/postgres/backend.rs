@@ -1,11 +1,10 @@
 //! `PostgresBackend`: the history table, the advisory lock and the steps,
 //! on a sqlx pool.
 
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row};
 
 use crate::backend::{
@@ -114,22 +113,12 @@ impl PostgresBackend {
         }
     }
 
-    /// Connects a small pool to `url` (errors never show the password).
+    /// Connects a small pool to `url` (errors never show the password). A
+    /// refused connection, a wrong scheme or a refused login is reported at
+    /// once; only a server starting up or out of slots is retried, briefly.
     pub async fn connect(url: &str) -> Result<PostgresBackend, BackendError> {
         let redacted = crate::backend::redact_url(url);
-        let options = PgConnectOptions::from_str(url).map_err(|e| BackendError::Connection {
-            location: redacted.clone(),
-            message: crate::backend::redact_urls_in(&e.to_string()),
-        })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|e| BackendError::Connection {
-                location: redacted,
-                message: crate::backend::redact_urls_in(&e.to_string()),
-            })?;
+        let pool = super::connect::open_pool(url, &redacted).await?;
         Ok(PostgresBackend::new(pool, PostgresConfig::default()))
     }
 

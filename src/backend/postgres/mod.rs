@@ -4,6 +4,7 @@
 mod apply;
 mod backend;
 mod concurrent;
+mod connect;
 mod failure;
 mod lock;
 mod snapshot;
