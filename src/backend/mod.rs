@@ -60,6 +60,15 @@ pub trait Backend: Send + Sync {
     /// expires on its own.
     fn abandon_lock(&self) {}
 
+    /// Makes every step this backend applied so far durable. A backend may
+    /// commit steps without waiting for the disk (PostgreSQL does, then
+    /// flushes once); the runner calls this before another backend's step
+    /// runs, so a crash can never keep a later step and lose an earlier
+    /// one, and [`Backend::unlock`] flushes before the run reports success.
+    async fn flush(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// Runs one step and records it: `Up` runs the up section and writes an
     /// applied record; `Down` runs the down section and removes the record.
     /// Atomic where the database allows; otherwise the record is written

@@ -248,7 +248,13 @@ impl Migrator {
                 "the history changed while waiting for the lock; run again".to_string(),
             )));
         }
+        let mut previous: Option<BackendKind> = None;
         for migration in pending {
+            // A crash must not keep this step and lose an earlier one.
+            if let Some(kind) = previous.filter(|k| *k != migration.backend) {
+                self.backends[&kind].flush().await?;
+            }
+            previous = Some(migration.backend);
             self.run_step(migration, direction, mode, report).await?;
             report.to = match direction {
                 Direction::Up => Some(migration.revision_id.clone()),

@@ -13,7 +13,9 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::common;
 
+mod cluster;
 mod connect;
+mod crash;
 mod errors;
 mod session;
 

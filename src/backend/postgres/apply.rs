@@ -3,6 +3,7 @@
 //! `Transaction: none`: a dirty record, each statement on its own, a clean
 //! record; a failed `CREATE INDEX CONCURRENTLY` leaves no invalid index.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
@@ -35,6 +36,7 @@ pub(super) async fn single(
     match execute_counting(&mut conn, &text).await {
         Ok(()) => {
             let elapsed = started.elapsed();
+            backend.unflushed.store(true, Ordering::Release);
             backend.keep_connection(conn);
             Ok(elapsed)
         }

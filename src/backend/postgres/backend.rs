@@ -1,6 +1,7 @@
 //! `PostgresBackend`: the history table, the advisory lock and the steps,
 //! on a sqlx pool.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use sqlx::pool::PoolConnection;
@@ -70,6 +71,8 @@ pub struct PostgresBackend {
     pub(super) config: PostgresConfig,
     pub(super) location: String,
     lock: AdvisoryLock,
+    /// A step committed asynchronously since the last flush.
+    pub(super) unflushed: AtomicBool,
 }
 
 /// The connection a step runs on: the lock's own session while the lock is
@@ -110,6 +113,7 @@ impl PostgresBackend {
             config,
             location,
             lock: AdvisoryLock::default(),
+            unflushed: AtomicBool::new(false),
         }
     }
 
@@ -273,7 +277,19 @@ impl Backend for PostgresBackend {
     }
 
     async fn unlock(&self) -> Result<(), BackendError> {
-        self.lock.unlock(self.config.lock_key, &self.location).await
+        let flushed = self.flush().await;
+        let unlocked = self.lock.unlock(self.config.lock_key, &self.location).await;
+        flushed.and(unlocked)
+    }
+
+    async fn flush(&self) -> Result<(), BackendError> {
+        if !self.unflushed.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let mut conn = self.work_connection().await?;
+        let result = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sql::FLUSH)).await;
+        self.keep_connection(conn);
+        result.map(|_| ()).map_err(|e| self.error(&e))
     }
 
     fn abandon_lock(&self) {

@@ -140,6 +140,22 @@ fn timeouts(config: &PostgresConfig, migration: &Migration) -> Vec<(&'static str
 pub(crate) const SESSION_RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
 DEALLOCATE ALL; UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES;\n";
 
+/// A single-transaction step commits without waiting for its WAL flush:
+/// its statements and history row still commit or vanish together, and a
+/// crash can only lose a suffix of the run's steps (WAL is replayed in
+/// order), leaving an earlier consistent revision. [`FLUSH`] makes them
+/// durable before the run reports success.
+pub(crate) const ASYNC_COMMIT: &str = "SET LOCAL synchronous_commit = off;\n";
+
+/// A synchronous commit of a transaction that wrote WAL: it returns only once
+/// the WAL up to its commit record, and so every earlier asynchronous commit
+/// of the run, is flushed (and confirmed by synchronous standbys). It must
+/// write WAL (a transactional logical message, which changes no table):
+/// PostgreSQL commits a transaction that wrote none asynchronously whatever
+/// `synchronous_commit` says, so `SELECT txid_current()` would not do.
+pub(crate) const FLUSH: &str = "BEGIN; SET LOCAL synchronous_commit = on; \
+SELECT pg_logical_emit_message(true, 'dbmigrate', 'flush'); COMMIT;";
+
 fn call(text: String, bookkeeping: bool) -> PlannedCall {
     PlannedCall {
         language: "sql",
@@ -159,7 +175,10 @@ pub(crate) fn step_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<Planne
 
 fn single_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
     let migration = step.migration;
-    let mut calls = vec![call("BEGIN;\n".to_string(), true)];
+    let mut calls = vec![
+        call("BEGIN;\n".to_string(), true),
+        call(ASYNC_COMMIT.to_string(), true),
+    ];
     for (name, value) in timeouts(config, migration) {
         calls.push(call(
             format!("SET LOCAL {name} = '{}ms';\n", value.as_millis()),
