@@ -12,9 +12,9 @@ use dbmigrate_core::BackendKind;
 use crate::config::Project;
 
 /// The built-in templates, overridable by the project's `templates` folder.
-const SQL_TEMPLATE: &str = include_str!("../../templates/migration.sql");
-const CYPHER_TEMPLATE: &str = include_str!("../../templates/migration.cypher");
-const WEAVIATE_TEMPLATE: &str = include_str!("../../templates/migration.weaviate.json");
+const SQL_TEMPLATE: &str = include_str!("../templates/migration.sql");
+const CYPHER_TEMPLATE: &str = include_str!("../templates/migration.cypher");
+const WEAVIATE_TEMPLATE: &str = include_str!("../templates/migration.weaviate.json");
 
 /// Everything `new` needs, resolved from the arguments and the project.
 #[derive(Debug, Clone)]

@@ -39,11 +39,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 &[],
             )
         })?;
+        step("doc", || {
+            cargo(
+                &["doc", "--no-deps", "--workspace", "--all-features"],
+                &[("RUSTDOCFLAGS".into(), "-D warnings".into())],
+            )
+        })?;
     }
     // Build everything before the servers start, so a compile error costs no server start.
     step("build", || {
         cargo(&["test", "--workspace", "--all-features", "--no-run"], &[])
     })?;
+    // Needs no server; after `build`, so it recompiles only the packaged crates.
+    step("package", || crate::package::run(&[]))?;
 
     // The real tools the import tests apply with (cached in <cache>/peers; warm: seconds).
     step("peers install", || crate::peers::install(&[]))?;

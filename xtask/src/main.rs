@@ -4,6 +4,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod package;
 mod peers;
 mod services;
 mod test_migrations;
@@ -19,6 +20,7 @@ commands:
   demo                                                         run the edututor demo
   peers install [golang-migrate|alembic|sqlx-cli ...]          the tools the import tests run
   bench                                                        benchmarks
+  package                                                      the three .crate files build a sample app
   ci                                                           everything CI runs";
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         "demo" => demo::run(rest),
         "peers" => peers::run(rest),
         "bench" => bench::run(rest),
+        "package" => package::run(rest),
         "ci" => ci::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
