@@ -114,6 +114,7 @@
 #![doc = document_features::document_features!()]
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod checksum;
 pub mod embedded;
 pub mod error;
@@ -124,8 +125,6 @@ mod sql;
 pub mod target;
 pub mod weaviate_ops;
 
-#[cfg(feature = "runtime")]
-pub mod backend;
 #[cfg(feature = "lint")]
 pub mod lint;
 #[cfg(feature = "runtime")]

@@ -21,42 +21,26 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    /// Every backend, in the order the runner locks them.
-    pub const ALL: [BackendKind; 3] = [
-        BackendKind::Postgres,
-        BackendKind::Neo4j,
-        BackendKind::Weaviate,
-    ];
+    /// Every backend, in the order of [`crate::backend::DESCRIPTORS`].
+    pub fn all() -> impl Iterator<Item = BackendKind> {
+        crate::backend::DESCRIPTORS
+            .iter()
+            .map(|descriptor| descriptor.kind)
+    }
 
     /// The file extension (without the leading dot) that selects this backend.
     pub fn extension(self) -> &'static str {
-        match self {
-            BackendKind::Postgres => "sql",
-            BackendKind::Neo4j => "cypher",
-            BackendKind::Weaviate => "weaviate.json",
-        }
+        self.descriptor().extension
     }
 
     /// The backend a file name selects, from its extension.
     pub fn from_file_name(file_name: &str) -> Option<BackendKind> {
-        if file_name.ends_with(".weaviate.json") {
-            Some(BackendKind::Weaviate)
-        } else if file_name.ends_with(".cypher") {
-            Some(BackendKind::Neo4j)
-        } else if file_name.ends_with(".sql") {
-            Some(BackendKind::Postgres)
-        } else {
-            None
-        }
+        crate::backend::Descriptor::for_file_name(file_name).map(|descriptor| descriptor.kind)
     }
 
     /// The name used on the command line and in config (`postgres`, `neo4j`, `weaviate`).
     pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Postgres => "postgres",
-            BackendKind::Neo4j => "neo4j",
-            BackendKind::Weaviate => "weaviate",
-        }
+        self.descriptor().name
     }
 }
 
@@ -69,14 +53,15 @@ impl fmt::Display for BackendKind {
 impl std::str::FromStr for BackendKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" | "sql" => Ok(BackendKind::Postgres),
-            "neo4j" | "cypher" => Ok(BackendKind::Neo4j),
-            "weaviate" => Ok(BackendKind::Weaviate),
-            other => Err(format!(
-                "unknown target `{other}`: expected one of postgres, neo4j, weaviate"
-            )),
-        }
+        crate::backend::Descriptor::for_name(s)
+            .map(|descriptor| descriptor.kind)
+            .ok_or_else(|| {
+                format!(
+                    "unknown target `{}`: expected one of {}",
+                    s.to_ascii_lowercase(),
+                    crate::backend::Descriptor::names()
+                )
+            })
     }
 }
 

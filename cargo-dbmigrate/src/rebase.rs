@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use dbmigrate_core::graph::RevisionGraph;
-use dbmigrate_core::{BackendKind, History, Migration};
+use dbmigrate_core::{History, Migration};
 use serde::Serialize;
 
 use crate::config::Project;
@@ -28,6 +28,9 @@ pub struct Change {
     pub old_revises: String,
     /// The parent after: the other branch's head.
     pub new_revises: String,
+    /// The 1-based line of the `Revises:` header (or `"revises"` member).
+    #[serde(skip)]
+    pub revises_line: u32,
 }
 
 /// The migrations nothing revises, oldest first.
@@ -59,9 +62,13 @@ pub fn rebase(
             None => std::fs::read_to_string(&change.path)
                 .with_context(|| format!("{}: cannot read", change.path))?,
         };
-        let backend = BackendKind::from_file_name(&change.path).unwrap_or(BackendKind::Postgres);
-        let rewritten = rewrite_revises(&text, backend, &change.old_revises, &change.new_revises)
-            .with_context(|| {
+        let rewritten = rewrite_revises(
+            &text,
+            change.revises_line,
+            &change.old_revises,
+            &change.new_revises,
+        )
+        .with_context(|| {
             format!(
                 "{}: no `Revises: {}` header to rewrite",
                 change.path, change.old_revises
@@ -180,61 +187,24 @@ fn plan_one(migrations: &[Migration]) -> anyhow::Result<Change> {
         revision_id: first.revision_id.clone(),
         old_revises,
         new_revises: other_head.revision_id.clone(),
+        revises_line: first.revises_line,
     })
 }
 
-/// The text with the `Revises:` value `old` replaced by `new`; `None` when
-/// there is no such header. Nothing else changes.
-pub fn rewrite_revises(text: &str, backend: BackendKind, old: &str, new: &str) -> Option<String> {
-    let start = match backend {
-        BackendKind::Weaviate => json_revises_offset(text, old)?,
-        _ => header_revises_offset(text, old)?,
-    };
+/// The text with the `Revises:` value `old` replaced by `new` on line
+/// `revises_line` (1-based, as the parser found it); `None` when that line
+/// does not hold `old`. Nothing else changes, whatever the file's layout.
+pub fn rewrite_revises(text: &str, revises_line: u32, old: &str, new: &str) -> Option<String> {
+    let index = usize::try_from(revises_line).ok()?.checked_sub(1)?;
+    let line_start: usize = text.split_inclusive('\n').take(index).map(str::len).sum();
+    let line = text[line_start..].split_inclusive('\n').next()?;
+    let key_end = line.to_ascii_lowercase().find("revises")? + "revises".len();
+    let start = line_start + key_end + line[key_end..].find(old)?;
     let mut rewritten = String::with_capacity(text.len() + new.len());
     rewritten.push_str(&text[..start]);
     rewritten.push_str(new);
     rewritten.push_str(&text[start + old.len()..]);
     Some(rewritten)
-}
-
-/// Byte offset of `old` in the `-- Revises:` / `// Revises:` header line.
-fn header_revises_offset(text: &str, old: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_start_matches('\u{feff}').trim_start();
-        let after_comment = body.strip_prefix("--").or_else(|| body.strip_prefix("//"));
-        if let Some(rest) = after_comment.map(str::trim_start) {
-            if rest.starts_with("migrate:") {
-                return None;
-            }
-            let is_revises = rest
-                .get(..7)
-                .is_some_and(|key| key.eq_ignore_ascii_case("revises"))
-                && rest[7..].trim_start().starts_with(':');
-            if is_revises {
-                return line.find(old).map(|at| offset + at);
-            }
-        }
-        offset += line.len();
-    }
-    None
-}
-
-/// Byte offset of `old` in the `"revises": "old"` member of a Weaviate file.
-fn json_revises_offset(text: &str, old: &str) -> Option<usize> {
-    let mut search_from = 0;
-    while let Some(found) = text[search_from..].find("\"revises\"") {
-        let key_end = search_from + found + "\"revises\"".len();
-        let rest = &text[key_end..];
-        let after_colon = rest.trim_start().strip_prefix(':').map(str::trim_start);
-        if let Some(value) = after_colon.and_then(|value| value.strip_prefix('"')) {
-            if value.starts_with(old) && value[old.len()..].starts_with('"') {
-                return Some(text.len() - value.len());
-            }
-        }
-        search_from = key_end;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -244,13 +214,8 @@ mod tests {
     #[test]
     fn rewrites_only_the_revises_value_keeping_crlf() {
         let text = "-- Message: m\r\n-- Revises: 20240101_0000_aaaaaa\r\n\r\n-- migrate:up\r\nSELECT 'Revises: 20240101_0000_aaaaaa';\r\n";
-        let rewritten = rewrite_revises(
-            text,
-            BackendKind::Postgres,
-            "20240101_0000_aaaaaa",
-            "20240102_0000_bbbbbb",
-        )
-        .unwrap();
+        let rewritten =
+            rewrite_revises(text, 2, "20240101_0000_aaaaaa", "20240102_0000_bbbbbb").unwrap();
         assert_eq!(
             rewritten,
             text.replacen("20240101_0000_aaaaaa", "20240102_0000_bbbbbb", 1)
@@ -261,12 +226,12 @@ mod tests {
     fn rewrites_cypher_and_json() {
         let cypher = "// Message: m\n//   revises :  r1\n// migrate:up\nRETURN 1;\n";
         assert_eq!(
-            rewrite_revises(cypher, BackendKind::Neo4j, "r1", "r2").unwrap(),
+            rewrite_revises(cypher, 2, "r1", "r2").unwrap(),
             cypher.replace("r1", "r2")
         );
         let json = "{\n  \"message\": \"revises\",\n  \"revises\" : \"r1\",\n  \"up\": []\n}\n";
         assert_eq!(
-            rewrite_revises(json, BackendKind::Weaviate, "r1", "r2").unwrap(),
+            rewrite_revises(json, 3, "r1", "r2").unwrap(),
             json.replace("\"r1\"", "\"r2\"")
         );
     }
@@ -274,9 +239,13 @@ mod tests {
     #[test]
     fn no_header_no_rewrite() {
         assert_eq!(
+            rewrite_revises("-- Message: m\n-- Revises: r1\n", 1, "r1", "r2"),
+            None
+        );
+        assert_eq!(
             rewrite_revises(
                 "-- Message: m\n-- migrate:up\n-- Revises: r1\n",
-                BackendKind::Postgres,
+                0,
                 "r1",
                 "r2"
             ),

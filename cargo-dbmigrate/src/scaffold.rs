@@ -7,14 +7,27 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
+use dbmigrate_core::backend::Layout;
 use dbmigrate_core::BackendKind;
 
 use crate::config::Project;
 
 /// The built-in templates, overridable by the project's `templates` folder.
-const SQL_TEMPLATE: &str = include_str!("../templates/migration.sql");
-const CYPHER_TEMPLATE: &str = include_str!("../templates/migration.cypher");
-const WEAVIATE_TEMPLATE: &str = include_str!("../templates/migration.weaviate.json");
+/// The built-in templates, by the name a backend's descriptor gives.
+const TEMPLATES: [(&str, &str); 3] = [
+    (
+        "migration.sql",
+        include_str!("../templates/migration.sql"),
+    ),
+    (
+        "migration.cypher",
+        include_str!("../templates/migration.cypher"),
+    ),
+    (
+        "migration.weaviate.json",
+        include_str!("../templates/migration.weaviate.json"),
+    ),
+];
 
 /// Everything `new` needs, resolved from the arguments and the project.
 #[derive(Debug, Clone)]
@@ -116,22 +129,21 @@ pub fn random_rev(taken: &HashSet<String>) -> String {
 
 /// The template text for a backend: the project's override or the built-in one.
 pub fn template(project: &Project, backend: BackendKind) -> anyhow::Result<String> {
-    let name = format!("migration.{}", backend.extension());
+    let name = backend.descriptor().template;
     if let Some(path) = project
         .templates_dir
         .as_ref()
-        .map(|dir| dir.join(&name))
+        .map(|dir| dir.join(name))
         .filter(|path| path.is_file())
     {
         return std::fs::read_to_string(&path)
             .with_context(|| format!("{}: cannot read template", path.display()));
     }
-    Ok(match backend {
-        BackendKind::Neo4j => CYPHER_TEMPLATE,
-        BackendKind::Weaviate => WEAVIATE_TEMPLATE,
-        _ => SQL_TEMPLATE,
-    }
-    .to_string())
+    TEMPLATES
+        .iter()
+        .find(|(built_in, _)| *built_in == name)
+        .map(|(_, text)| text.to_string())
+        .with_context(|| format!("no built-in template `{name}` for {backend}"))
 }
 
 /// Fills `{message}`, `{revises}` and `{created}`; in JSON templates the
@@ -142,7 +154,7 @@ pub fn render(template: &str, plan: &NewPlan) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    let message = if plan.backend == BackendKind::Weaviate {
+    let message = if plan.backend.descriptor().layout == Layout::Json {
         let quoted = serde_json::to_string(&one_line).expect("a string serializes");
         quoted[1..quoted.len() - 1].to_string()
     } else {
@@ -211,6 +223,19 @@ mod tests {
     }
 
     #[test]
+    fn every_backend_has_a_built_in_template() {
+        for descriptor in &dbmigrate_core::backend::DESCRIPTORS {
+            assert!(
+                TEMPLATES
+                    .iter()
+                    .any(|(name, _)| *name == descriptor.template),
+                "{}",
+                descriptor.template
+            );
+        }
+    }
+
+    #[test]
     fn json_message_is_escaped() {
         let plan = NewPlan {
             message: "say \"hi\"\nnow".into(),
@@ -218,7 +243,7 @@ mod tests {
             revises: None,
             now: UtcTime::from_unix(0),
         };
-        let text = render(WEAVIATE_TEMPLATE, &plan);
+        let text = render(TEMPLATES[2].1, &plan);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["message"], "say \"hi\" now");
         assert_eq!(value["revises"], "base");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dbmigrate_core::backend::postgres::PostgresBackend;
-use dbmigrate_core::backend::Backend;
+use dbmigrate_core::backend::TestBackend;
 
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {

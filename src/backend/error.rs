@@ -48,6 +48,14 @@ pub enum BackendError {
         /// Why, and what to do instead.
         message: String,
     },
+    /// The backend's cargo feature is off in this build.
+    #[error("this build has no {backend} backend\n  help: enable the `{feature}` feature of dbmigrate-core")]
+    NotCompiled {
+        /// The backend's name.
+        backend: &'static str,
+        /// The cargo feature that compiles it.
+        feature: &'static str,
+    },
     /// Any other database error.
     #[error("{0}")]
     Other(String),

@@ -2,8 +2,14 @@
 //! A backend only stores; ordering, checksums, divergence and dirty checks
 //! live once, in the runner.
 
+#[cfg(feature = "runtime")]
+mod connect;
+mod descriptor;
+#[cfg(feature = "runtime")]
 mod error;
+#[cfg(feature = "runtime")]
 mod types;
+#[cfg(feature = "runtime")]
 mod url;
 
 #[cfg(feature = "neo4j")]
@@ -13,17 +19,30 @@ pub mod postgres;
 #[cfg(feature = "weaviate")]
 pub mod weaviate;
 
+#[cfg(feature = "runtime")]
+pub use connect::{ConnectFn, ConnectOptions, Connecting, Connection, Connector};
+#[cfg(feature = "testing")]
+pub use connect::{ConnectForTestsFn, ConnectingForTests};
+pub use descriptor::{Descriptor, Layout, TestIsolation, DESCRIPTORS};
+#[cfg(feature = "runtime")]
 pub use error::BackendError;
-pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordState, RepairAction, Step};
+#[cfg(feature = "runtime")]
+pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step};
+#[cfg(feature = "runtime")]
 pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL};
 
+#[cfg(feature = "runtime")]
 use std::time::Duration;
 
-use crate::migration::{BackendKind, Migration};
+#[cfg(feature = "runtime")]
+use crate::migration::BackendKind;
+#[cfg(feature = "testing")]
+use crate::migration::Migration;
 
 /// Storage operations of one database. Implemented by
 /// [`postgres::PostgresBackend`], [`neo4j::Neo4jBackend`] and
 /// [`weaviate::WeaviateBackend`].
+#[cfg(feature = "runtime")]
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync {
     /// Which backend this is; migrations of this kind are sent here.
@@ -80,19 +99,22 @@ pub trait Backend: Send + Sync {
     /// included, without touching the database.
     fn plan(&self, step: &Step<'_>) -> Result<Vec<PlannedCall>, BackendError>;
 
-    /// Writes (`Up`) or removes (`Down`) the history record of `step`
-    /// without running its statements (`stamp`).
-    async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError>;
-
-    /// Resolves a dirty record by hand (`repair`).
-    async fn repair(&self, revision_id: &str, action: RepairAction<'_>)
-        -> Result<(), BackendError>;
+    /// Writes a clean history record or removes one, without running any
+    /// migration statement (`stamp`, `repair`).
+    async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError>;
 
     /// A normalised, sorted, stable text rendering of the schema, for
     /// round-trip tests and insta snapshots. History bookkeeping is left out.
     async fn snapshot_schema(&self) -> Result<String, BackendError>;
+}
 
-    /// Runs a migration section outside bookkeeping (used by tests and fixtures).
+/// What only tests and fixtures need from a backend: running statements
+/// outside bookkeeping.
+#[cfg(feature = "testing")]
+#[async_trait::async_trait]
+pub trait TestBackend: Backend {
+    /// Runs `script` (statements in `migration`'s language) outside
+    /// bookkeeping; `migration` names the file in messages.
     async fn execute_script(&self, migration: &Migration, script: &str)
         -> Result<(), BackendError>;
 }

@@ -39,8 +39,6 @@ pub enum RecordState {
 pub struct Capabilities {
     /// DDL and the history record commit in one transaction.
     pub transactional_ddl: bool,
-    /// The lock is a lease that expires when its holder dies.
-    pub lease_lock: bool,
 }
 
 /// One step for a backend to run.
@@ -54,13 +52,37 @@ pub struct Step<'a> {
     pub applied_by: &'a str,
 }
 
-/// How `repair` resolves a dirty record.
+/// A history record written or removed by hand (`stamp`, `repair`).
 #[derive(Debug, Clone, Copy)]
-pub enum RepairAction<'a> {
-    /// The migration's effects are in place: record it as cleanly applied.
-    MarkApplied(&'a Migration),
-    /// The migration's effects are not in place: remove the record.
-    Forget,
+pub enum RecordChange<'a> {
+    /// Record `migration` as cleanly applied (duration zero) by `applied_by`,
+    /// replacing any record of it.
+    Applied {
+        /// The migration.
+        migration: &'a Migration,
+        /// Who records it.
+        applied_by: &'a str,
+    },
+    /// Remove the record of this revision id, if any.
+    Removed {
+        /// The revision id.
+        revision_id: &'a str,
+    },
+}
+
+impl<'a> RecordChange<'a> {
+    /// What stamping `step` records: an applied record up, none down.
+    pub fn stamp(step: &Step<'a>) -> RecordChange<'a> {
+        match step.direction {
+            Direction::Up => RecordChange::Applied {
+                migration: step.migration,
+                applied_by: step.applied_by,
+            },
+            Direction::Down => RecordChange::Removed {
+                revision_id: &step.migration.revision_id,
+            },
+        }
+    }
 }
 
 /// One call a backend would make: SQL, Cypher or an HTTP request.

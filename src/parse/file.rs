@@ -1,8 +1,9 @@
 //! Entry points: one migration file (text or bytes) into a [`Migration`].
 
+use crate::backend::Layout;
 use crate::checksum::{checksum, normalise};
 use crate::error::{ParseError, ParseErrorKind};
-use crate::migration::{BackendKind, Migration, MigrationOptions};
+use crate::migration::{Migration, MigrationOptions};
 
 use super::name::{file_name_of, parse_file_name};
 use super::{sections, weaviate};
@@ -42,9 +43,12 @@ pub fn parse_migration(path: &str, text: &str) -> Result<Migration, ParseError> 
     if normalised.trim().is_empty() {
         return Err(error(1, ParseErrorKind::Empty));
     }
-    let body = match name.backend {
-        BackendKind::Weaviate => weaviate::parse_json(&normalised),
-        backend => sections::parse_sections(&normalised, backend),
+    let descriptor = name.backend.descriptor();
+    let body = match descriptor.layout {
+        Layout::Json => weaviate::parse_json(&normalised),
+        Layout::Comments { prefix } => {
+            sections::parse_sections(&normalised, descriptor.extension, prefix)
+        }
     }
     .map_err(|(line, kind)| error(line, kind))?;
     Ok(Migration {

@@ -1,8 +1,8 @@
 //! `.sql` and `.cypher` files: the comment header, then `migrate:up` and
 //! `migrate:down` sections.
 
+use crate::backend::DESCRIPTORS;
 use crate::error::ParseErrorKind;
-use crate::migration::BackendKind;
 
 use super::file::{line_number, Body, LineError};
 use super::header::{split_key_value, Header};
@@ -15,20 +15,13 @@ enum Marker<'a> {
     Unknown(&'a str),
 }
 
-/// The comment prefix of a backend's language.
-fn comment_prefix(backend: BackendKind) -> &'static str {
-    match backend {
-        BackendKind::Neo4j => "//",
-        _ => "--",
-    }
-}
-
-/// The comment prefix of the other language, to explain a mix-up.
-fn other_prefix(backend: BackendKind) -> &'static str {
-    match backend {
-        BackendKind::Neo4j => "--",
-        _ => "//",
-    }
+/// The comment prefix of another backend's language that `line` starts
+/// with, to explain a mix-up.
+fn other_prefix(line: &str, prefix: &str) -> Option<&'static str> {
+    DESCRIPTORS
+        .iter()
+        .filter_map(|descriptor| descriptor.comment_prefix())
+        .find(|other| *other != prefix && line.starts_with(other))
 }
 
 fn marker<'a>(line: &'a str, prefix: &str) -> Option<Marker<'a>> {
@@ -48,8 +41,7 @@ fn is_statement(line: &str, prefix: &str) -> bool {
 }
 
 /// Parses normalised (LF, no BOM) text of a `.sql` or `.cypher` file.
-pub(crate) fn parse_sections(text: &str, backend: BackendKind) -> Result<Body, LineError> {
-    let prefix = comment_prefix(backend);
+pub(crate) fn parse_sections(text: &str, extension: &str, prefix: &str) -> Result<Body, LineError> {
     let lines: Vec<&str> = text.split('\n').collect();
     let (up_marker, down_marker) = find_markers(&lines, prefix)?;
     let mut header = Header::default();
@@ -58,7 +50,7 @@ pub(crate) fn parse_sections(text: &str, backend: BackendKind) -> Result<Body, L
             &mut header,
             line,
             line_number(index + 1),
-            backend,
+            (extension, prefix),
             up_marker.is_some(),
         )?;
     }
@@ -129,14 +121,14 @@ fn header_line(
     header: &mut Header,
     line: &str,
     line_no: u32,
-    backend: BackendKind,
+    (extension, prefix): (&str, &str),
     has_up: bool,
 ) -> Result<(), LineError> {
     let trimmed = line.trim();
     if trimmed.is_empty() {
         return Ok(());
     }
-    if let Some(comment) = trimmed.strip_prefix(comment_prefix(backend)) {
+    if let Some(comment) = trimmed.strip_prefix(prefix) {
         return match split_key_value(comment) {
             Some((key, value)) => header
                 .set(key, value, line_no)
@@ -144,12 +136,8 @@ fn header_line(
             None => Ok(()),
         };
     }
-    let reason = if trimmed.starts_with(other_prefix(backend)) {
-        format!(
-            ".{} files write comments with `{}`",
-            backend.extension(),
-            comment_prefix(backend)
-        )
+    let reason = if other_prefix(trimmed, prefix).is_some() {
+        format!(".{extension} files write comments with `{prefix}`")
     } else if has_up {
         "statements go after the `migrate:up` marker".to_string()
     } else {

@@ -92,7 +92,7 @@ pub enum RunError {
         command: &'static str,
     },
     /// A step needs a backend the migrator was not given.
-    #[error("{path}: migration `{revision_id}` runs on {backend} but no {backend} backend is configured\n  help: pass `.backend(...)` for it (CLI: set its URL, e.g. NEO4J_URI or WEAVIATE_URL)")]
+    #[error("{path}: migration `{revision_id}` runs on {backend} but no {backend} backend is configured\n  help: pass `.backend(...)` for it (CLI: set {url_env} or pass {url_flag})", url_env = backend.descriptor().url_env, url_flag = backend.descriptor().url_flag)]
     MissingBackend {
         /// The file.
         path: String,

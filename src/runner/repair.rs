@@ -1,6 +1,6 @@
 //! `repair`: resolving a dirty (or unknown) record by hand, under the lock.
 
-use crate::backend::RepairAction;
+use crate::backend::RecordChange;
 use crate::graph::History;
 use crate::migration::BackendKind;
 use crate::target::Target;
@@ -27,9 +27,14 @@ impl Migrator {
             .migrations()
             .iter()
             .find(|m| m.revision_id == revision_id);
-        let action = match (repair, migration) {
-            (Repair::Forget, _) => RepairAction::Forget,
-            (Repair::MarkApplied, Some(migration)) => RepairAction::MarkApplied(migration),
+        let change = match (repair, migration) {
+            (Repair::Forget, _) => RecordChange::Removed {
+                revision_id: &revision_id,
+            },
+            (Repair::MarkApplied, Some(migration)) => RecordChange::Applied {
+                migration,
+                applied_by: &self.options.applied_by,
+            },
             (Repair::MarkApplied, None) => {
                 return Err(RunError::NothingToRepair(format!(
                     "revision `{revision_id}` is not in this binary's migrations, so it cannot be marked applied\n  help: use `--forget`, or repair with the binary that has it"
@@ -43,7 +48,7 @@ impl Migrator {
             self.options.lock_timeout,
         )
         .await?;
-        let result = backend.repair(&revision_id, action).await;
+        let result = backend.write_record(change).await;
         let released = guard.release().await;
         result?;
         released?;

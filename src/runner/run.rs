@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use crate::backend::{Backend, Step};
+use crate::backend::{Backend, RecordChange, Step};
 use crate::graph::History;
 use crate::migration::{BackendKind, Direction, Migration};
 use crate::target::Target;
@@ -279,7 +279,10 @@ impl Migrator {
         };
         let started = Instant::now();
         let result = match mode {
-            Mode::Stamp => backend.stamp(&step).await.map(|()| started.elapsed()),
+            Mode::Stamp => backend
+                .write_record(RecordChange::stamp(&step))
+                .await
+                .map(|()| started.elapsed()),
             _ => backend.apply(&step).await,
         };
         match result {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, BackendError, Step};
+use crate::backend::{BackendError, Step, TestBackend};
 use crate::migration::{BackendKind, Direction, Migration};
 
 use super::diff::diff_lines;
@@ -20,7 +20,7 @@ pub type Scope<'a> = Box<dyn Fn(&str) -> String + Send + Sync + 'a>;
 
 /// A database under test and how to snapshot its schema.
 struct Floor<'a> {
-    backend: &'a dyn Backend,
+    backend: &'a dyn TestBackend,
     #[cfg(feature = "postgres")]
     catalog: Option<(&'a sqlx::PgPool, String)>,
     scope: Option<Scope<'a>>,
@@ -89,7 +89,7 @@ impl<'a> Stairway<'a> {
     }
 
     /// Adds a backend; its schema is read with [`Backend::snapshot_schema`].
-    pub fn backend(mut self, backend: &'a dyn Backend) -> Self {
+    pub fn backend(mut self, backend: &'a dyn TestBackend) -> Self {
         self.floors.push(Floor {
             backend,
             #[cfg(feature = "postgres")]
@@ -122,7 +122,7 @@ impl<'a> Stairway<'a> {
     #[cfg(feature = "postgres")]
     pub fn postgres(
         mut self,
-        backend: &'a dyn Backend,
+        backend: &'a dyn TestBackend,
         pool: &'a sqlx::PgPool,
         schema: &str,
     ) -> Self {

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context as _;
-use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate_core::backend::{redact_url, redact_urls_in, Backend, NOT_A_URL};
-use dbmigrate_core::{History, Migrator};
+use dbmigrate_core::backend::{
+    redact_url, redact_urls_in, ConnectOptions, Connection, Descriptor, TestBackend,
+    TestIsolation, DESCRIPTORS, NOT_A_URL,
+};
+use dbmigrate_core::{BackendKind, History, Migrator};
 
 use crate::config::Project;
 
@@ -27,41 +29,59 @@ pub struct ConnectionArgs {
     pub weaviate_url: Option<String>,
 }
 
-/// The resolved settings.
+impl ConnectionArgs {
+    /// The value of a URL flag named by a descriptor (`--database-url`).
+    fn url_flag(&self, flag: &str) -> Option<&String> {
+        [
+            ("--database-url", &self.database_url),
+            ("--neo4j-uri", &self.neo4j_uri),
+            ("--weaviate-url", &self.weaviate_url),
+        ]
+        .into_iter()
+        .find(|(name, _)| *name == flag)
+        .and_then(|(_, value)| value.as_ref())
+    }
+}
+
+/// The resolved settings: one connection per configured database, in
+/// descriptor order.
 #[derive(Debug, Default)]
 pub struct Settings {
-    database_url: Option<String>,
-    neo4j: Option<(String, String, String)>,
-    neo4j_database: Option<String>,
-    weaviate: Option<(String, Option<String>)>,
+    databases: Vec<(&'static Descriptor, Connection)>,
 }
 
 impl Settings {
     /// Flags, else the environment, else `<root>/.env`.
     pub fn resolve(args: &ConnectionArgs, root: &Path) -> Settings {
         let dotenv = read_dotenv(&root.join(".env"));
-        let lookup = |flag: &Option<String>, name: &str| -> Option<String> {
-            flag.clone()
-                .or_else(|| std::env::var(name).ok())
+        let lookup = |name: &str| -> Option<String> {
+            std::env::var(name)
+                .ok()
                 .or_else(|| dotenv.get(name).cloned())
                 .filter(|value| !value.is_empty())
         };
-        let neo4j = lookup(&args.neo4j_uri, "NEO4J_URI").map(|uri| {
-            let user = lookup(&None, "NEO4J_USER").unwrap_or_else(|| "neo4j".to_string());
-            (
-                uri,
-                user,
-                lookup(&None, "NEO4J_PASSWORD").unwrap_or_default(),
-            )
-        });
-        let weaviate = lookup(&args.weaviate_url, "WEAVIATE_URL")
-            .map(|url| (url, lookup(&None, "WEAVIATE_API_KEY")));
-        Settings {
-            database_url: lookup(&args.database_url, "DATABASE_URL"),
-            neo4j,
-            neo4j_database: lookup(&None, "NEO4J_DATABASE"),
-            weaviate,
-        }
+        let databases = DESCRIPTORS
+            .iter()
+            .filter_map(|descriptor| {
+                let url = args
+                    .url_flag(descriptor.url_flag)
+                    .cloned()
+                    .filter(|value| !value.is_empty())
+                    .or_else(|| lookup(descriptor.url_env))?;
+                let settings = descriptor
+                    .settings_env
+                    .iter()
+                    .filter_map(|&name| Some((name, lookup(name)?)))
+                    .collect();
+                let connection = Connection {
+                    url,
+                    settings,
+                    options: ConnectOptions::default(),
+                };
+                Some((descriptor, connection))
+            })
+            .collect();
+        Settings { databases }
     }
 
     /// Every connection string as given: a message that quotes one whole
@@ -69,41 +89,21 @@ impl Settings {
     /// Passwords are never searched for as text: `a` or `postgres` would
     /// turn unrelated words into `***` and so reveal themselves.
     pub fn secrets(&self) -> Vec<String> {
-        [
-            self.database_url.as_deref(),
-            self.neo4j.as_ref().map(|n| n.0.as_str()),
-            self.weaviate.as_ref().map(|w| w.0.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .map(str::to_string)
-        .collect()
+        self.databases
+            .iter()
+            .map(|(_, connection)| connection.url.clone())
+            .collect()
     }
-}
 
-impl Settings {
     /// Refuses a connection string that is not `scheme://host…` before any
     /// driver sees it (sqlx reads `postgresql:/u:pw@h` as "localhost" and
     /// waits). Its text is not shown: a mistyped URL may hold a password.
     pub fn check_urls(&self) -> anyhow::Result<()> {
-        let given = [
-            (
-                "--database-url / DATABASE_URL",
-                self.database_url.as_deref(),
-            ),
-            (
-                "--neo4j-uri / NEO4J_URI",
-                self.neo4j.as_ref().map(|n| n.0.as_str()),
-            ),
-            (
-                "--weaviate-url / WEAVIATE_URL",
-                self.weaviate.as_ref().map(|w| w.0.as_str()),
-            ),
-        ];
-        for (name, url) in given {
-            if url.is_some_and(|url| redact_url(url) == NOT_A_URL) {
+        for (descriptor, connection) in &self.databases {
+            if redact_url(&connection.url) == NOT_A_URL {
                 anyhow::bail!(crate::exit::UsageError(format!(
-                    "{name} is not a URL: expected scheme://[user[:password]@]host[:port][/path] (its text is not shown: it may hold a password)\n  help: check the `://` after the scheme and percent-encode `#`, `/`, `?`, `@` in the password (`%23`, `%2F`, `%3F`, `%40`)"
+                    "{} / {} is not a URL: expected scheme://[user[:password]@]host[:port][/path] (its text is not shown: it may hold a password)\n  help: check the `://` after the scheme and percent-encode `#`, `/`, `?`, `@` in the password (`%23`, `%2F`, `%3F`, `%40`)",
+                    descriptor.url_flag, descriptor.url_env
                 )));
             }
         }
@@ -112,12 +112,20 @@ impl Settings {
 
     /// True when no database is configured at all.
     pub fn is_empty(&self) -> bool {
-        self.database_url.is_none() && self.neo4j.is_none() && self.weaviate.is_none()
+        self.databases.is_empty()
+    }
+
+    /// The URL of a backend, if configured.
+    pub fn url(&self, kind: BackendKind) -> Option<&str> {
+        self.databases
+            .iter()
+            .find(|(descriptor, _)| descriptor.kind == kind)
+            .map(|(_, connection)| connection.url.as_str())
     }
 
     /// The PostgreSQL URL, if any.
     pub fn database_url(&self) -> Option<&str> {
-        self.database_url.as_deref()
+        self.url(BackendKind::Postgres)
     }
 
     /// The Neo4j URI, user and password, if any.
@@ -128,45 +136,19 @@ impl Settings {
     }
 }
 
-/// Neo4j and Weaviate backends for `cargo dbmigrate test`, when configured:
-/// their bookkeeping uses a `Test` prefix so the real history is not touched.
-pub fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Backend>>> {
-    let mut backends: Vec<Box<dyn Backend>> = Vec::new();
-    if let Some((uri, user, password)) = &settings.neo4j {
-        let backend = connect_neo4j(settings, uri, user, password)?;
-        let config = dbmigrate_core::backend::neo4j::Neo4jConfig {
-            label_prefix: "__DbmigrateTest".into(),
-            ..Default::default()
-        };
-        backends.push(Box::new(backend.with_config(config)));
-    }
-    if let Some((url, api_key)) = &settings.weaviate {
-        use dbmigrate_core::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
-        let config = WeaviateConfig {
-            collection_prefix: "DbmigrateTest".into(),
-            ..Default::default()
-        };
-        let client = WeaviateClient::new(url, api_key.clone(), config)
-            .context("cannot connect to Weaviate")?;
-        backends.push(Box::new(WeaviateBackend::new(client)));
+/// The backends `cargo dbmigrate test` runs on the configured servers (those
+/// isolated by a bookkeeping prefix, so the real history is not touched).
+pub async fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn TestBackend>>> {
+    let mut backends = Vec::new();
+    for (descriptor, connection) in &settings.databases {
+        if descriptor.test_isolation == TestIsolation::BookkeepingPrefix {
+            let backend = (descriptor.connector.connect_for_tests)(connection.clone())
+                .await
+                .with_context(|| format!("cannot connect to {}", descriptor.name))?;
+            backends.push(backend);
+        }
     }
     Ok(backends)
-}
-
-/// Connects to Neo4j with the resolved settings (database from `NEO4J_DATABASE`).
-fn connect_neo4j(
-    settings: &Settings,
-    uri: &str,
-    user: &str,
-    password: &str,
-) -> anyhow::Result<dbmigrate_core::backend::neo4j::Neo4jBackend> {
-    dbmigrate_core::backend::neo4j::Neo4jBackend::connect(
-        uri,
-        user,
-        password,
-        settings.neo4j_database.as_deref(),
-    )
-    .context("cannot connect to Neo4j")
 }
 
 /// `text` with every connection string of `connection_strings` and every
@@ -189,54 +171,30 @@ pub async fn migrator(
     if let Some(timeout) = project.settings.lock_timeout {
         migrator = migrator.lock_timeout(timeout.max(std::time::Duration::from_secs(1)));
     }
-    let Some(url) = &settings.database_url else {
-        if settings.neo4j.is_none() && settings.weaviate.is_none() {
-            anyhow::bail!(crate::exit::UsageError(
-                "no database to talk to\n  help: pass --database-url, set DATABASE_URL (or NEO4J_URI / WEAVIATE_URL), or put them in .env in the project root".into()
-            ));
-        }
-        return add_others(migrator, settings);
-    };
-    let backend = PostgresBackend::connect(url)
-        .await
-        .context("cannot connect to PostgreSQL")?;
-    migrator = migrator.backend(Box::new(backend.with_config(postgres_config(project))));
-    add_others(migrator, settings)
-}
-
-fn postgres_config(project: &Project) -> PostgresConfig {
-    let mut config = match project
-        .settings
-        .history_table
-        .as_deref()
-        .map(|t| t.split_once('.'))
-    {
-        Some(Some((schema, table))) => PostgresConfig::for_table(schema, table),
-        Some(None) => PostgresConfig::for_table(
-            "public",
-            project
-                .settings
-                .history_table
-                .as_deref()
-                .unwrap_or_default(),
-        ),
-        None => PostgresConfig::default(),
-    };
-    config.lock_timeout = project.settings.lock_timeout;
-    config.statement_timeout = project.settings.statement_timeout;
-    config
-}
-
-fn add_others(mut migrator: Migrator, settings: &Settings) -> anyhow::Result<Migrator> {
-    if let Some((uri, user, password)) = &settings.neo4j {
-        let backend = connect_neo4j(settings, uri, user, password)?;
-        migrator = migrator.backend(Box::new(backend));
+    if settings.is_empty() {
+        let flags: Vec<&str> = DESCRIPTORS.iter().map(|d| d.url_flag).collect();
+        let envs: Vec<&str> = DESCRIPTORS.iter().map(|d| d.url_env).collect();
+        anyhow::bail!(crate::exit::UsageError(format!(
+            "no database to talk to\n  help: pass {}, set {}, or put them in .env in the project root",
+            flags.join(" / "),
+            envs.join(" / ")
+        )));
     }
-    if let Some((url, api_key)) = &settings.weaviate {
-        let backend =
-            dbmigrate_core::backend::weaviate::WeaviateBackend::connect(url, api_key.clone())
-                .context("cannot connect to Weaviate")?;
-        migrator = migrator.backend(Box::new(backend));
+    let options = ConnectOptions {
+        history_table: project.settings.history_table.clone(),
+        lock_timeout: project.settings.lock_timeout,
+        statement_timeout: project.settings.statement_timeout,
+        ..ConnectOptions::default()
+    };
+    for (descriptor, connection) in &settings.databases {
+        let connection = Connection {
+            options: options.clone(),
+            ..connection.clone()
+        };
+        let backend = (descriptor.connector.connect)(connection)
+            .await
+            .with_context(|| format!("cannot connect to {}", descriptor.name))?;
+        migrator = migrator.backend(backend);
     }
     Ok(migrator)
 }

@@ -105,11 +105,7 @@ fn planned(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         } else {
             "down"
         };
-        let comment = if step.backend == dbmigrate_core::BackendKind::Neo4j {
-            "//"
-        } else {
-            "--"
-        };
+        let comment = step.backend.descriptor().comment_prefix().unwrap_or("--");
         writeln!(
             out,
             "{comment} {} {} ({}, {direction})",

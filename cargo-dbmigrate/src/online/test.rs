@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::backend::{Backend, Step, TestBackend};
 use dbmigrate_core::testing::{FreshDatabase, RoundTripError, Stairway};
 use dbmigrate_core::{BackendKind, Direction, Migration};
 use serde::Serialize;
@@ -57,7 +57,7 @@ pub async fn run(
             .into())
         }
     };
-    let others = connect::test_backends(settings)?;
+    let others = connect::test_backends(settings).await?;
     let servers = servers(fresh.as_ref(), &others, secrets);
     for server in &servers {
         eprintln!("testing on {server}");
@@ -88,7 +88,7 @@ async fn round_trip(
     migrations: &[Migration],
     fresh: Option<&FreshDatabase>,
     postgres: Option<&PostgresBackend>,
-    others: &[Box<dyn Backend>],
+    others: &[Box<dyn TestBackend>],
 ) -> Result<(), RoundTripError> {
     let mut stairway = Stairway::new(migrations);
     if let (Some(fresh), Some(postgres)) = (fresh, postgres) {
@@ -103,7 +103,7 @@ async fn round_trip(
 /// Where the run happens, for the user: the scratch database and the servers it touches.
 fn servers(
     fresh: Option<&FreshDatabase>,
-    others: &[Box<dyn Backend>],
+    others: &[Box<dyn TestBackend>],
     secrets: &[String],
 ) -> Vec<String> {
     let mut servers: Vec<String> = fresh

@@ -13,7 +13,7 @@ use super::execute::{self, Call};
 use super::lock::{self, Held};
 use super::{history, snapshot};
 use crate::backend::{
-    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction,
+    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
 };
 use crate::migration::{BackendKind, Direction, Migration};
@@ -201,7 +201,6 @@ impl Backend for Neo4jBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             transactional_ddl: false,
-            lease_lock: true,
         }
     }
 
@@ -281,28 +280,13 @@ impl Backend for Neo4jBackend {
         Ok(self.calls(step).iter().map(Call::planned).collect())
     }
 
-    async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError> {
-        let migration = step.migration;
-        let cypher = match step.direction {
-            Direction::Up => history::write(
-                &self.names,
+    async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError> {
+        let cypher = match change {
+            RecordChange::Applied {
                 migration,
-                RecordState::Applied,
-                step.applied_by,
-            ),
-            Direction::Down => history::delete(&self.names, &migration.revision_id),
-        };
-        self.run_bookkeeping(cypher).await
-    }
-
-    async fn repair(
-        &self,
-        revision_id: &str,
-        action: RepairAction<'_>,
-    ) -> Result<(), BackendError> {
-        let cypher = match action {
-            RepairAction::MarkApplied(migration) => history::mark_applied(&self.names, migration),
-            RepairAction::Forget => history::delete(&self.names, revision_id),
+                applied_by,
+            } => history::write(&self.names, migration, RecordState::Applied, applied_by),
+            RecordChange::Removed { revision_id } => history::delete(&self.names, revision_id),
         };
         self.run_bookkeeping(cypher).await
     }
@@ -311,7 +295,11 @@ impl Backend for Neo4jBackend {
         let scope = self.config.schema_scope.as_deref();
         snapshot::snapshot(&self.db, &self.names, scope).await
     }
+}
 
+#[cfg(feature = "testing")]
+#[async_trait::async_trait]
+impl crate::backend::TestBackend for Neo4jBackend {
     async fn execute_script(
         &self,
         migration: &Migration,

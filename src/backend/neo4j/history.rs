@@ -100,21 +100,6 @@ pub(super) fn delete(names: &Names, revision_id: &str) -> Cypher {
     .param("revision_id", Param::Str(revision_id.into()))
 }
 
-/// Marks an existing record clean with the file's current checksum (`repair`).
-pub(super) fn mark_applied(names: &Names, migration: &Migration) -> Cypher {
-    Cypher::new(format!(
-        "MERGE (m:{} {{revision_id: $revision_id}}) \
-         ON CREATE SET m.applied_at = datetime(), m.duration_ms = 0, m.applied_by = 'repair' \
-         SET m.parent = $parent, m.message = $message, m.checksum = $checksum, m.state = $state",
-        names.migration
-    ))
-    .param("revision_id", Param::Str(migration.revision_id.clone()))
-    .param("parent", Param::OptStr(migration.parent.clone()))
-    .param("message", Param::Str(migration.message.clone()))
-    .param("checksum", Param::Str(migration.checksum.to_hex()))
-    .param("state", Param::Str(APPLIED.into()))
-}
-
 /// A history row as the read query returns it, or what is wrong with it.
 pub(super) fn from_row(row: &Row) -> Result<AppliedMigration, String> {
     let revision_id: String = row

@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row};
 
 use crate::backend::{
-    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction,
+    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
 };
 use crate::migration::{BackendKind, Direction, Migration, TransactionMode};
@@ -232,7 +232,6 @@ impl Backend for PostgresBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             transactional_ddl: true,
-            lease_lock: false,
         }
     }
 
@@ -307,30 +306,13 @@ impl Backend for PostgresBackend {
         Ok(sql::step_calls(&self.config, step))
     }
 
-    async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError> {
-        let text = match step.direction {
-            Direction::Up => sql::upsert_record(
-                &self.config,
-                step.migration,
-                step.applied_by,
-                "applied",
-                "0",
-            ),
-            Direction::Down => sql::delete_record(&self.config, &step.migration.revision_id),
-        };
-        self.run(&text).await
-    }
-
-    async fn repair(
-        &self,
-        revision_id: &str,
-        action: RepairAction<'_>,
-    ) -> Result<(), BackendError> {
-        let text = match action {
-            RepairAction::MarkApplied(migration) => {
-                sql::upsert_record(&self.config, migration, "repair", "applied", "0")
-            }
-            RepairAction::Forget => sql::delete_record(&self.config, revision_id),
+    async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError> {
+        let text = match change {
+            RecordChange::Applied {
+                migration,
+                applied_by,
+            } => sql::upsert_record(&self.config, migration, applied_by, "applied", "0"),
+            RecordChange::Removed { revision_id } => sql::delete_record(&self.config, revision_id),
         };
         self.run(&text).await
     }
@@ -338,7 +320,11 @@ impl Backend for PostgresBackend {
     async fn snapshot_schema(&self) -> Result<String, BackendError> {
         super::snapshot::tables_and_columns(self).await
     }
+}
 
+#[cfg(feature = "testing")]
+#[async_trait::async_trait]
+impl crate::backend::TestBackend for PostgresBackend {
     async fn execute_script(
         &self,
         migration: &Migration,

@@ -10,7 +10,7 @@ use super::history::{self, history_class};
 use super::lock::{self, ensure_class, Lease};
 use super::snapshot;
 use crate::backend::{
-    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction,
+    AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
 };
 use crate::migration::{BackendKind, Direction, Migration};
@@ -93,7 +93,7 @@ impl WeaviateBackend {
         Ok((ops, source))
     }
 
-    async fn write_record(
+    async fn put_record(
         &self,
         migration: &Migration,
         state: RecordState,
@@ -163,7 +163,6 @@ impl Backend for WeaviateBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             transactional_ddl: false,
-            lease_lock: true,
         }
     }
 
@@ -215,7 +214,7 @@ impl Backend for WeaviateBackend {
         let schema = exec::read_schema(&self.client).await?;
         let (ops, source) = self.checked_ops(step, &schema)?;
         let migration = step.migration;
-        self.write_record(
+        self.put_record(
             migration,
             RecordState::Dirty(step.direction),
             step.applied_by,
@@ -227,7 +226,7 @@ impl Backend for WeaviateBackend {
         let took = started.elapsed();
         match step.direction {
             Direction::Up => {
-                self.write_record(migration, RecordState::Applied, step.applied_by, took)
+                self.put_record(migration, RecordState::Applied, step.applied_by, took)
                     .await?
             }
             Direction::Down => self.delete_record(&migration.revision_id).await?,
@@ -274,44 +273,27 @@ impl Backend for WeaviateBackend {
         Ok(calls)
     }
 
-    async fn stamp(&self, step: &Step<'_>) -> Result<(), BackendError> {
-        match step.direction {
-            Direction::Up => {
-                self.write_record(
-                    step.migration,
-                    RecordState::Applied,
-                    step.applied_by,
-                    Duration::ZERO,
-                )
-                .await
+    async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError> {
+        match change {
+            RecordChange::Applied {
+                migration,
+                applied_by,
+            } => {
+                self.put_record(migration, RecordState::Applied, applied_by, Duration::ZERO)
+                    .await
             }
-            Direction::Down => self.delete_record(&step.migration.revision_id).await,
-        }
-    }
-
-    async fn repair(
-        &self,
-        revision_id: &str,
-        action: RepairAction<'_>,
-    ) -> Result<(), BackendError> {
-        match action {
-            RepairAction::MarkApplied(migration) => {
-                self.write_record(
-                    migration,
-                    RecordState::Applied,
-                    "dbmigrate repair",
-                    Duration::ZERO,
-                )
-                .await
-            }
-            RepairAction::Forget => self.delete_record(revision_id).await,
+            RecordChange::Removed { revision_id } => self.delete_record(revision_id).await,
         }
     }
 
     async fn snapshot_schema(&self) -> Result<String, BackendError> {
         snapshot::snapshot(&self.client, &[&self.history_class, &self.lock_class]).await
     }
+}
 
+#[cfg(feature = "testing")]
+#[async_trait::async_trait]
+impl crate::backend::TestBackend for WeaviateBackend {
     async fn execute_script(
         &self,
         migration: &Migration,

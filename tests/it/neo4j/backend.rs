@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate_core::backend::{Backend, BackendError, RecordState, RepairAction};
+use dbmigrate_core::backend::{Backend, BackendError, RecordChange, RecordState};
 use dbmigrate_core::parse::parse_migration;
 use dbmigrate_core::Direction;
 
@@ -162,7 +162,9 @@ async fn a_failing_statement_leaves_a_dirty_record_until_repair() {
     assert_eq!(history[0].state, RecordState::Dirty(Direction::Up));
 
     backend
-        .repair("20240103_0000_ccc001", RepairAction::Forget)
+        .write_record(RecordChange::Removed {
+            revision_id: "20240103_0000_ccc001",
+        })
         .await
         .expect("repair");
     assert!(backend.read_history().await.expect("history").is_empty());
@@ -187,7 +189,10 @@ async fn a_failing_statement_leaves_a_dirty_record_until_repair() {
     );
 
     backend
-        .repair("20240103_0000_ccc001", RepairAction::MarkApplied(&broken))
+        .write_record(RecordChange::Applied {
+            migration: &broken,
+            applied_by: "repair",
+        })
         .await
         .expect("mark applied");
     let history = backend.read_history().await.expect("history");

@@ -1,0 +1,177 @@
+//! How to connect each backend from a URL and settings: one function per
+//! database, held by its [`Descriptor`](super::Descriptor). A backend whose
+//! cargo feature is off answers with [`BackendError::NotCompiled`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use super::{Backend, BackendError};
+
+/// Where one database is and how to keep its bookkeeping.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// Its URL (the descriptor's `url_env`, or the flag that overrides it).
+    pub url: String,
+    /// The values of the descriptor's `settings_env` variables that are set.
+    pub settings: BTreeMap<&'static str, String>,
+    /// Project settings the backend applies.
+    pub options: ConnectOptions,
+}
+
+/// Project settings a backend applies when it connects.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// PostgreSQL's history table, `schema.table` or `table` (in `public`).
+    pub history_table: Option<String>,
+    /// PostgreSQL's `lock_timeout` for every migration without its own.
+    pub lock_timeout: Option<Duration>,
+    /// PostgreSQL's `statement_timeout` for every migration without its own.
+    pub statement_timeout: Option<Duration>,
+    /// Keep bookkeeping apart from the real history (`cargo dbmigrate test`).
+    pub for_tests: bool,
+}
+
+/// A backend being connected.
+pub type Connecting = Pin<Box<dyn Future<Output = Result<Box<dyn Backend>, BackendError>> + Send>>;
+
+/// Connects one backend.
+pub type ConnectFn = fn(Connection) -> Connecting;
+
+/// A backend being connected for tests (it can also run scripts outside bookkeeping).
+#[cfg(feature = "testing")]
+pub type ConnectingForTests =
+    Pin<Box<dyn Future<Output = Result<Box<dyn super::TestBackend>, BackendError>> + Send>>;
+
+/// Connects one backend for tests, with bookkeeping apart from the real history.
+#[cfg(feature = "testing")]
+pub type ConnectForTestsFn = fn(Connection) -> ConnectingForTests;
+
+/// Boxes a typed connect future as a [`Connecting`].
+#[cfg(any(feature = "postgres", feature = "neo4j", feature = "weaviate"))]
+fn boxed<B: Backend + 'static>(
+    future: impl Future<Output = Result<B, BackendError>> + Send + 'static,
+) -> Connecting {
+    Box::pin(async move { Ok(Box::new(future.await?) as Box<dyn Backend>) })
+}
+
+/// Boxes a typed connect future as a [`ConnectingForTests`], with
+/// [`ConnectOptions::for_tests`] set.
+#[cfg(all(
+    feature = "testing",
+    any(feature = "postgres", feature = "neo4j", feature = "weaviate")
+))]
+fn boxed_for_tests<B: super::TestBackend + 'static, F>(
+    connect: impl FnOnce(Connection) -> F,
+    mut connection: Connection,
+) -> ConnectingForTests
+where
+    F: Future<Output = Result<B, BackendError>> + Send + 'static,
+{
+    connection.options.for_tests = true;
+    let future = connect(connection);
+    Box::pin(async move { Ok(Box::new(future.await?) as Box<dyn super::TestBackend>) })
+}
+
+/// How to connect one backend: what its [`Descriptor`](super::Descriptor) holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Connector {
+    /// Connects it for migrating.
+    pub connect: ConnectFn,
+    /// Connects it for round-trip tests.
+    #[cfg(feature = "testing")]
+    pub connect_for_tests: ConnectForTestsFn,
+}
+
+#[cfg(any(
+    not(feature = "postgres"),
+    not(feature = "neo4j"),
+    not(feature = "weaviate")
+))]
+fn not_compiled(backend: &'static str) -> BackendError {
+    BackendError::NotCompiled {
+        backend,
+        feature: backend,
+    }
+}
+
+macro_rules! connector {
+    ($name:ident, $feature:literal, $connect:ident) => {
+        /// The connector of one backend.
+        #[cfg(feature = $feature)]
+        pub(super) const $name: Connector = Connector {
+            connect: |connection| boxed($connect(connection)),
+            #[cfg(feature = "testing")]
+            connect_for_tests: |connection| boxed_for_tests($connect, connection),
+        };
+        /// The connector of one backend, which this build leaves out.
+        #[cfg(not(feature = $feature))]
+        pub(super) const $name: Connector = Connector {
+            connect: |_| Box::pin(std::future::ready(Err(not_compiled($feature)))),
+            #[cfg(feature = "testing")]
+            connect_for_tests: |_| Box::pin(std::future::ready(Err(not_compiled($feature)))),
+        };
+    };
+}
+
+connector!(POSTGRES, "postgres", postgres);
+connector!(NEO4J, "neo4j", neo4j);
+connector!(WEAVIATE, "weaviate", weaviate);
+
+/// Connects PostgreSQL with the project's history table and timeouts.
+#[cfg(feature = "postgres")]
+async fn postgres(
+    connection: Connection,
+) -> Result<super::postgres::PostgresBackend, BackendError> {
+    use super::postgres::{PostgresBackend, PostgresConfig};
+    let options = connection.options;
+    let mut config = match options.history_table.as_deref() {
+        Some(name) => match name.split_once('.') {
+            Some((schema, table)) => PostgresConfig::for_table(schema, table),
+            None => PostgresConfig::for_table("public", name),
+        },
+        None => PostgresConfig::default(),
+    };
+    config.lock_timeout = options.lock_timeout;
+    config.statement_timeout = options.statement_timeout;
+    let backend = PostgresBackend::connect(&connection.url).await?;
+    Ok(backend.with_config(config))
+}
+
+/// Connects Neo4j: user from `NEO4J_USER` (default `neo4j`), password from
+/// `NEO4J_PASSWORD`, database from `NEO4J_DATABASE` (default: the server's).
+#[cfg(feature = "neo4j")]
+async fn neo4j(connection: Connection) -> Result<super::neo4j::Neo4jBackend, BackendError> {
+    use super::neo4j::{Neo4jBackend, Neo4jConfig};
+    let setting = |name: &str| connection.settings.get(name).map(String::as_str);
+    let backend = Neo4jBackend::connect(
+        &connection.url,
+        setting("NEO4J_USER").unwrap_or("neo4j"),
+        setting("NEO4J_PASSWORD").unwrap_or_default(),
+        setting("NEO4J_DATABASE"),
+    )?;
+    Ok(if connection.options.for_tests {
+        backend.with_config(Neo4jConfig {
+            label_prefix: "__DbmigrateTest".into(),
+            ..Neo4jConfig::default()
+        })
+    } else {
+        backend
+    })
+}
+
+/// Connects Weaviate: API key from `WEAVIATE_API_KEY`.
+#[cfg(feature = "weaviate")]
+async fn weaviate(
+    connection: Connection,
+) -> Result<super::weaviate::WeaviateBackend, BackendError> {
+    use super::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
+    let mut config = WeaviateConfig::default();
+    if connection.options.for_tests {
+        config.collection_prefix = "DbmigrateTest".into();
+    }
+    let api_key = connection.settings.get("WEAVIATE_API_KEY").cloned();
+    let client = WeaviateClient::new(&connection.url, api_key, config)?;
+    Ok(WeaviateBackend::new(client))
+}
