@@ -130,9 +130,16 @@ impl Settings {
 
     /// The Neo4j URI, user and password, if any.
     pub fn neo4j(&self) -> Option<(&str, &str, &str)> {
-        self.neo4j
-            .as_ref()
-            .map(|(uri, user, password)| (uri.as_str(), user.as_str(), password.as_str()))
+        let (_, connection) = self
+            .databases
+            .iter()
+            .find(|(descriptor, _)| descriptor.kind == BackendKind::Neo4j)?;
+        let setting = |name: &str| connection.settings.get(name).map(String::as_str);
+        Some((
+            connection.url.as_str(),
+            setting("NEO4J_USER").unwrap_or("neo4j"),
+            setting("NEO4J_PASSWORD").unwrap_or_default(),
+        ))
     }
 }
 
