@@ -3,7 +3,12 @@
 //! one row in [`DESCRIPTORS`], one arm in [`BackendKind::descriptor`], one
 //! backend module and one connect function (see ARCHITECTURE.md).
 
+use crate::error::ParseErrorKind;
 use crate::migration::BackendKind;
+
+/// A check of one section's text at parse time: the 1-based line and kind
+/// of the first problem. `first_line` is the section's first line.
+pub type SectionCheck = fn(section: &str, first_line: u32) -> Result<(), (u32, ParseErrorKind)>;
 
 /// How a backend's migration files are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +61,8 @@ pub struct Descriptor {
     pub feature: &'static str,
     /// How `cargo dbmigrate test` isolates a round trip.
     pub test_isolation: TestIsolation,
+    /// What the parser refuses in a section beyond the common rules.
+    pub check_section: Option<SectionCheck>,
     /// How to connect it (an error when its feature is off).
     #[cfg(feature = "runtime")]
     pub connector: super::connect::Connector,
@@ -78,6 +85,7 @@ pub static DESCRIPTORS: [Descriptor; 3] = [
         #[cfg(feature = "runtime")]
         connector: super::connect::POSTGRES,
         test_isolation: TestIsolation::ScratchDatabase,
+        check_section: Some(crate::sql::refuse_meta_commands),
     },
     Descriptor {
         kind: BackendKind::Neo4j,
@@ -94,6 +102,7 @@ pub static DESCRIPTORS: [Descriptor; 3] = [
         #[cfg(feature = "runtime")]
         connector: super::connect::NEO4J,
         test_isolation: TestIsolation::BookkeepingPrefix,
+        check_section: None,
     },
     Descriptor {
         kind: BackendKind::Weaviate,
@@ -110,6 +119,7 @@ pub static DESCRIPTORS: [Descriptor; 3] = [
         #[cfg(feature = "runtime")]
         connector: super::connect::WEAVIATE,
         test_isolation: TestIsolation::BookkeepingPrefix,
+        check_section: None,
     },
 ];
 

@@ -23,7 +23,7 @@ pub mod weaviate;
 pub use connect::{ConnectFn, ConnectOptions, Connecting, Connection, Connector};
 #[cfg(feature = "testing")]
 pub use connect::{ConnectForTestsFn, ConnectingForTests};
-pub use descriptor::{Descriptor, Layout, TestIsolation, DESCRIPTORS};
+pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTORS};
 #[cfg(feature = "runtime")]
 pub use error::BackendError;
 #[cfg(feature = "runtime")]

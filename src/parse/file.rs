@@ -46,9 +46,7 @@ pub fn parse_migration(path: &str, text: &str) -> Result<Migration, ParseError> 
     let descriptor = name.backend.descriptor();
     let body = match descriptor.layout {
         Layout::Json => weaviate::parse_json(&normalised),
-        Layout::Comments { prefix } => {
-            sections::parse_sections(&normalised, descriptor.extension, prefix)
-        }
+        Layout::Comments { prefix } => sections::parse_sections(&normalised, descriptor, prefix),
     }
     .map_err(|(line, kind)| error(line, kind))?;
     Ok(Migration {

@@ -1,7 +1,7 @@
 //! `.sql` and `.cypher` files: the comment header, then `migrate:up` and
 //! `migrate:down` sections.
 
-use crate::backend::DESCRIPTORS;
+use crate::backend::{Descriptor, DESCRIPTORS};
 use crate::error::ParseErrorKind;
 
 use super::file::{line_number, Body, LineError};
@@ -41,7 +41,12 @@ fn is_statement(line: &str, prefix: &str) -> bool {
 }
 
 /// Parses normalised (LF, no BOM) text of a `.sql` or `.cypher` file.
-pub(crate) fn parse_sections(text: &str, extension: &str, prefix: &str) -> Result<Body, LineError> {
+pub(crate) fn parse_sections(
+    text: &str,
+    descriptor: &Descriptor,
+    prefix: &str,
+) -> Result<Body, LineError> {
+    let extension = descriptor.extension;
     let lines: Vec<&str> = text.split('\n').collect();
     let (up_marker, down_marker) = find_markers(&lines, prefix)?;
     let mut header = Header::default();
@@ -68,9 +73,9 @@ pub(crate) fn parse_sections(text: &str, extension: &str, prefix: &str) -> Resul
     }
     let (up, up_line) = section_text(up_lines, up_marker + 1);
     let (down, down_line) = down_section(&lines, down_marker, &header, prefix, last_line)?;
-    if backend == BackendKind::Postgres {
-        crate::sql::refuse_meta_commands(&up, up_line)?;
-        crate::sql::refuse_meta_commands(&down, down_line)?;
+    if let Some(check) = descriptor.check_section {
+        check(&up, up_line)?;
+        check(&down, down_line)?;
     }
     Ok(Body {
         message,

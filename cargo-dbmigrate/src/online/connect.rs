@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use dbmigrate_core::backend::{
-    redact_url, redact_urls_in, ConnectOptions, Connection, Descriptor, TestBackend,
-    TestIsolation, DESCRIPTORS, NOT_A_URL,
+    redact_url, redact_urls_in, ConnectOptions, Connection, Descriptor, TestBackend, TestIsolation,
+    DESCRIPTORS, NOT_A_URL,
 };
 use dbmigrate_core::{BackendKind, History, Migrator};
 
