@@ -11,8 +11,8 @@ mod exit;
 mod failure;
 mod import;
 mod inspect;
-mod logging;
 mod lint;
+mod logging;
 mod online;
 mod rebase;
 mod scaffold;
@@ -45,7 +45,11 @@ fn main() -> ExitCode {
             });
         }
     };
-    let format = cli.format;
+    // How a failure is shown: JSON on stdout for `--format json` (and sarif).
+    let format = match cli.format {
+        args::FormatArg::Text => OutputFormat::Text,
+        _ => OutputFormat::Json,
+    };
     match run(cli) {
         Ok(code) => code,
         Err(error) => ExitCode::from(failure::report(&error, format)),

@@ -301,7 +301,9 @@ async fn no_password_in_any_output() {
     let failures: Vec<_> = runs.iter().filter(|(code, _, _)| *code != 0).collect();
     assert_eq!(failures.len(), 8, "every run but --help fails");
     assert!(
-        failures.iter().all(|(_, _, err)| err.contains("***")),
+        failures
+            .iter()
+            .all(|(_, out, err)| err.contains(":***@") || out.contains(":***@")),
         "the URL is shown redacted: {failures:?}"
     );
     project.drop().await;
