@@ -267,7 +267,7 @@ pub enum GraphError {
         parent: String,
     },
     /// `Revises:` headers form a cycle.
-    #[error("revisions form a cycle: {}\n  help: make the oldest of them revise the revision before it (or `base`)", cycle.join(" -> "))]
+    #[error("revisions form a cycle: {}\n  help: make the oldest of them revise the revision before it (or `base`)", abbreviated_cycle(cycle))]
     Cycle {
         /// The revisions in the cycle.
         cycle: Vec<String>,
@@ -284,6 +284,21 @@ pub enum GraphError {
         /// The head files.
         heads: Vec<String>,
     },
+}
+
+/// `a -> b -> c -> a`; a long cycle shows its first and last four
+/// revisions and how many lie between, so the message stays one short line.
+fn abbreviated_cycle(cycle: &[String]) -> String {
+    const SHOWN: usize = 4;
+    if cycle.len() <= 2 * SHOWN + 1 {
+        return cycle.join(" -> ");
+    }
+    format!(
+        "{} -> … {} more … -> {}",
+        cycle[..SHOWN].join(" -> "),
+        cycle.len() - 2 * SHOWN,
+        cycle[cycle.len() - SHOWN..].join(" -> ")
+    )
 }
 
 /// `path:line`, or just `path` when the line is unknown (0).

@@ -53,7 +53,7 @@ impl FormatArg {
 /// `cargo dbmigrate`: scaffold, inspect, apply and revert migrations for
 /// PostgreSQL, Neo4j and Weaviate on one timeline.
 #[derive(Debug, Parser)]
-#[command(name = "cargo dbmigrate", bin_name = "cargo dbmigrate", version)]
+#[command(name = "cargo dbmigrate", bin_name = "cargo dbmigrate", version, after_help = crate::exit::HELP)]
 pub struct Cli {
     /// Path to the Cargo.toml of the package whose migrations to use.
     #[arg(long, global = true, value_name = "PATH")]
@@ -83,6 +83,9 @@ pub enum Command {
     /// Check the files, the revision graph and the checksums; with connection
     /// settings, also each database's history (edited, dirty, unknown revisions).
     Check {
+        /// Check only the files, even when connection settings are present.
+        #[arg(long)]
+        offline: bool,
         #[command(flatten)]
         connection: crate::online::ConnectionArgs,
     },
@@ -131,6 +134,14 @@ pub fn normalized_args(
         args.remove(1);
     }
     args
+}
+
+/// True when the command line asks for `--format json` (read before
+/// parsing, so a usage error can be JSON too).
+pub fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
+    args.windows(2)
+        .any(|pair| pair[0] == "--format" && pair[1] == "json")
+        || args.iter().any(|arg| arg == "--format=json")
 }
 
 #[cfg(test)]

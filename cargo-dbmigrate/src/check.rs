@@ -69,19 +69,30 @@ pub fn offline_check(project: &Project) -> (CheckReport, Option<History>) {
     }
 }
 
-/// `check`: prints the report; exits [`exit::HISTORY_BROKEN`] on any problem.
+/// `check`: prints the report; exits [`exit::HISTORY_BROKEN`] when the
+/// files are invalid, [`exit::NEEDS_ATTENTION`] when a database's history
+/// disagrees with them. `offline` skips the databases.
 pub fn check(
     project: &Project,
+    offline: bool,
     connection: &ConnectionArgs,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let (mut report, history) = offline_check(project);
-    if history.is_some() {
+    let mut code = if report.ok {
+        exit::SUCCESS
+    } else {
+        exit::HISTORY_BROKEN
+    };
+    if history.is_some() && !offline {
         if let Some(found) = crate::online::check_databases(project, connection)? {
             report.databases = found.databases;
             report.ok = found.problems.is_empty();
             report.errors.extend(found.problems);
+            if !report.ok {
+                code = exit::NEEDS_ATTENTION;
+            }
         }
     }
     match format {
@@ -109,9 +120,5 @@ pub fn check(
             eprintln!("error: check failed: {} problem(s)", report.errors.len());
         }
     }
-    Ok(ExitCode::from(if report.ok {
-        exit::SUCCESS
-    } else {
-        exit::HISTORY_BROKEN
-    }))
+    Ok(ExitCode::from(code))
 }

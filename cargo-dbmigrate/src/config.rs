@@ -118,32 +118,35 @@ impl Project {
         relative_to_cwd(&self.migrations_dir)
     }
 
-    /// Every migration file, parsed; all parse errors are printed to stderr and
-    /// end in a [`HistoryBroken`] error. A missing folder holds no migrations.
+    /// Every migration file, parsed; parse errors end in a [`HistoryBroken`]
+    /// error (the first; the others are printed to stderr). A missing folder holds no migrations.
     pub fn load_migrations(&self) -> anyhow::Result<Vec<Migration>> {
         if !self.migrations_dir.is_dir() {
             return Ok(Vec::new());
         }
         dbmigrate_core::parse::load_dir(&self.display_dir()).map_err(|errors| {
-            for error in &errors {
+            // The first error is the command's error (JSON shows its file and
+            // line); any others are listed before it.
+            for error in errors.iter().skip(1) {
                 eprintln!("error: {error}");
             }
-            HistoryBroken(format!(
-                "{} invalid migration file(s) in {}",
-                errors.len(),
-                self.display_dir().display()
-            ))
-            .into()
+            let first = errors.first().map(ToString::to_string).unwrap_or_default();
+            let more = match errors.len() {
+                0 | 1 => String::new(),
+                n => format!(
+                    "\n  ({} more invalid migration file(s) in {}, listed above)",
+                    n - 1,
+                    self.display_dir().display()
+                ),
+            };
+            HistoryBroken(format!("{first}{more}")).into()
         })
     }
 
     /// The validated timeline; parse and graph errors are printed to stderr.
     pub fn load_history(&self) -> anyhow::Result<History> {
         let migrations = self.load_migrations()?;
-        History::new(migrations).map_err(|error| {
-            eprintln!("error: {error}");
-            HistoryBroken("the migration history is broken".into()).into()
-        })
+        History::new(migrations).map_err(|error| HistoryBroken(error.to_string()).into())
     }
 }
 

@@ -60,6 +60,14 @@ pub fn new(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
+    if !args.message.chars().any(char::is_alphanumeric) {
+        return Err(UsageError(
+            "the message is empty: it becomes the file's slug and `Message:` header
+  help: say what the migration does, e.g. `cargo dbmigrate new \"add price index\"`"
+                .into(),
+        )
+        .into());
+    }
     let history = project.load_history()?;
     let parent = match &args.revises {
         Some(text) => resolve(&history, text)?,

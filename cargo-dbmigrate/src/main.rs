@@ -8,10 +8,11 @@ mod check;
 mod color;
 mod config;
 mod exit;
+mod failure;
 mod import;
 mod inspect;
-mod logging;
 mod lint;
+mod logging;
 mod online;
 mod rebase;
 mod scaffold;
@@ -26,8 +27,15 @@ use args::{Cli, Command};
 use config::Project;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(args::normalized_args(std::env::args_os())) {
+    let argv = args::normalized_args(std::env::args_os());
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
+        Err(error) if error.use_stderr() && args::asks_for_json(&argv) => {
+            let document = failure::document(exit::kind(exit::USAGE), &error.kind().to_string());
+            println!("{:#}", serde_json::json!({ "error": document }));
+            let _ = error.print();
+            return ExitCode::from(exit::USAGE);
+        }
         Err(error) => {
             let _ = error.print();
             return ExitCode::from(if error.use_stderr() {
@@ -37,18 +45,14 @@ fn main() -> ExitCode {
             });
         }
     };
+    // How a failure is shown: JSON on stdout for `--format json` (and sarif).
+    let format = match cli.format {
+        args::FormatArg::Text => OutputFormat::Text,
+        _ => OutputFormat::Json,
+    };
     match run(cli) {
         Ok(code) => code,
-        Err(error) => {
-            if !exit::is_broken_pipe(&error)
-                && error.downcast_ref::<exit::HistoryBroken>().is_none()
-            {
-                eprintln!("error: {error:#}");
-            } else if let Some(broken) = error.downcast_ref::<exit::HistoryBroken>() {
-                eprintln!("error: {broken}");
-            }
-            exit::code_for(&error)
-        }
+        Err(error) => ExitCode::from(failure::report(&error, format)),
     }
 }
 
@@ -82,7 +86,10 @@ fn run_offline(
         Command::History => inspect::history(project, format, out),
         Command::Heads => inspect::heads(project, format, out),
         Command::Show { revision } => inspect::show(project, &revision, format, out),
-        Command::Check { connection } => check::check(project, &connection, format, out),
+        Command::Check {
+            offline,
+            connection,
+        } => check::check(project, offline, &connection, format, out),
         Command::Rebase { dry_run } => rebase::rebase(project, dry_run, format, out),
         Command::Online(command) => run_online(command, project, format),
         Command::Import(command) => import::run(command, project, format, out),

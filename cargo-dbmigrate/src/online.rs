@@ -129,7 +129,16 @@ pub async fn run(
         OnlineCommand::Test { .. } => test::run(project, &settings, format, &secrets).await,
         command => run_with(command, project, format, &settings).await,
     };
-    result.map_err(|error| anyhow::anyhow!("{}", connect::scrub(&format!("{error:#}"), &secrets)))
+    result.map_err(|error| classified(&error, &secrets))
+}
+
+/// `error` with its exit code kept and its text scrubbed of connection strings.
+fn classified(error: &anyhow::Error, secrets: &[String]) -> anyhow::Error {
+    crate::exit::Classified {
+        code: crate::exit::code_for(error),
+        message: connect::scrub(&format!("{error:#}"), secrets),
+    }
+    .into()
 }
 
 async fn run_with(
@@ -143,7 +152,12 @@ async fn run_with(
     let mut out = std::io::stdout().lock();
     match command {
         OnlineCommand::Status { .. } => {
-            render::status(&migrator.status().await?, format, &mut out)?
+            let status = migrator.status().await?;
+            render::status(&status, format, &mut out)?;
+            if !status.problems.is_empty() {
+                out.flush().context("failed to write the output")?;
+                return Ok(ExitCode::from(crate::exit::NEEDS_ATTENTION));
+            }
         }
         OnlineCommand::Current { .. } => {
             render::current(&migrator.status().await?, format, &mut out)?
@@ -223,8 +237,7 @@ pub fn check_databases(
         let status = migrator.status().await?;
         anyhow::Ok(status)
     });
-    let status = result
-        .map_err(|error| anyhow::anyhow!("{}", connect::scrub(&format!("{error:#}"), &secrets)))?;
+    let status = result.map_err(|error| classified(&error, &secrets))?;
     Ok(Some(DatabaseCheck {
         databases: status
             .backends

@@ -36,13 +36,21 @@ pub struct Change {
 /// The migrations nothing revises, oldest first.
 pub fn heads(migrations: &[Migration]) -> anyhow::Result<Vec<&Migration>> {
     let graph = RevisionGraph::build(migrations).map_err(graph_error)?;
-    Ok(graph.heads())
+    let heads = graph.heads();
+    if heads.is_empty() {
+        // Files but no head: every revision has a child, so they form a cycle.
+        if let Some(cycle) = graph.find_cycle() {
+            let mut cycle: Vec<String> = cycle.iter().map(|m| m.revision_id.clone()).collect();
+            cycle.push(cycle[0].clone());
+            return Err(graph_error(dbmigrate_core::GraphError::Cycle { cycle }));
+        }
+    }
+    Ok(heads)
 }
 
-/// Prints a graph error and turns it into [`HistoryBroken`].
+/// A graph error as a [`HistoryBroken`] error.
 fn graph_error(error: dbmigrate_core::GraphError) -> anyhow::Error {
-    eprintln!("error: {error}");
-    HistoryBroken("the migration history is broken".into()).into()
+    HistoryBroken(error.to_string()).into()
 }
 
 /// `rebase [--dry-run]`.

@@ -354,3 +354,141 @@ fn a_project_template_overrides_the_built_in_one() {
         .read_migration(&file_name)
         .contains("Neo4j cannot mix schema commands"));
 }
+
+/// `n` SQL migrations whose `Revises:` headers form one cycle.
+fn cycle_project(n: usize) -> Project {
+    let project = Project::from_fixture("good");
+    for entry in std::fs::read_dir(project.root.join("migrations")).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let id = |i: usize| format!("20240101_0900_{i:06x}");
+    for i in 0..n {
+        let parent = id((i + n - 1) % n);
+        project.write_migration(
+            &format!("{}_step.sql", id(i)),
+            &format!("-- Message: step\n-- Revises: {parent}\n\n-- migrate:up\nSELECT 1;\n\n-- migrate:down\nSELECT 1;\n"),
+        );
+    }
+    project
+}
+
+#[test]
+fn every_offline_command_exits_3_on_invalid_files_with_json_on_stdout() {
+    let project = Project::from_fixture("broken");
+    let commands: [&[&str]; 9] = [
+        &["history"],
+        &["heads"],
+        &["show", "aaa111"],
+        &["new", "x"],
+        &["check"],
+        &["rebase"],
+        &["status"],
+        &["upgrade"],
+        &["plan"],
+    ];
+    for command in commands {
+        let run = project.run(command);
+        assert_eq!(run.code, 3, "{command:?}: {}{}", run.stdout, run.stderr);
+        let mut json = command.to_vec();
+        json.extend(["--format", "json"]);
+        let run = project.run(&json);
+        assert_eq!(run.code, 3, "{json:?}: {}{}", run.stdout, run.stderr);
+        let document: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{json:?}: stdout is not JSON ({e}): {}", run.stdout));
+        if command != ["check"] {
+            let error = &document["error"];
+            assert_eq!(error["kind"], "invalid_files", "{json:?}: {document}");
+            assert!(
+                error["file"]
+                    .as_str()
+                    .is_some_and(|f| f.starts_with("migrations/")),
+                "{json:?}: {document}"
+            );
+            assert!(error["help"].is_string(), "{json:?}: {document}");
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_for_every_command_and_in_json() {
+    let project = Project::from_fixture("good");
+    for command in [
+        &["show", "zzz"][..],
+        &["upgrade", "zzz"],
+        &["status"],
+        &["new", ""],
+    ] {
+        let run = project.run(command);
+        assert_eq!(run.code, 2, "{command:?}: {}{}", run.stdout, run.stderr);
+    }
+    let run = project.run(&["show", "zzz", "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(document["error"]["kind"], "usage", "{document}");
+    assert!(document["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("zzz"));
+    let run = project.run(&["frobnicate", "--format", "json"]);
+    assert_eq!(run.code, 2);
+    let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(document["error"]["kind"], "usage", "{document}");
+    let help = project.run(&["--help"]).success();
+    assert!(
+        help.stdout.contains("Exit codes:")
+            && help.stdout.contains("4  a database needs attention")
+    );
+}
+
+#[test]
+fn heads_on_a_cycle_is_an_error_and_a_long_cycle_stays_one_short_line() {
+    let small = cycle_project(3);
+    let run = small.run(&["heads"]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("revisions form a cycle"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("no migrations"), "{}", run.stdout);
+
+    let large = cycle_project(10_000);
+    for command in ["heads", "history", "check"] {
+        let run = large.run(&[command]);
+        assert_eq!(
+            run.code,
+            3,
+            "{command}: {}",
+            &run.stderr[..run.stderr.len().min(500)]
+        );
+        let longest = run
+            .stderr
+            .lines()
+            .chain(run.stdout.lines())
+            .map(str::len)
+            .max();
+        assert!(
+            longest < Some(400),
+            "{command}: a line of {longest:?} bytes"
+        );
+        assert!(run.stderr.contains("more"), "{command}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_0() {
+    let good = Project::from_fixture("good");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
+        .args(["history", "--format", "json"])
+        .current_dir(&good.root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the command has read its project, so its first write fails.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -194,6 +194,59 @@ async fn edututor_base_head_base_head_with_the_cli() {
 }
 
 #[tokio::test]
+async fn online_exit_codes_and_a_closed_pipe() {
+    let project = Project::edututor().await;
+    let (code, out, err) = project.run(&["dbmigrate", "upgrade", "zzz"]);
+    assert_eq!(
+        code, 2,
+        "an unknown revision is a usage error, as for `show`: {out}{err}"
+    );
+    let (code, out, _) = project.run(&["dbmigrate", "upgrade", "zzz", "--format", "json"]);
+    assert_eq!(code, 2);
+    let document: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(document["error"]["kind"], "usage", "{document}");
+    assert!(document["error"]["help"].is_string(), "{document}");
+    let unreachable = "postgres://app@127.0.0.1:9/app";
+    let (code, out, err) = run_in(
+        &project.root,
+        &["dbmigrate", "status", "--database-url", unreachable],
+        &[],
+    );
+    assert_eq!(code, 1, "a database operation failed: {out}{err}");
+    let (code, out, _) = run_in(
+        &project.root,
+        &[
+            "dbmigrate",
+            "status",
+            "--format",
+            "json",
+            "--database-url",
+            unreachable,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    let document: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(document["error"]["kind"], "failed", "{document}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
+        .args(["dbmigrate", "upgrade"])
+        .current_dir(&project.root)
+        .env("DATABASE_URL", &project.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the command connects, so its first line hits a closed pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    project.drop().await;
+}
+
+#[tokio::test]
 async fn no_password_in_any_output() {
     let project = Project::edututor().await;
     let real = database_url();
@@ -248,7 +301,9 @@ async fn no_password_in_any_output() {
     let failures: Vec<_> = runs.iter().filter(|(code, _, _)| *code != 0).collect();
     assert_eq!(failures.len(), 8, "every run but --help fails");
     assert!(
-        failures.iter().all(|(_, _, err)| err.contains("***")),
+        failures
+            .iter()
+            .all(|(_, out, err)| err.contains(":***@") || out.contains(":***@")),
         "the URL is shown redacted: {failures:?}"
     );
     project.drop().await;
@@ -291,7 +346,7 @@ async fn check_reports_an_applied_migration_edited_afterwards() {
     assert_ne!(applied, edited);
 
     let (code, out, err) = project.run(&["dbmigrate", "check"]);
-    assert_eq!(code, 3, "{out}{err}");
+    assert_eq!(code, 4, "a database needs attention: {out}{err}");
     assert!(
         err.contains(&format!(
             "migrations/{name}: migration `20241201_1100_b2c3d4` was edited after it was applied"
@@ -301,16 +356,38 @@ async fn check_reports_an_applied_migration_edited_afterwards() {
         "{err}"
     );
     let (code, out, _) = project.run(&["dbmigrate", "check", "--format", "json"]);
-    assert_eq!(code, 3);
+    assert_eq!(code, 4);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["ok"], false, "{out}");
     assert!(
         report["errors"][0].as_str().unwrap().contains(&edited),
         "{out}"
     );
-    // Without connection settings, `check` stays offline and the files are fine.
+    // Without connection settings, or with --offline, `check` reads only the files.
     let (code, out, err) = run_in(&project.root, &["dbmigrate", "check"], &[]);
     assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = project.run(&["dbmigrate", "check", "--offline"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Every command that reads the database says it needs attention: exit 4.
+    for command in [&["status"][..], &["upgrade"], &["plan"], &["downgrade"]] {
+        let mut args = vec!["dbmigrate"];
+        args.extend_from_slice(command);
+        let (code, out, err) = project.run(&args);
+        assert_eq!(code, 4, "{command:?}: {out}{err}");
+        args.extend(["--format", "json"]);
+        let (code, out, err) = project.run(&args);
+        assert_eq!(code, 4, "{command:?}: {out}{err}");
+        let document: serde_json::Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{command:?}: not JSON ({e}): {out}"));
+        if command != ["status"] {
+            assert_eq!(document["error"]["kind"], "needs_attention", "{document}");
+            assert_eq!(
+                document["error"]["file"],
+                format!("migrations/{name}"),
+                "{document}"
+            );
+        }
+    }
     project.drop().await;
 }
 
