@@ -492,3 +492,71 @@ fn dump_has_meta_commands() -> bool {
         .lines()
         .any(|line| line.starts_with('\\'))
 }
+
+/// Runs Flyway's engine (flyway-core from Maven Central; its command-line jar
+/// is not published there) on a folder.
+fn flyway_migrate(scratch: &Scratch, dir: &Path) -> Output {
+    let launcher = peer("flyway", "flyway/FlywayMigrate.java");
+    let (credentials, rest) = scratch
+        .url
+        .trim_start_matches("postgres://")
+        .trim_start_matches("postgresql://")
+        .split_once('@')
+        .expect("user@host");
+    let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+    let jdbc = format!("jdbc:postgresql://{rest}");
+    Command::new("java")
+        .arg("-cp")
+        .arg(launcher.parent().unwrap().join("lib/*"))
+        .arg(&launcher)
+        .args([jdbc.as_str(), user, password, dir.to_str().unwrap()])
+        .output()
+        .expect("java runs")
+}
+
+#[test]
+fn flyway_real_engine_then_import_and_adopt() {
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture("flyway", temp.path());
+    let scratch = Scratch::new("flyway");
+    let output = flyway_migrate(&scratch, &source);
+    assert!(
+        output.status.success(),
+        "flyway failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        scratch
+            .query(
+                "SELECT count(*) FROM flyway_schema_history WHERE success AND checksum IS NOT NULL"
+            )
+            .trim(),
+        "11"
+    );
+    import_adopt_round_trip("flyway", &source, &scratch, "flyway_schema_history", 11);
+}
+
+#[test]
+fn flyway_file_edited_after_it_was_applied_is_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture("flyway", temp.path());
+    let scratch = Scratch::new("flyway_edited");
+    let output = flyway_migrate(&scratch, &source);
+    assert!(
+        output.status.success(),
+        "flyway failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(
+        source.join("V3__seed_users.sql"),
+        "INSERT INTO users (name) VALUES ('ada');\n",
+    )
+    .unwrap();
+    let app = App::new();
+    app.ok(&["import", "--from", "flyway", source.to_str().unwrap()]);
+    let stderr = app.refused(&["adopt", "--from", "flyway", "--database-url", &scratch.url]);
+    assert!(
+        stderr.contains("_seed_users.sql: version 3 was changed after flyway applied it"),
+        "{stderr}"
+    );
+}

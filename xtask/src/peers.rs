@@ -23,7 +23,7 @@ struct Peer {
     install: fn(&Path, &str) -> anyhow::Result<()>,
 }
 
-const PEERS: [Peer; 3] = [
+const PEERS: [Peer; 4] = [
     Peer {
         name: "golang-migrate",
         version: "v4.18.3",
@@ -42,10 +42,16 @@ const PEERS: [Peer; 3] = [
         binary: "bin/sqlx",
         install: install_sqlx_cli,
     },
+    Peer {
+        name: "flyway",
+        version: "10.22.0",
+        binary: "flyway/FlywayMigrate.java",
+        install: install_flyway,
+    },
 ];
 
 const USAGE: &str =
-    "usage: cargo xtask peers install [golang-migrate|alembic|sqlx-cli ...] | peers dir";
+    "usage: cargo xtask peers install [golang-migrate|alembic|sqlx-cli|flyway ...] | peers dir";
 
 /// Runs `cargo xtask peers …`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
@@ -145,6 +151,56 @@ fn install_sqlx_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
             // Its own build folder, so the workspace's target/ is not rebuilt.
             .env("CARGO_TARGET_DIR", dir.join("build")),
     )
+}
+
+/// Flyway's command-line jar is not on Maven Central (only its POM is), so
+/// the test drives Flyway's engine (`flyway-core`, which is) through its Java
+/// API with this launcher, run as a single-file Java program.
+const FLYWAY_LAUNCHER: &str = r#"import java.util.Map;
+import org.flywaydb.core.Flyway;
+
+/** Applies a folder of Flyway migrations: FlywayMigrate <jdbc-url> <user> <password> <dir>. */
+public class FlywayMigrate {
+    public static void main(String[] args) {
+        var result = Flyway.configure()
+            .dataSource(args[0], args[1], args[2])
+            .locations("filesystem:" + args[3])
+            // Without this, Flyway's lock transaction blocks CREATE INDEX CONCURRENTLY forever.
+            .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+            .load()
+            .migrate();
+        System.out.println("applied " + result.migrationsExecuted);
+    }
+}
+"#;
+
+fn install_flyway(dir: &Path, version: &str) -> anyhow::Result<()> {
+    let flyway = dir.join("flyway");
+    std::fs::create_dir_all(&flyway)?;
+    let dependency = |group: &str, artifact: &str, version: &str| {
+        format!("<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version></dependency>")
+    };
+    let pom = format!(
+        "<project xmlns=\"http://maven.apache.org/POM/4.0.0\"><modelVersion>4.0.0</modelVersion>\
+         <groupId>dbmigrate.peers</groupId><artifactId>flyway</artifactId><version>1</version><dependencies>{}{}{}</dependencies></project>\n",
+        dependency("org.flywaydb", "flyway-core", version),
+        dependency("org.flywaydb", "flyway-database-postgresql", version),
+        dependency("org.postgresql", "postgresql", "42.7.4"),
+    );
+    std::fs::write(flyway.join("pom.xml"), pom)?;
+    run_command(
+        Command::new("mvn")
+            .args([
+                "-q",
+                "-B",
+                "dependency:copy-dependencies",
+                "-DoutputDirectory=lib",
+            ])
+            .current_dir(&flyway),
+    )
+    .context("needs Maven (mvn) and Java 17 on PATH")?;
+    std::fs::write(flyway.join("FlywayMigrate.java"), FLYWAY_LAUNCHER)?;
+    Ok(())
 }
 
 fn run_command(command: &mut Command) -> anyhow::Result<()> {
