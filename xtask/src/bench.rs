@@ -1,11 +1,21 @@
-//! `cargo xtask bench`: applies N small PostgreSQL migrations with
-//! `cargo dbmigrate upgrade` and compares the wall time with `psql -1 -f`
-//! running the same statements (no bookkeeping) in one transaction.
-//! Target: the runner costs at most 1.15× psql.
+//! `cargo xtask bench`: PostgreSQL on a server with DEFAULT durability
+//! (its own cluster on 127.0.0.1:57300 under the target folder; `--shared`
+//! uses `DATABASE_URL` instead, whose fsync is off). Two cases:
+//!
+//! - N small migrations (1,000 by default): `psql -1 -f` (no bookkeeping,
+//!   one transaction), `psql -f` with one transaction a migration,
+//!   `sqlx migrate run` when sqlx-cli is installed, and
+//!   `cargo dbmigrate upgrade`; interleaved rounds (the order rotates), the
+//!   median of each. Target: dbmigrate ≤ 1.15× `psql -1` and ahead of sqlx-cli.
+//! - one migration of `--big-mb` megabytes (5 by default): `cargo dbmigrate
+//!   upgrade` and `plan` against `psql -1 -f`. Target: ≤ 1.5×.
 //!
 //! ```text
-//! cargo xtask bench [--migrations 1000] [--rounds 3] [--release] [--check]
+//! cargo xtask bench [--migrations 1000] [--rounds 5] [--big-mb 5] [--release] [--shared] [--check]
 //! ```
+
+mod big;
+mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,125 +29,286 @@ const TARGET_RATIO: f64 = 1.15;
 struct Options {
     migrations: usize,
     rounds: usize,
+    big_mb: usize,
     release: bool,
+    shared: bool,
     check: bool,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut options = Options {
         migrations: 1000,
-        rounds: 3,
+        rounds: 5,
+        big_mb: 5,
         release: false,
+        shared: false,
         check: false,
     };
     let mut args = args.iter();
+    let number = |name: &str, value: Option<&String>| -> anyhow::Result<usize> {
+        value
+            .with_context(|| format!("{name} needs a number"))?
+            .parse()
+            .with_context(|| format!("{name} needs a number"))
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--migrations" => {
-                let value = args.next().context("--migrations needs a number")?;
-                options.migrations = value.parse().context("--migrations needs a number")?;
-            }
-            "--rounds" => {
-                let value = args.next().context("--rounds needs a number")?;
-                options.rounds = value.parse::<usize>().context("--rounds needs a number")?.max(1);
-            }
+            "--migrations" => options.migrations = number(arg, args.next())?,
+            "--rounds" => options.rounds = number(arg, args.next())?.max(1),
+            "--big-mb" => options.big_mb = number(arg, args.next())?,
             "--release" => options.release = true,
+            "--shared" => options.shared = true,
             "--check" => options.check = true,
-            other => bail!("unknown argument `{other}`\nusage: cargo xtask bench [--migrations N] [--rounds R] [--release] [--check]"),
+            other => bail!("unknown argument `{other}`\nusage: cargo xtask bench [--migrations N] [--rounds R] [--big-mb MB] [--release] [--shared] [--check]"),
         }
     }
     Ok(options)
 }
 
+/// The server the bench runs on: its own durable cluster, or `DATABASE_URL`.
+struct Server {
+    admin_url: String,
+    settings: String,
+    _cluster: Option<cluster::Cluster>,
+}
+
+fn server(options: &Options, psql: &Path) -> anyhow::Result<Server> {
+    if options.shared {
+        let admin_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()).context(
+            "DATABASE_URL is not set: run `cargo xtask services up` and `eval \"$(cargo xtask services env)\"`",
+        )?;
+        return Ok(Server {
+            admin_url,
+            settings:
+                "the shared test server (fsync=off, synchronous_commit=off, full_page_writes=off)"
+                    .into(),
+            _cluster: None,
+        });
+    }
+    let cluster = cluster::Cluster::start(&target_dir()?)?;
+    Ok(Server {
+        admin_url: cluster.url("postgres"),
+        settings: format!(
+            "own cluster on 127.0.0.1:{}, defaults: {}",
+            cluster::PORT,
+            cluster.settings(psql)
+        ),
+        _cluster: Some(cluster),
+    })
+}
+
 /// Runs `cargo xtask bench`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let options = parse(args)?;
-    let admin_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()).context(
-        "DATABASE_URL is not set: run `cargo xtask services up` and `eval \"$(cargo xtask services env)\"`",
-    )?;
     let psql = find_psql()?;
     let binary = build_cli(options.release)?;
-    let dir = std::env::temp_dir().join(format!("dbmigrate-bench-{}", std::process::id()));
-    let scripts = write_project(&dir, options.migrations)?;
-    let result = (0..options.rounds).try_fold([Duration::MAX; 4], |best, round| {
-        let times = round_trip(&psql, &binary, &dir, &scripts, &admin_url, round)?;
-        anyhow::Ok([0, 1, 2, 3].map(|i| best[i].min(times[i])))
+    let server = server(&options, &psql)?;
+    println!("server: {}", server.settings);
+    let sqlx = find_sqlx();
+    if sqlx.is_none() {
+        println!("sqlx-cli not found on PATH or in ~/.cache/dbmigrate/peers/bin: to compare with it, run\n  cargo install sqlx-cli --no-default-features --features postgres,rustls --root ~/.cache/dbmigrate/peers");
+    }
+    let dir = target_dir()?.join(format!("bench-project-{}", std::process::id()));
+    let result = small(
+        &options,
+        &psql,
+        &binary,
+        sqlx.as_deref(),
+        &dir,
+        &server.admin_url,
+    )
+    .and_then(|ok| {
+        Ok((
+            ok,
+            large(
+                &options,
+                &psql,
+                &binary,
+                &dir.join("big"),
+                &server.admin_url,
+            )?,
+        ))
     });
     let _ = std::fs::remove_dir_all(&dir);
-    let [one_transaction, per_migration, runner, fixed] = result?;
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let ratio = runner.as_secs_f64() / one_transaction.as_secs_f64();
-    let build = if options.release { "release" } else { "debug" };
-    println!(
-        "{} migrations, best of {} round(s)",
-        options.migrations, options.rounds
-    );
-    println!(
-        "  psql -1 -f (one transaction)          {:>8.0} ms",
-        ms(one_transaction)
-    );
-    println!(
-        "  psql -f (one transaction a migration) {:>8.0} ms",
-        ms(per_migration)
-    );
-    println!(
-        "  cargo dbmigrate upgrade ({build:7})     {:>8.0} ms",
-        ms(runner)
-    );
-    println!("  runner / psql -1                      {ratio:>8.2}  (target <= {TARGET_RATIO})");
-    println!(
-        "  runner / psql one transaction each    {:>8.2}",
-        runner.as_secs_f64() / per_migration.as_secs_f64()
-    );
-    println!(
-        "  cargo dbmigrate upgrade, nothing pending {:>5.0} ms  (fixed cost of the CLI)",
-        ms(fixed)
-    );
-    println!(
-        "  runner without that fixed cost / psql -1 {:>5.2}",
-        runner.saturating_sub(fixed).as_secs_f64() / one_transaction.as_secs_f64()
-    );
-    if options.check && ratio > TARGET_RATIO {
-        bail!("the runner took {ratio:.2}× psql -1, above the {TARGET_RATIO}× target");
+    let (small_ratio, big_ratio) = result?;
+    if options.check && (small_ratio > TARGET_RATIO || big_ratio > big::TARGET_RATIO) {
+        bail!("above target: {small_ratio:.2}× psql -1 (target {TARGET_RATIO}), big file {big_ratio:.2}× (target {})", big::TARGET_RATIO);
     }
     Ok(())
 }
 
-/// One round on fresh databases: psql -1, psql per migration, the runner.
-fn round_trip(
+/// The N-small-migrations case; returns dbmigrate / psql -1.
+fn small(
+    options: &Options,
+    psql: &Path,
+    binary: &Path,
+    sqlx: Option<&Path>,
+    dir: &Path,
+    admin_url: &str,
+) -> anyhow::Result<f64> {
+    let scripts = write_project(dir, options.migrations)?;
+    let mut names = vec![
+        "psql -1 -f (one transaction)",
+        "psql -f (one transaction a migration)",
+    ];
+    if sqlx.is_some() {
+        names.push("sqlx migrate run");
+    }
+    names.push("cargo dbmigrate upgrade");
+    names.push("cargo dbmigrate upgrade, nothing pending");
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    for round in 0..options.rounds {
+        let database = |n: usize| format!("dbm_bench_{n}_{}_{round}", std::process::id());
+        let count = names.len() - 1;
+        for step in 0..count {
+            // Interleaved: each round starts with a different contestant.
+            let n = (step + round) % count;
+            let name = database(n);
+            sql(
+                psql,
+                admin_url,
+                &format!("CREATE DATABASE \"{name}\" TEMPLATE template0"),
+            )?;
+            let url = with_database(admin_url, &name);
+            let measured = match (n, sqlx) {
+                (0, _) => time_psql(psql, &["-1"], &scripts[0], &url),
+                (1, _) => time_psql(psql, &[], &scripts[1], &url),
+                (2, Some(sqlx)) => time_sqlx(sqlx, dir, &url),
+                _ => time_runner(binary, dir, &url).and_then(|runner| {
+                    times[count].push(time_runner(binary, dir, &url)?);
+                    Ok(runner)
+                }),
+            };
+            let _ = sql(
+                psql,
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            );
+            times[n].push(measured?);
+        }
+    }
+    let medians: Vec<Duration> = times.iter_mut().map(|t| median(t)).collect();
+    let build = if options.release { "release" } else { "debug" };
+    println!(
+        "{} small migrations, median of {} interleaved round(s), {build} build",
+        options.migrations, options.rounds
+    );
+    let psql1 = medians[0].as_secs_f64();
+    for (name, time) in names.iter().zip(&medians) {
+        println!(
+            "  {name:<42} {:>8.0} ms  {:>5.2}× psql -1",
+            time.as_secs_f64() * 1000.0,
+            time.as_secs_f64() / psql1
+        );
+    }
+    let runner = medians[names.len() - 2].as_secs_f64();
+    if sqlx.is_some() {
+        println!(
+            "  dbmigrate / sqlx-cli                       {:>8.2}",
+            runner / medians[2].as_secs_f64()
+        );
+    }
+    println!("  target: dbmigrate <= {TARGET_RATIO}× psql -1");
+    Ok(runner / psql1)
+}
+
+/// The big-file case; returns upgrade / psql -1.
+fn large(
+    options: &Options,
     psql: &Path,
     binary: &Path,
     dir: &Path,
-    scripts: &[PathBuf; 2],
     admin_url: &str,
-    round: usize,
-) -> anyhow::Result<[Duration; 4]> {
-    let names = ["psql1", "psqln", "runner"]
-        .map(|n| format!("dbm_bench_{n}_{}_{round}", std::process::id()));
-    for name in &names {
-        sql(
-            psql,
-            admin_url,
-            &format!("CREATE DATABASE \"{name}\" TEMPLATE template0"),
-        )?;
+) -> anyhow::Result<f64> {
+    let script = big::write_project(dir, options.big_mb)?;
+    let size = std::fs::metadata(&script)?.len() as f64 / 1e6;
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..options.rounds.min(3) {
+        for (n, runs) in times.iter_mut().enumerate() {
+            let name = format!("dbm_bench_big_{n}_{}_{round}", std::process::id());
+            sql(
+                psql,
+                admin_url,
+                &format!("CREATE DATABASE \"{name}\" TEMPLATE template0"),
+            )?;
+            let url = with_database(admin_url, &name);
+            let measured = match n {
+                0 => time_psql(psql, &["-1"], &script, &url),
+                1 => time_cli(binary, dir, &url, "upgrade"),
+                _ => time_cli(binary, dir, &url, "plan"),
+            };
+            let _ = sql(
+                psql,
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            );
+            runs.push(measured?);
+        }
     }
-    let urls = names.clone().map(|name| with_database(admin_url, &name));
-    let result = (|| {
-        let one = time_psql(psql, &["-1"], &scripts[0], &urls[0])?;
-        let each = time_psql(psql, &[], &scripts[1], &urls[1])?;
-        let runner = time_runner(binary, dir, &urls[2])?;
-        // Nothing pending: process start, cargo metadata, parsing, one history read.
-        let fixed = time_runner(binary, dir, &urls[2])?;
-        anyhow::Ok([one, each, runner, fixed])
-    })();
-    for name in &names {
-        let _ = sql(
-            psql,
-            admin_url,
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        );
+    let [psql1, upgrade, plan] = times.map(|mut t| median(&mut t).as_secs_f64());
+    println!(
+        "one {size:.1} MB migration, median of {} round(s)",
+        options.rounds.min(3)
+    );
+    println!(
+        "  psql -1 -f                                 {:>8.0} ms",
+        psql1 * 1000.0
+    );
+    println!(
+        "  cargo dbmigrate upgrade                    {:>8.0} ms  {:>5.2}× psql -1 (target <= {})",
+        upgrade * 1000.0,
+        upgrade / psql1,
+        big::TARGET_RATIO
+    );
+    println!(
+        "  cargo dbmigrate plan                       {:>8.0} ms",
+        plan * 1000.0
+    );
+    Ok(upgrade / psql1)
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+fn target_dir() -> anyhow::Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?;
+    Ok(std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from))
+}
+
+/// `sqlx` on PATH, or in the peers folder `cargo xtask peers install` fills.
+fn find_sqlx() -> Option<PathBuf> {
+    let peers = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/dbmigrate/peers/bin/sqlx"));
+    let on_path = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("sqlx"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain(peers)
+        .find(|candidate| candidate.is_file())
+}
+
+fn time_sqlx(sqlx: &Path, dir: &Path, url: &str) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let status = Command::new(sqlx)
+        .args(["migrate", "run", "--source"])
+        .arg(dir.join("sqlx_migrations"))
+        .args(["--database-url", url])
+        .stdout(Stdio::null())
+        .status()
+        .context("failed to run sqlx")?;
+    if !status.success() {
+        bail!("sqlx migrate run failed ({status})");
     }
-    result
+    Ok(started.elapsed())
 }
 
 fn time_psql(psql: &Path, extra: &[&str], script: &Path, url: &str) -> anyhow::Result<Duration> {
@@ -158,9 +329,13 @@ fn time_psql(psql: &Path, extra: &[&str], script: &Path, url: &str) -> anyhow::R
 }
 
 fn time_runner(binary: &Path, dir: &Path, url: &str) -> anyhow::Result<Duration> {
+    time_cli(binary, dir, url, "upgrade")
+}
+
+fn time_cli(binary: &Path, dir: &Path, url: &str, command: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let status = Command::new(binary)
-        .args(["dbmigrate", "upgrade"])
+        .args(["dbmigrate", command])
         .current_dir(dir)
         .env("DATABASE_URL", url)
         // PostgreSQL only: the other servers of `services env` stay out of it.
@@ -170,22 +345,31 @@ fn time_runner(binary: &Path, dir: &Path, url: &str) -> anyhow::Result<Duration>
         .status()
         .context("failed to run cargo-dbmigrate")?;
     if !status.success() {
-        bail!("cargo dbmigrate upgrade failed ({status})");
+        bail!("cargo dbmigrate {command} failed ({status})");
     }
     Ok(started.elapsed())
 }
 
-/// A package with `n` chained migrations, and their up statements as two
-/// scripts: plain (for `psql -1`) and with BEGIN/COMMIT around each migration.
-fn write_project(dir: &Path, n: usize) -> anyhow::Result<[PathBuf; 2]> {
-    let migrations = dir.join("migrations");
+/// An empty Cargo package with a `migrations/` folder.
+fn write_package(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir.join("src"))?;
-    std::fs::create_dir_all(&migrations)?;
+    std::fs::create_dir_all(dir.join("migrations"))?;
     std::fs::write(
         dir.join("Cargo.toml"),
         "[package]\nname = \"bench\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
     )?;
     std::fs::write(dir.join("src/lib.rs"), "")?;
+    Ok(())
+}
+
+/// A package with `n` chained migrations, the same as sqlx-cli migrations,
+/// and their up statements as two scripts: plain (for `psql -1`) and with
+/// BEGIN/COMMIT around each migration.
+fn write_project(dir: &Path, n: usize) -> anyhow::Result<[PathBuf; 2]> {
+    write_package(dir)?;
+    let migrations = dir.join("migrations");
+    let sqlx = dir.join("sqlx_migrations");
+    std::fs::create_dir_all(&sqlx)?;
     let mut script = String::new();
     let mut each = String::new();
     let mut parent = "base".to_string();
@@ -196,6 +380,10 @@ fn write_project(dir: &Path, n: usize) -> anyhow::Result<[PathBuf; 2]> {
         std::fs::write(
             migrations.join(format!("{revision_id}_bench_{i}.sql")),
             text,
+        )?;
+        std::fs::write(
+            sqlx.join(format!("{:06}_bench_{i}.sql", i + 1)),
+            format!("{up}\n"),
         )?;
         script.push_str(&up);
         script.push('\n');
@@ -222,12 +410,7 @@ fn build_cli(release: bool) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("building cargo-dbmigrate failed");
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target
+    Ok(target_dir()?
         .join(if release { "release" } else { "debug" })
         .join("cargo-dbmigrate"))
 }
