@@ -15,10 +15,7 @@ use crate::config::Project;
 /// The built-in templates, overridable by the project's `templates` folder.
 /// The built-in templates, by the name a backend's descriptor gives.
 const TEMPLATES: [(&str, &str); 3] = [
-    (
-        "migration.sql",
-        include_str!("../templates/migration.sql"),
-    ),
+    ("migration.sql", include_str!("../templates/migration.sql")),
     (
         "migration.cypher",
         include_str!("../templates/migration.cypher"),
