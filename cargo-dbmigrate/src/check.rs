@@ -31,6 +31,9 @@ pub struct CheckReport {
     pub chain_hash: Option<String>,
     /// Every problem, each `path:line: message` with a help line.
     pub errors: Vec<String>,
+    /// The offline zero-downtime lint's findings, `path:line:column: severity[rule]: why`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lint: Vec<String>,
     /// The databases whose history was checked (none without connection settings).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<String>,
@@ -80,6 +83,9 @@ pub fn check(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let (mut report, history) = offline_check(project);
+    if let Some(history) = &history {
+        crate::lint::add_to_check(project, history, &mut report)?;
+    }
     let mut code = if report.ok {
         exit::SUCCESS
     } else {
@@ -88,7 +94,7 @@ pub fn check(
     if history.is_some() && !offline {
         if let Some(found) = crate::online::check_databases(project, connection)? {
             report.databases = found.databases;
-            report.ok = found.problems.is_empty();
+            report.ok = report.ok && found.problems.is_empty();
             report.errors.extend(found.problems);
             if !report.ok {
                 code = exit::NEEDS_ATTENTION;
@@ -106,6 +112,9 @@ pub fn check(
                 report.chain_hash.as_deref().map_or("-", |hash| &hash[..12]),
             )?;
             // On stderr, so the result line reads the same with or without databases.
+            for line in &report.lint {
+                eprintln!("{line}");
+            }
             for database in &report.databases {
                 eprintln!("ok: the history of {database} matches the files");
             }
@@ -113,6 +122,9 @@ pub fn check(
         OutputFormat::Text => {
             for database in &report.databases {
                 eprintln!("checked the history of {database}");
+            }
+            for line in &report.lint {
+                eprintln!("{line}");
             }
             for error in &report.errors {
                 eprintln!("error: {error}");

@@ -11,8 +11,9 @@ use dbmigrate_core::{BackendKind, History, Migration};
 use crate::exit::{HistoryBroken, UsageError};
 
 /// The keys `[package.metadata.dbmigrate]` may hold.
-pub const KNOWN_KEYS: [&str; 6] = [
+pub const KNOWN_KEYS: [&str; 7] = [
     "migrations",
+    "lint",
     "default-target",
     "templates",
     "history-table",
@@ -29,6 +30,8 @@ pub struct Settings {
     pub lock_timeout: Option<Duration>,
     /// `statement-timeout`, e.g. `"60s"`.
     pub statement_timeout: Option<Duration>,
+    /// `lint = "deny"`: lint errors fail `check` and the build (default `"warn"`).
+    pub lint_deny: bool,
 }
 
 /// One package that keeps migrations.
@@ -103,6 +106,13 @@ impl Project {
             history_table: string(table, "history-table")?,
             lock_timeout: duration(table, "lock-timeout")?,
             statement_timeout: duration(table, "statement-timeout")?,
+            lint_deny: match string(table, "lint")?.as_deref() {
+                None | Some("warn") => false,
+                Some("deny") => true,
+                Some(other) => anyhow::bail!(
+                    "`lint = {other:?}` in [package.metadata.dbmigrate]\n  help: use \"warn\" (the default) or \"deny\""
+                ),
+            },
         };
         Ok(Project {
             migrations_dir: root.join(migrations),

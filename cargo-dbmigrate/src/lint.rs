@@ -48,6 +48,38 @@ pub fn lint_command(
     }))
 }
 
+/// `check`'s share: the offline lint of every migration. Its findings go to
+/// the report as lines; with `lint = "deny"` an error is a check problem.
+pub fn add_to_check(
+    project: &Project,
+    history: &History,
+    report: &mut crate::check::CheckReport,
+) -> anyhow::Result<()> {
+    let options = LintOptions {
+        default_lock_timeout: project.settings.lock_timeout,
+        default_statement_timeout: project.settings.statement_timeout,
+        ..LintOptions::default()
+    };
+    let lint_report = lint_history(history, &options)?;
+    for violation in lint_report.active() {
+        let line = format!(
+            "{}: {}[{}]: {}\n  help: {}",
+            violation.location(),
+            violation.severity.name(),
+            violation.rule,
+            violation.why,
+            violation.fix
+        );
+        if project.settings.lint_deny && violation.severity == Severity::Error {
+            report.ok = false;
+            report.errors.push(line);
+        } else {
+            report.lint.push(format!("lint: {line}"));
+        }
+    }
+    Ok(())
+}
+
 fn run(project: &Project, history: &History, args: &LintArgs) -> anyhow::Result<LintReport> {
     let mut options = LintOptions {
         default_lock_timeout: project.settings.lock_timeout,

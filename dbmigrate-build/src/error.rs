@@ -26,6 +26,18 @@ pub enum EmbedError {
         /// Each error (its `Display` is `path:line: message` plus a help line).
         errors: Vec<dbmigrate_core::Error>,
     },
+    /// `lint = "deny"` and the zero-downtime lint found errors.
+    #[error("{}\n  help: fix them, suppress one with `-- dbmigrate:allow rule-id reason`, or drop `lint = \"deny\"` from [package.metadata.dbmigrate]", .errors.join("\n"))]
+    Lint {
+        /// Each error, `path:line:column: rule: why` plus a help line.
+        errors: Vec<String>,
+    },
+    /// `[package.metadata.dbmigrate]` could not be read.
+    #[error("{message}")]
+    Config {
+        /// What is wrong, with the file.
+        message: String,
+    },
     /// Reading the folder or writing the generated file failed.
     #[error("{path}: {source}")]
     Io {

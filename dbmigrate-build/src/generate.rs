@@ -47,7 +47,7 @@ fn watched_files(dir: &Path) -> Vec<PathBuf> {
 ///
 /// Paths in messages stay as the user wrote them (`migrations/…`) when the
 /// build script runs in the manifest directory, as cargo guarantees.
-fn load(manifest_dir: &Path, dir: &Path) -> Result<History, EmbedError> {
+pub(crate) fn load(manifest_dir: &Path, dir: &Path) -> Result<History, EmbedError> {
     let in_manifest_dir = std::env::current_dir().is_ok_and(|cwd| cwd == manifest_dir);
     let scan_dir = if in_manifest_dir {
         dir.to_path_buf()

@@ -13,12 +13,17 @@
 //! adding, editing or deleting a migration rebuilds the application with no
 //! source edit. A malformed file or a broken history (duplicate revision,
 //! missing parent, two heads, …) fails the build with `path:line: message`.
+//!
+//! It also runs the zero-downtime lint (`dbmigrate_core::lint`, offline) and
+//! prints each violation as a `cargo:warning`; errors fail the build only
+//! with `[package.metadata.dbmigrate] lint = "deny"`.
 #![warn(missing_docs)]
 // The example is a whole build.rs, `fn main` included.
 #![allow(clippy::needless_doctest_main)]
 
 mod error;
 mod generate;
+mod lint;
 
 use std::path::{Path, PathBuf};
 
@@ -70,7 +75,24 @@ pub fn embed_with(options: &Options) -> Result<(), EmbedError> {
         print_instructions(&manifest_dir, &options.dir, &result);
     }
     let code = result.code?;
+    lint_migrations(&manifest_dir, options)?;
     generate::write_if_changed(&out_dir.join(&options.output_file), &code)
+}
+
+/// The zero-downtime lint: `cargo:warning` lines, and an error with `lint = "deny"`.
+fn lint_migrations(manifest_dir: &Path, options: &Options) -> Result<(), EmbedError> {
+    let settings = lint::Settings::read(manifest_dir)?;
+    let history = generate::load(manifest_dir, &options.dir)?;
+    let report = lint::lint_history(&history, &settings);
+    if options.print_cargo_instructions {
+        for line in lint::warning_lines(&report) {
+            println!("cargo:warning={line}");
+        }
+    }
+    match lint::deny_error(&report) {
+        Some(error) if settings.deny() => Err(error),
+        _ => Ok(()),
+    }
 }
 
 fn env_dir(name: &'static str) -> Result<PathBuf, EmbedError> {
@@ -83,6 +105,11 @@ fn print_instructions(manifest_dir: &Path, dir: &Path, result: &generate::Genera
     println!(
         "cargo:rerun-if-changed={}",
         manifest_dir.join(dir).display()
+    );
+    // `[package.metadata.dbmigrate]` (`lint`, the timeouts) is read from the manifest.
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("Cargo.toml").display()
     );
     for file in &result.watched {
         println!("cargo:rerun-if-changed={}", file.display());

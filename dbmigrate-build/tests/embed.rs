@@ -147,3 +147,53 @@ fn adding_editing_and_deleting_a_file_rebuilds_and_two_heads_fail_the_build() {
     std::fs::remove_file(migration_path(dir, "20241201_1200_cccccc", "third")).unwrap();
     assert_eq!(build_and_run(dir), both.replace("second table", "edited"));
 }
+
+/// `cargo build` showing build-script warnings (no `--quiet`).
+fn cargo_build_verbose(dir: &Path) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    Command::new(cargo)
+        .args(["build", "--offline"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .expect("run cargo build")
+}
+
+#[test]
+fn a_lint_violation_is_a_cargo_warning_and_fails_the_build_only_with_deny() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    write_probe_crate(dir);
+    // Its own name, so its binary never replaces the other test's `embed_probe`.
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("embed_probe", "lint_probe")).unwrap();
+    write_migration(dir, "20241201_1000_aaaaaa", "first", None);
+    std::fs::write(
+        dir.join("migrations/20241201_1100_bbbbbb_retype.sql"),
+        "-- Message: retype\n-- Revises: 20241201_1000_aaaaaa\n-- Lock-Timeout: 5s\n\n-- migrate:up\nALTER TABLE first ALTER COLUMN id TYPE bigint;\n\n-- migrate:down\nSELECT 1;\n",
+    )
+    .unwrap();
+    let build = cargo_build_verbose(dir);
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(build.status.success(), "warn must not fail:\n{stderr}");
+    assert!(
+        stderr.contains("migrations/20241201_1100_bbbbbb_retype.sql:6:")
+            && stderr.contains("error[changing-column-type]"),
+        "no cargo:warning for the violation:\n{stderr}"
+    );
+
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let denied = text.replace(
+        "[workspace]\n",
+        "[package.metadata.dbmigrate]\nlint = \"deny\"\n\n[workspace]\n",
+    );
+    std::fs::write(&manifest, denied).unwrap();
+    let build = cargo_build_verbose(dir);
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        !build.status.success(),
+        "deny must fail the build:\n{stderr}"
+    );
+    assert!(stderr.contains("changing-column-type"), "{stderr}");
+}

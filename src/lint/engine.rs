@@ -69,7 +69,8 @@ pub fn lint(files: &[LintInput<'_>], options: &LintOptions) -> LintReport {
     let mut report = LintReport::default();
     for (index, file) in files.iter().enumerate() {
         let linted = index >= options.first_linted;
-        if !options.one_run || !linted {
+        // A run starts at the first linted migration; applied ones create nothing new.
+        if !options.one_run || index <= options.first_linted {
             context.created.clear();
         }
         let migration = file.migration;

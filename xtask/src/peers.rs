@@ -23,7 +23,7 @@ struct Peer {
     install: fn(&Path, &str) -> anyhow::Result<()>,
 }
 
-const PEERS: [Peer; 4] = [
+const PEERS: [Peer; 5] = [
     Peer {
         name: "golang-migrate",
         version: "v4.18.3",
@@ -48,10 +48,17 @@ const PEERS: [Peer; 4] = [
         binary: "flyway/FlywayMigrate.java",
         install: install_flyway,
     },
+    // The lint's side-by-side test; the same version as the squawk-linter crate.
+    Peer {
+        name: "squawk",
+        version: "2.68.0",
+        binary: "squawk-venv/bin/squawk",
+        install: install_squawk,
+    },
 ];
 
 const USAGE: &str =
-    "usage: cargo xtask peers install [golang-migrate|alembic|sqlx-cli|flyway ...] | peers dir";
+    "usage: cargo xtask peers install [golang-migrate|alembic|sqlx-cli|flyway|squawk ...] | peers dir";
 
 /// Runs `cargo xtask peers …`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
@@ -129,6 +136,19 @@ fn install_alembic(dir: &Path, version: &str) -> anyhow::Result<()> {
         "--quiet",
         &format!("alembic=={version}"),
         "psycopg2-binary==2.9.10",
+    ]))
+}
+
+fn install_squawk(dir: &Path, version: &str) -> anyhow::Result<()> {
+    let venv = dir.join("squawk-venv");
+    if !venv.join("bin/pip").is_file() {
+        run_command(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+            .context("needs python3 with venv (Debian: apt-get install python3-venv)")?;
+    }
+    run_command(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        &format!("squawk-cli=={version}"),
     ]))
 }
 
