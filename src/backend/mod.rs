@@ -19,7 +19,7 @@ pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL
 
 use std::time::Duration;
 
-use crate::migration::{BackendKind, Migration};
+use crate::migration::BackendKind;
 
 /// Storage operations of one database. Implemented by
 /// [`postgres::PostgresBackend`], [`neo4j::Neo4jBackend`] and
@@ -86,13 +86,5 @@ pub trait Backend: Send + Sync {
 
     /// Resolves a dirty record by hand (`repair`).
     async fn repair(&self, revision_id: &str, action: RepairAction<'_>)
-        -> Result<(), BackendError>;
-
-    /// A normalised, sorted, stable text rendering of the schema, for
-    /// round-trip tests and insta snapshots. History bookkeeping is left out.
-    async fn snapshot_schema(&self) -> Result<String, BackendError>;
-
-    /// Runs a migration section outside bookkeeping (used by tests and fixtures).
-    async fn execute_script(&self, migration: &Migration, script: &str)
         -> Result<(), BackendError>;
 }

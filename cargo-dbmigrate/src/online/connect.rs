@@ -130,8 +130,10 @@ impl Settings {
 
 /// Neo4j and Weaviate backends for `cargo dbmigrate test`, when configured:
 /// their bookkeeping uses a `Test` prefix so the real history is not touched.
-pub fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Backend>>> {
-    let mut backends: Vec<Box<dyn Backend>> = Vec::new();
+pub fn test_backends(
+    settings: &Settings,
+) -> anyhow::Result<Vec<Box<dyn dbmigrate_core::testing::TestBackend>>> {
+    let mut backends: Vec<Box<dyn dbmigrate_core::testing::TestBackend>> = Vec::new();
     if let Some((uri, user, password)) = &settings.neo4j {
         let backend = connect_neo4j(settings, uri, user, password)?;
         let config = dbmigrate_core::backend::neo4j::Neo4jConfig {

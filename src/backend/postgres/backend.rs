@@ -12,7 +12,7 @@ use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordState, RepairAction,
     Step,
 };
-use crate::migration::{BackendKind, Direction, Migration, TransactionMode};
+use crate::migration::{BackendKind, Direction, TransactionMode};
 
 use super::lock::AdvisoryLock;
 use super::{apply, sql};
@@ -333,17 +333,5 @@ impl Backend for PostgresBackend {
             RepairAction::Forget => sql::delete_record(&self.config, revision_id),
         };
         self.run(&text).await
-    }
-
-    async fn snapshot_schema(&self) -> Result<String, BackendError> {
-        super::snapshot::tables_and_columns(self).await
-    }
-
-    async fn execute_script(
-        &self,
-        migration: &Migration,
-        script: &str,
-    ) -> Result<(), BackendError> {
-        apply::script(self, migration, script).await
     }
 }
