@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate_core::backend::{redact_url, redact_urls_in, Backend, NOT_A_URL};
+use dbmigrate_core::backend::{redact_url, redact_urls_in, NOT_A_URL};
 use dbmigrate_core::{History, Migrator};
 
 use crate::config::Project;

@@ -30,7 +30,10 @@ impl TestBackend for PostgresBackend {
             quote_ident(&self.config.schema),
             quote_ident(&self.config.table)
         );
+        // Unnamed statement: a step's session reset runs `DEALLOCATE ALL`
+        // on pooled connections, which would orphan a cached one.
         let rows = sqlx::query(SNAPSHOT_SQL)
+            .persistent(false)
             .bind(history)
             .fetch_all(&self.pool)
             .await
