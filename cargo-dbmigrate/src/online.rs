@@ -96,6 +96,8 @@ pub enum OnlineCommand {
     /// PostgreSQL database; Neo4j and Weaviate migrations run on the given servers.
     Test {
         #[command(flatten)]
+        test: test::TestArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
 }
@@ -111,7 +113,7 @@ impl OnlineCommand {
             | OnlineCommand::Stamp { connection, .. }
             | OnlineCommand::Repair { connection, .. }
             | OnlineCommand::Plan { connection, .. }
-            | OnlineCommand::Test { connection } => connection,
+            | OnlineCommand::Test { connection, .. } => connection,
         }
     }
 }
@@ -126,7 +128,9 @@ pub async fn run(
     let secrets = settings.secrets();
     settings.check_urls()?;
     let result = match command {
-        OnlineCommand::Test { .. } => test::run(project, &settings, format, &secrets).await,
+        OnlineCommand::Test { test, .. } => {
+            test::run(project, &settings, &test, format, &secrets).await
+        }
         command => run_with(command, project, format, &settings).await,
     };
     result.map_err(|error| classified(&error, &secrets))

@@ -36,8 +36,6 @@ use std::time::Duration;
 
 #[cfg(feature = "runtime")]
 use crate::migration::BackendKind;
-#[cfg(feature = "testing")]
-use crate::migration::Migration;
 
 /// Storage operations of one database. Implemented by
 /// [`postgres::PostgresBackend`], [`neo4j::Neo4jBackend`] and
@@ -102,19 +100,9 @@ pub trait Backend: Send + Sync {
     /// Writes a clean history record or removes one, without running any
     /// migration statement (`stamp`, `repair`).
     async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError>;
-
-    /// A normalised, sorted, stable text rendering of the schema, for
-    /// round-trip tests and insta snapshots. History bookkeeping is left out.
-    async fn snapshot_schema(&self) -> Result<String, BackendError>;
 }
 
-/// What only tests and fixtures need from a backend: running statements
-/// outside bookkeeping.
+/// What only tests and fixtures need from a backend (snapshots, scripts,
+/// wiping): defined with the round-trip harness, re-exported here.
 #[cfg(feature = "testing")]
-#[async_trait::async_trait]
-pub trait TestBackend: Backend {
-    /// Runs `script` (statements in `migration`'s language) outside
-    /// bookkeeping; `migration` names the file in messages.
-    async fn execute_script(&self, migration: &Migration, script: &str)
-        -> Result<(), BackendError>;
-}
+pub use crate::testing::TestBackend;

@@ -1,29 +1,32 @@
 //! Round-trip (stairway) testing harness: proves every migration's up and
-//! down are inverse against real databases, and hands each step's schema
-//! snapshot to the caller for review (insta).
+//! down are inverse against real databases, judges the differences object
+//! by object, and hands each step's schema snapshot to the caller for
+//! review (insta).
 //!
-//! Declares and re-exports only; see [`Stairway`] for the algorithm.
+//! Declares and re-exports only; see [`Stairway`] for the algorithm and
+//! [`judge`] for what counts as a difference.
 
-mod diff;
+mod backend;
 mod error;
 mod fixtures;
+mod judge;
 mod load;
+mod snapshot;
 mod stairway;
+mod step;
+mod time_literal;
 
 #[cfg(feature = "postgres")]
 mod fresh;
-#[cfg(feature = "postgres")]
-mod pg_catalog;
-#[cfg(feature = "postgres")]
-mod pg_snapshot;
 
-pub use diff::{diff_lines, DiffLine, SnapshotDiff};
+pub use backend::TestBackend;
 pub use error::RoundTripError;
 pub use fixtures::{Fixture, FixturePhase, Fixtures};
+pub use judge::{judge, Finding, ObjectDiff, Policy, Tolerance};
 pub use load::load_history;
-pub use stairway::{Scope, Stairway, StairwayReport, StepReport};
+pub use snapshot::{SchemaObject, SchemaSnapshot};
+pub use stairway::{Scope, Stairway, StairwayEvent, StairwayReport};
+pub use step::{StepReport, Verdict, DETAIL_LINES};
 
 #[cfg(feature = "postgres")]
 pub use fresh::FreshDatabase;
-#[cfg(feature = "postgres")]
-pub use pg_snapshot::{postgres_schema_snapshot, HISTORY_TABLE_PREFIXES};

@@ -1,49 +1,57 @@
 //! The stairway: for each migration in timeline order, on the backend it
 //! touches — snapshot, upgrade, snapshot, downgrade, compare with the first
-//! snapshot, upgrade again, compare with the second. One pass, so the cost
-//! grows linearly with the number of migrations.
+//! snapshot, upgrade again, compare with the second. One pass: the last
+//! snapshot of a step is the first of the next, so the cost grows linearly
+//! with the number of migrations.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::backend::{BackendError, Step, TestBackend};
+use crate::backend::{BackendError, Step};
 use crate::migration::{BackendKind, Direction, Migration};
 
-use super::diff::diff_lines;
-use super::error::{Mismatch, RoundTripError};
+use super::backend::TestBackend;
+use super::error::RoundTripError;
 use super::fixtures::{FixturePhase, Fixtures};
+use super::judge::{judge, Policy};
+use super::snapshot::SchemaSnapshot;
+use super::step::{StepReport, Verdict};
 
 const APPLIED_BY: &str = "dbmigrate-stairway";
 
-/// Keeps the part of a snapshot a stairway is about (see [`Stairway::scope`]).
-pub type Scope<'a> = Box<dyn Fn(&str) -> String + Send + Sync + 'a>;
+/// Narrows a snapshot to what a stairway is about (see [`Stairway::scope`]).
+pub type Scope<'a> = Box<dyn Fn(SchemaSnapshot) -> SchemaSnapshot + Send + Sync + 'a>;
 
-/// A database under test and how to snapshot its schema.
-struct Floor<'a> {
-    backend: &'a dyn TestBackend,
-    #[cfg(feature = "postgres")]
-    catalog: Option<(&'a sqlx::PgPool, String)>,
-    scope: Option<Scope<'a>>,
+/// What a running stairway tells its caller, as it happens.
+#[derive(Debug, Clone, Copy)]
+pub enum StairwayEvent<'r> {
+    /// Step `index` (0-based) of `total` starts.
+    Started {
+        /// Position in the timeline, from 0.
+        index: usize,
+        /// Number of migrations.
+        total: usize,
+        /// The migration.
+        migration: &'r Migration,
+    },
+    /// Step `index` ended.
+    Finished {
+        /// Position in the timeline, from 0.
+        index: usize,
+        /// Number of migrations.
+        total: usize,
+        /// What it found.
+        step: &'r StepReport,
+    },
 }
 
-impl Floor<'_> {
-    async fn snapshot(&self) -> Result<String, BackendError> {
-        let text = self.raw_snapshot().await?;
-        Ok(match &self.scope {
-            Some(scope) => scope(&text),
-            None => text,
-        })
-    }
+type Rewrite<'a> = Box<dyn Fn(&str) -> String + Send + Sync + 'a>;
+type Listener<'a> = Box<dyn Fn(StairwayEvent<'_>) + Send + Sync + 'a>;
 
-    async fn raw_snapshot(&self) -> Result<String, BackendError> {
-        #[cfg(feature = "postgres")]
-        if let Some((pool, schema)) = &self.catalog {
-            return super::pg_snapshot::postgres_schema_snapshot(pool, schema)
-                .await
-                .map_err(|error| BackendError::Other(format!("schema snapshot: {error}")));
-        }
-        self.backend.snapshot_schema().await
-    }
+/// A database under test.
+struct Floor<'a> {
+    backend: &'a dyn TestBackend,
+    scope: Option<Scope<'a>>,
 }
 
 /// The round-trip harness. Build it with the migrations (timeline order) and
@@ -54,12 +62,11 @@ impl Floor<'_> {
 /// # async fn round_trip(
 /// #     history: &dbmigrate_core::History,
 /// #     pg_backend: &dbmigrate_core::backend::postgres::PostgresBackend,
-/// #     pool: &sqlx::PgPool,
 /// #     neo4j_backend: &dbmigrate_core::backend::neo4j::Neo4jBackend,
 /// # ) -> Result<(), Box<dyn std::error::Error>> {
 /// # use dbmigrate_core::testing::Stairway;
 /// let report = Stairway::new(history.migrations())
-///     .postgres(pg_backend, pool, "public")
+///     .backend(pg_backend)
 ///     .backend(neo4j_backend)
 ///     .fixtures("tests/fixtures/roundtrip/edututor")
 ///     .run()
@@ -74,7 +81,10 @@ pub struct Stairway<'a> {
     migrations: &'a [Migration],
     floors: Vec<Floor<'a>>,
     fixtures: Fixtures,
-    rewrite: Option<Scope<'a>>,
+    rewrite: Option<Rewrite<'a>>,
+    keep_going: bool,
+    policy: Policy,
+    listener: Option<Listener<'a>>,
 }
 
 impl<'a> Stairway<'a> {
@@ -85,15 +95,16 @@ impl<'a> Stairway<'a> {
             floors: Vec::new(),
             fixtures: Fixtures::default(),
             rewrite: None,
+            keep_going: false,
+            policy: Policy::default(),
+            listener: None,
         }
     }
 
-    /// Adds a backend; its schema is read with [`Backend::snapshot_schema`].
+    /// Adds a backend; its schema is read with [`TestBackend::snapshot`].
     pub fn backend(mut self, backend: &'a dyn TestBackend) -> Self {
         self.floors.push(Floor {
             backend,
-            #[cfg(feature = "postgres")]
-            catalog: None,
             scope: None,
         });
         self
@@ -105,7 +116,7 @@ impl<'a> Stairway<'a> {
     pub fn scope(
         mut self,
         kind: BackendKind,
-        scope: impl Fn(&str) -> String + Send + Sync + 'a,
+        scope: impl Fn(SchemaSnapshot) -> SchemaSnapshot + Send + Sync + 'a,
     ) -> Self {
         if let Some(floor) = self
             .floors
@@ -114,23 +125,6 @@ impl<'a> Stairway<'a> {
         {
             floor.scope = Some(Box::new(scope));
         }
-        self
-    }
-
-    /// Adds a PostgreSQL backend whose schema is read from the catalogs of
-    /// `schema` through `pool` ([`postgres_schema_snapshot`](super::postgres_schema_snapshot)).
-    #[cfg(feature = "postgres")]
-    pub fn postgres(
-        mut self,
-        backend: &'a dyn TestBackend,
-        pool: &'a sqlx::PgPool,
-        schema: &str,
-    ) -> Self {
-        self.floors.push(Floor {
-            backend,
-            catalog: Some((pool, schema.to_string())),
-            scope: None,
-        });
         self
     }
 
@@ -148,87 +142,213 @@ impl<'a> Stairway<'a> {
         self
     }
 
-    /// Runs every step; stops at the first failure, naming the migration.
+    /// Continues past a failing step: the report then holds every
+    /// migration's verdict, and [`Stairway::run`] returns it instead of the
+    /// first failure. After a failed down the database is rebuilt from base.
+    pub fn keep_going(mut self, keep_going: bool) -> Self {
+        self.keep_going = keep_going;
+        self
+    }
+
+    /// Makes column position changes fail instead of being noted.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.policy.strict = strict;
+        self
+    }
+
+    /// Calls `listener` as each step starts and ends (progress output).
+    pub fn on_event(mut self, listener: impl Fn(StairwayEvent<'_>) + Send + Sync + 'a) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+
+    /// Runs every step. Without [`Stairway::keep_going`] it stops at the
+    /// first failing migration and returns [`RoundTripError::StepFailed`].
     pub async fn run(&self) -> Result<StairwayReport, RoundTripError> {
         let mut report = StairwayReport::default();
         for migration in self.migrations {
-            self.floor(migration.backend, migration)?;
+            self.floor(migration)?;
         }
         for floor in &self.floors {
             let started = Instant::now();
-            floor
-                .backend
-                .ensure_history()
-                .await
-                .map_err(|source| RoundTripError::Backend {
-                    revision_id: "base".into(),
-                    slug: "history".into(),
-                    backend: floor.backend.kind(),
-                    action: "creating the history store".into(),
-                    source: Box::new(source),
-                })?;
+            ensure_history(floor.backend, "base").await?;
             *report
                 .time_per_backend
                 .entry(floor.backend.kind())
                 .or_default() += started.elapsed();
         }
-        for migration in self.migrations {
+        let mut current: BTreeMap<BackendKind, SchemaSnapshot> = BTreeMap::new();
+        let total = self.migrations.len();
+        for (index, migration) in self.migrations.iter().enumerate() {
+            self.emit(StairwayEvent::Started {
+                index,
+                total,
+                migration,
+            });
             let started = Instant::now();
-            let step = self.climb(migration).await?;
+            let mut step = self.climb(index, migration, &mut current).await?;
+            step.elapsed = started.elapsed();
             *report
                 .time_per_backend
                 .entry(migration.backend)
-                .or_default() += started.elapsed();
+                .or_default() += step.elapsed;
+            self.emit(StairwayEvent::Finished {
+                index,
+                total,
+                step: &step,
+            });
+            let stop = step.verdict == Verdict::UpFailed
+                || (step.verdict.failed() && !self.keep_going)
+                || (step.rebuilt && !current.contains_key(&migration.backend));
             report.steps.push(step);
+            if stop {
+                break;
+            }
         }
-        Ok(report)
+        for migration in &self.migrations[report.steps.len()..] {
+            report
+                .steps
+                .push(StepReport::new(migration, Verdict::NotRun));
+        }
+        match report.steps.iter().position(|step| step.verdict.failed()) {
+            Some(failed) if !self.keep_going => Err(RoundTripError::StepFailed {
+                step: Box::new(report.steps[failed].clone()),
+                report: Box::new(report),
+            }),
+            _ => Ok(report),
+        }
     }
 
-    fn floor(
-        &self,
-        kind: BackendKind,
-        migration: &Migration,
-    ) -> Result<&Floor<'a>, RoundTripError> {
+    fn emit(&self, event: StairwayEvent<'_>) {
+        if let Some(listener) = &self.listener {
+            listener(event);
+        }
+    }
+
+    fn floor(&self, migration: &Migration) -> Result<&Floor<'a>, RoundTripError> {
         self.floors
             .iter()
-            .find(|floor| floor.backend.kind() == kind)
+            .find(|floor| floor.backend.kind() == migration.backend)
             .ok_or_else(|| RoundTripError::NoBackend {
                 path: migration.path.clone(),
-                backend: kind,
+                backend: migration.backend,
             })
     }
 
-    /// One migration: the five moves of the round trip.
-    async fn climb(&self, migration: &Migration) -> Result<StepReport, RoundTripError> {
-        let floor = self.floor(migration.backend, migration)?;
-        let before = self.snapshot(floor, migration).await?;
+    /// One migration: the five moves of the round trip, judged.
+    async fn climb(
+        &self,
+        index: usize,
+        migration: &Migration,
+        current: &mut BTreeMap<BackendKind, SchemaSnapshot>,
+    ) -> Result<StepReport, RoundTripError> {
+        let floor = self.floor(migration)?;
+        let mut step = StepReport::new(migration, Verdict::Ok);
+        step.before = match current.remove(&migration.backend) {
+            Some(snapshot) => snapshot,
+            None => self.snapshot(floor, migration).await?,
+        };
         self.run_fixtures(migration, FixturePhase::Before).await?;
-        let up = self.apply(floor, migration, Direction::Up).await?;
-        let after = self.snapshot(floor, migration).await?;
+        match self.apply(floor, migration, Direction::Up).await {
+            Ok(time) => step.up = time,
+            Err(error) => return Ok(failed(step, Verdict::UpFailed, error)),
+        }
+        step.after = self.snapshot(floor, migration).await?;
         self.run_fixtures(migration, FixturePhase::After).await?;
-        let mut step = StepReport::new(migration, before, after, up);
         if migration.options.irreversible {
+            step.verdict = Verdict::Irreversible;
+            current.insert(migration.backend, step.after.clone());
             return Ok(step);
         }
-        step.down = Some(self.apply(floor, migration, Direction::Down).await?);
-        let downgraded = self.snapshot(floor, migration).await?;
-        compare(migration, &step.before, &downgraded, Mismatch::Downgrade)?;
-        step.reup = Some(self.apply(floor, migration, Direction::Up).await?);
-        let again = self.snapshot(floor, migration).await?;
-        compare(migration, &step.after, &again, Mismatch::Reupgrade)?;
-        self.run_fixtures(migration, FixturePhase::After).await?;
+        let consistent = self.down_and_up(floor, migration, &mut step).await?;
+        if consistent || !self.keep_going {
+            return Ok(step);
+        }
+        step.rebuilt = true;
+        if let Some(snapshot) = self.rebuild(floor, index).await? {
+            current.insert(migration.backend, snapshot);
+        }
         Ok(step)
+    }
+
+    /// Down, compare, up again, compare. Returns whether the database is
+    /// left in the state the first upgrade made (else it must be rebuilt).
+    async fn down_and_up(
+        &self,
+        floor: &Floor<'_>,
+        migration: &Migration,
+        step: &mut StepReport,
+    ) -> Result<bool, RoundTripError> {
+        match self.apply(floor, migration, Direction::Down).await {
+            Ok(time) => step.down = Some(time),
+            Err(error) => {
+                *step = failed(step.clone(), Verdict::DownFailed, error);
+                let now = self.snapshot(floor, migration).await?;
+                return Ok(now.fingerprint() == step.after.fingerprint());
+            }
+        }
+        let downgraded = self.snapshot(floor, migration).await?;
+        step.downgrade = judge(&step.before, &downgraded, &self.policy);
+        match self.apply(floor, migration, Direction::Up).await {
+            Ok(time) => step.reup = Some(time),
+            Err(error) => {
+                *step = failed(step.clone(), Verdict::NotInverse, error);
+                step.error = step.error.take().map(|e| format!("upgrading again: {e}"));
+                return Ok(false);
+            }
+        }
+        let again = self.snapshot(floor, migration).await?;
+        step.reupgrade = judge(&step.after, &again, &self.policy);
+        if !step.downgrade.passes() || !step.reupgrade.passes() {
+            step.verdict = Verdict::NotInverse;
+        }
+        self.run_fixtures(migration, FixturePhase::After).await?;
+        Ok(step.reupgrade.passes())
+    }
+
+    /// Wipes the floor's database and applies every up from base through
+    /// step `index`; `None` when the backend cannot be wiped.
+    async fn rebuild(
+        &self,
+        floor: &Floor<'_>,
+        index: usize,
+    ) -> Result<Option<SchemaSnapshot>, RoundTripError> {
+        let migration = &self.migrations[index];
+        let wiped = floor
+            .backend
+            .reset()
+            .await
+            .map_err(|source| backend_error(migration, "rebuilding from base", source))?;
+        if !wiped {
+            return Ok(None);
+        }
+        ensure_history(floor.backend, &migration.revision_id).await?;
+        let kind = floor.backend.kind();
+        for earlier in self.migrations[..=index]
+            .iter()
+            .filter(|m| m.backend == kind)
+        {
+            self.apply(floor, earlier, Direction::Up)
+                .await
+                .map_err(|source| backend_error(earlier, "rebuilding from base", source))?;
+        }
+        Ok(Some(self.snapshot(floor, migration).await?))
     }
 
     async fn snapshot(
         &self,
         floor: &Floor<'_>,
         migration: &Migration,
-    ) -> Result<String, RoundTripError> {
-        floor
+    ) -> Result<SchemaSnapshot, RoundTripError> {
+        let snapshot = floor
+            .backend
             .snapshot()
             .await
-            .map_err(|source| backend_error(migration, "schema snapshot", source))
+            .map_err(|source| backend_error(migration, "schema snapshot", source))?;
+        Ok(match &floor.scope {
+            Some(scope) => scope(snapshot),
+            None => snapshot,
+        })
     }
 
     async fn apply(
@@ -236,21 +356,13 @@ impl<'a> Stairway<'a> {
         floor: &Floor<'_>,
         migration: &Migration,
         direction: Direction,
-    ) -> Result<Duration, RoundTripError> {
+    ) -> Result<Duration, BackendError> {
         let step = Step {
             migration,
             direction,
             applied_by: APPLIED_BY,
         };
-        let action = match direction {
-            Direction::Up => "upgrade",
-            Direction::Down => "downgrade",
-        };
-        floor
-            .backend
-            .apply(&step)
-            .await
-            .map_err(|source| backend_error(migration, action, source))
+        floor.backend.apply(&step).await
     }
 
     async fn run_fixtures(
@@ -259,7 +371,14 @@ impl<'a> Stairway<'a> {
         phase: FixturePhase,
     ) -> Result<(), RoundTripError> {
         for fixture in self.fixtures.for_step(&migration.revision_id, phase)? {
-            let floor = self.floor(fixture.backend, migration)?;
+            let floor = self
+                .floors
+                .iter()
+                .find(|floor| floor.backend.kind() == fixture.backend)
+                .ok_or_else(|| RoundTripError::NoBackend {
+                    path: fixture.path.display().to_string(),
+                    backend: fixture.backend,
+                })?;
             let action = format!("fixture {}", fixture.path.display());
             let script = match &self.rewrite {
                 Some(rewrite) => rewrite(&fixture.script),
@@ -275,6 +394,25 @@ impl<'a> Stairway<'a> {
     }
 }
 
+async fn ensure_history(backend: &dyn TestBackend, at: &str) -> Result<(), RoundTripError> {
+    backend
+        .ensure_history()
+        .await
+        .map_err(|source| RoundTripError::Backend {
+            revision_id: at.into(),
+            slug: "history".into(),
+            backend: backend.kind(),
+            action: "creating the history store".into(),
+            source: Box::new(source),
+        })
+}
+
+fn failed(mut step: StepReport, verdict: Verdict, error: BackendError) -> StepReport {
+    step.verdict = verdict;
+    step.error = Some(error.to_string());
+    step
+}
+
 fn backend_error(migration: &Migration, action: &str, source: BackendError) -> RoundTripError {
     RoundTripError::Backend {
         revision_id: migration.revision_id.clone(),
@@ -285,105 +423,21 @@ fn backend_error(migration: &Migration, action: &str, source: BackendError) -> R
     }
 }
 
-fn compare(
-    migration: &Migration,
-    expected: &str,
-    actual: &str,
-    mismatch: Mismatch,
-) -> Result<(), RoundTripError> {
-    let diff = diff_lines(expected, actual);
-    if diff.is_empty() {
-        return Ok(());
-    }
-    Err(RoundTripError::SchemaMismatch {
-        revision_id: migration.revision_id.clone(),
-        slug: migration.slug.clone(),
-        path: migration.path.clone(),
-        backend: migration.backend,
-        mismatch,
-        diff,
-    })
-}
-
-/// What one migration's round trip saw.
-#[derive(Debug, Clone)]
-pub struct StepReport {
-    /// Revision id.
-    pub revision_id: String,
-    /// Slug.
-    pub slug: String,
-    /// Message.
-    pub message: String,
-    /// The backend it touches.
-    pub backend: BackendKind,
-    /// Schema before the upgrade.
-    pub before: String,
-    /// Schema after the upgrade.
-    pub after: String,
-    /// Time of the first upgrade's statements.
-    pub up: Duration,
-    /// Time of the downgrade's statements; `None` for an irreversible migration.
-    pub down: Option<Duration>,
-    /// Time of the second upgrade's statements.
-    pub reup: Option<Duration>,
-}
-
-impl StepReport {
-    fn new(migration: &Migration, before: String, after: String, up: Duration) -> StepReport {
-        StepReport {
-            revision_id: migration.revision_id.clone(),
-            slug: migration.slug.clone(),
-            message: migration.message.clone(),
-            backend: migration.backend,
-            before,
-            after,
-            up,
-            down: None,
-            reup: None,
-        }
-    }
-
-    /// The insta snapshot name: `<revision_id>_<slug>`.
-    pub fn snapshot_name(&self) -> String {
-        format!("{}_{}", self.revision_id, self.slug)
-    }
-
-    /// The reviewed text: which migration, what changed, and the whole schema
-    /// after it. Holds no durations, ids or other unstable values.
-    pub fn snapshot_text(&self) -> String {
-        let change = diff_lines(&self.before, &self.after).changes();
-        let change = if change.is_empty() {
-            "(no schema change)\n".to_string()
-        } else {
-            change
-        };
-        let after = if self.after.trim().is_empty() {
-            "(empty)\n"
-        } else {
-            &self.after
-        };
-        let reversible = if self.down.is_some() {
-            ""
-        } else {
-            " (irreversible: not downgraded)"
-        };
-        format!(
-            "migration: {} {}{reversible}\nbackend: {}\nmessage: {}\n\n## change\n{change}\n## schema after upgrade\n{}",
-            self.revision_id, self.slug, self.backend, self.message, after
-        )
-    }
-}
-
 /// What a stairway run did.
 #[derive(Debug, Clone, Default)]
 pub struct StairwayReport {
-    /// One entry per migration, in order.
+    /// One entry per migration, in order (`not run` after a stop).
     pub steps: Vec<StepReport>,
     /// Wall time spent on each backend (steps, snapshots, fixtures).
     pub time_per_backend: BTreeMap<BackendKind, Duration>,
 }
 
 impl StairwayReport {
+    /// Whether no step failed.
+    pub fn passed(&self) -> bool {
+        !self.steps.iter().any(|step| step.verdict.failed())
+    }
+
     /// `postgres: 6 migrations round-tripped in 1.2s (statements 0.4s)`,
     /// one line per backend; the rest of the time is snapshots, fixtures and
     /// bookkeeping.
@@ -398,6 +452,46 @@ impl StairwayReport {
             out.push_str(&format!(
                 "{backend}: {count} migrations round-tripped in {time:.2?} (statements {statements:.2?})\n"
             ));
+        }
+        out
+    }
+
+    /// The table of every migration: verdict, revision, slug, backend and a
+    /// one-line summary. Holds no durations, so it can be an insta snapshot.
+    pub fn table(&self) -> String {
+        let width = self
+            .steps
+            .iter()
+            .map(|step| step.verdict.label().len())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for step in &self.steps {
+            let mut line = format!(
+                "{:width$}  {} {} ({})",
+                step.verdict.label(),
+                step.revision_id,
+                step.slug,
+                step.backend
+            );
+            let summary = step.summary();
+            if !summary.is_empty() {
+                line.push_str(&format!(": {summary}"));
+            }
+            if step.rebuilt {
+                line.push_str(" [rebuilt from base]");
+            }
+            let notes = step.notes();
+            if !notes.is_empty() {
+                let mut names: Vec<&str> = notes
+                    .iter()
+                    .filter_map(|note| note.tolerance.map(|t| t.name()))
+                    .collect();
+                names.dedup();
+                line.push_str(&format!(" [notes: {}]", names.join(", ")));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         out
     }

@@ -16,7 +16,9 @@ use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
 use dbmigrate_core::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
 use dbmigrate_core::backend::{Backend, Step};
-use dbmigrate_core::testing::{load_history, FreshDatabase, Stairway, StairwayReport};
+use dbmigrate_core::testing::{
+    load_history, FreshDatabase, RoundTripError, SchemaSnapshot, Stairway, StairwayReport,
+};
 use dbmigrate_core::{BackendKind, Direction, Migration};
 
 use crate::common;
@@ -24,6 +26,8 @@ use crate::common;
 const EDUTUTOR_MIGRATIONS: &str = "examples/edututor/migrations";
 const EDUTUTOR_FIXTURES: &str = "tests/fixtures/roundtrip/edututor";
 const LEAKY_MIGRATIONS: &str = "tests/fixtures/roundtrip/leaky";
+const TORTURE_MIGRATIONS: &str = "tests/fixtures/roundtrip/torture";
+const MOVED_MIGRATIONS: &str = "tests/fixtures/roundtrip/moved";
 
 /// The names edututor's Neo4j and Weaviate migrations (and fixtures) create;
 /// each run appends its token to them.
@@ -49,13 +53,11 @@ async fn edututor_migrations_round_trip_on_all_three_servers() {
         .collect();
 
     let result = Stairway::new(&migrations)
-        .postgres(&postgres, &fresh.pool, "public")
+        .backend(&postgres)
         .backend(&servers.neo4j)
         .backend(&servers.weaviate)
-        .scope(BackendKind::Neo4j, |snapshot| servers.neo4j_scope(snapshot))
-        .scope(BackendKind::Weaviate, |snapshot| {
-            servers.weaviate_scope(snapshot)
-        })
+        .scope(BackendKind::Neo4j, |snapshot| servers.scope(snapshot))
+        .scope(BackendKind::Weaviate, |snapshot| servers.scope(snapshot))
         .fixtures(EDUTUTOR_FIXTURES)
         .rewrite_fixtures(|script| servers.rename_text(script))
         .run()
@@ -84,7 +86,7 @@ async fn a_down_that_forgets_an_index_fails_naming_the_migration_and_the_index()
     let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
 
     let result = Stairway::new(history.migrations())
-        .postgres(&postgres, &fresh.pool, "public")
+        .backend(&postgres)
         .run()
         .await;
 
@@ -93,20 +95,106 @@ async fn a_down_that_forgets_an_index_fails_naming_the_migration_and_the_index()
         .drop_database()
         .await
         .expect("drop the scratch database");
-    let message = result
-        .expect_err("a leaky down section must fail the round trip")
-        .to_string();
+    let error = result.expect_err("a leaky down section must fail the round trip");
     assert!(
-        message.contains("20240101_1000_aa0002 index_widget_names: downgrade left behind"),
-        "{message}"
+        matches!(error, RoundTripError::StepFailed { .. }),
+        "{error}"
     );
+    let message = error.to_string();
     assert!(
         message.contains(
-            "+ index widgets.widgets_name_idx: CREATE INDEX widgets_name_idx ON widgets USING btree (name)"
+            "20240101_1000_aa0002 index_widget_names: downgrade did not restore the schema"
         ),
         "{message}"
     );
+    assert!(
+        message.contains("index public.widgets_name_idx: left behind"),
+        "{message}"
+    );
     insta::assert_snapshot!(message);
+}
+
+/// Round-trips `dir` on a scratch PostgreSQL database; the database is
+/// dropped before the result is returned.
+async fn round_trip_postgres(
+    dir: &str,
+    keep_going: bool,
+    strict: bool,
+) -> Result<StairwayReport, RoundTripError> {
+    let history = load_history(dir).expect("the fixture migrations parse");
+    let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_pg")
+        .await
+        .expect("create a scratch PostgreSQL database");
+    let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
+    let result = Stairway::new(history.migrations())
+        .backend(&postgres)
+        .keep_going(keep_going)
+        .strict(strict)
+        .run()
+        .await;
+    drop(postgres);
+    fresh
+        .drop_database()
+        .await
+        .expect("drop the scratch database");
+    result
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_torture_corpus_keeps_going_and_names_every_broken_down() {
+    let report = round_trip_postgres(TORTURE_MIGRATIONS, true, false)
+        .await
+        .unwrap_or_else(|error| panic!("keep-going returns the table, not an error:\n{error}"));
+    assert_eq!(report.steps.len(), 45);
+    assert!(!report.passed());
+    // Tolerated kinds pass with their note; the same kinds of object with a
+    // real difference fail.
+    let verdict = |slug: &str| {
+        let step = report
+            .steps
+            .iter()
+            .find(|step| step.slug == slug)
+            .expect(slug);
+        format!("{} {}", step.verdict.label(), step.summary())
+    };
+    assert_eq!(verdict("drop_member_city"), "ok ");
+    assert_eq!(
+        verdict("email_varchar"),
+        "not inverse column public.member.email: text → character varying(100)"
+    );
+    assert_eq!(verdict("recent_members_view"), "ok ");
+    assert_eq!(
+        verdict("recent_members_nickname"),
+        "not inverse view public.recent_members: body differs"
+    );
+    insta::assert_snapshot!(report.table());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_moved_column_is_a_note_by_default_and_a_failure_when_strict() {
+    let report = round_trip_postgres(MOVED_MIGRATIONS, false, false)
+        .await
+        .unwrap_or_else(|error| panic!("a moved column alone must pass:\n{error}"));
+    let notes: Vec<String> = report.steps[1]
+        .notes()
+        .iter()
+        .map(|note| note.line())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "column public.gadgets.label: position 2 → 3 [column-position]",
+            "column public.gadgets.price: position 3 → 2 [column-position]"
+        ]
+    );
+    let error = round_trip_postgres(MOVED_MIGRATIONS, false, true)
+        .await
+        .expect_err("--strict makes a moved column fail");
+    let message = error.to_string();
+    assert!(
+        message.contains("    column public.gadgets.label: position 2 → 3\n"),
+        "{message}"
+    );
 }
 
 /// Writes the per-backend timings where `cargo xtask test-migrations` reads them.
@@ -173,33 +261,12 @@ impl SharedServers {
         renamed
     }
 
-    /// This run's constraint and index lines, token removed.
-    fn neo4j_scope(&self, snapshot: &str) -> String {
-        snapshot
-            .lines()
-            .filter(|line| line.contains(&self.token))
-            .map(|line| format!("{}\n", line.replace(&self.token, "")))
-            .collect()
-    }
-
-    /// This run's collections and aliases, token removed.
-    fn weaviate_scope(&self, snapshot: &str) -> String {
-        let Ok(mut document) = serde_json::from_str::<serde_json::Value>(snapshot) else {
-            return snapshot.to_string();
-        };
-        let ours = |value: &serde_json::Value, key: &str| {
-            value[key]
-                .as_str()
-                .is_some_and(|name| name.contains(&self.token))
-        };
-        if let Some(classes) = document["classes"].as_array_mut() {
-            classes.retain(|class| ours(class, "class"));
-        }
-        if let Some(aliases) = document["aliases"].as_array_mut() {
-            aliases.retain(|alias| ours(alias, "class") || ours(alias, "alias"));
-        }
-        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
-        text.replace(&self.token, "") + "\n"
+    /// This run's constraints, indexes, collections and aliases, token removed.
+    fn scope(&self, snapshot: SchemaSnapshot) -> SchemaSnapshot {
+        snapshot.scoped(
+            |object| object.name.contains(&self.token) || object.definition.contains(&self.token),
+            |text| text.replace(&self.token, ""),
+        )
     }
 
     /// Downgrades what the stairway left applied, then removes this run's

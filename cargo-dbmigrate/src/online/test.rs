@@ -2,15 +2,20 @@
 //! the project's migrations. PostgreSQL runs in a scratch database created
 //! from the given URL and dropped afterwards; Neo4j and Weaviate migrations
 //! run on the given servers (their objects are created, then removed again).
+//! Each step is printed as it ends; the end is a table of every migration
+//! and, when anything differed, a full report in a file.
 
-use std::io::Write;
+mod progress;
+mod report;
+
 use std::process::ExitCode;
 
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate_core::backend::{Backend, Step, TestBackend};
-use dbmigrate_core::testing::{FreshDatabase, RoundTripError, Stairway};
+use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::testing::{
+    FreshDatabase, RoundTripError, Stairway, StairwayReport, TestBackend,
+};
 use dbmigrate_core::{BackendKind, Direction, Migration};
-use serde::Serialize;
 
 use super::connect::{self, Settings};
 use crate::config::Project;
@@ -19,28 +24,23 @@ use crate::OutputFormat;
 
 const APPLIED_BY: &str = "cargo-dbmigrate-test";
 
-/// The outcome of one migration's round trip.
-#[derive(Debug, Serialize)]
-struct Outcome {
-    revision: String,
-    slug: String,
-    backend: BackendKind,
-    ok: bool,
-}
-
-/// What `test --format json` prints.
-#[derive(Debug, Serialize)]
-struct TestReport {
-    ok: bool,
-    servers: Vec<String>,
-    migrations: Vec<Outcome>,
-    error: Option<String>,
+/// Options of `cargo dbmigrate test`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TestArgs {
+    /// Continue past failing migrations (rebuilding the scratch database when
+    /// a down fails) and report every one in a final table.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Fail on column position changes too (normally a `column-position` note).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Runs the round trip; exits [`exit::FAILURE`] when a migration fails it.
 pub async fn run(
     project: &Project,
     settings: &Settings,
+    args: &TestArgs,
     format: OutputFormat,
     secrets: &[String],
 ) -> anyhow::Result<ExitCode> {
@@ -65,7 +65,7 @@ pub async fn run(
     let postgres = fresh
         .as_ref()
         .map(|f| PostgresBackend::new(f.pool.clone(), PostgresConfig::default()));
-    let result = round_trip(migrations, fresh.as_ref(), postgres.as_ref(), &others).await;
+    let result = round_trip(migrations, postgres.as_ref(), &others, args).await;
     for backend in &others {
         tear_down(migrations, backend.as_ref()).await;
     }
@@ -75,9 +75,14 @@ pub async fn run(
             eprintln!("warning: {}", connect::scrub(&error.to_string(), secrets));
         }
     }
-    let report = outcome(migrations, servers, result, secrets);
-    print(&report, format)?;
-    Ok(ExitCode::from(if report.ok {
+    let (report, error) = match result {
+        Ok(report) => (report, None),
+        Err(RoundTripError::StepFailed { report, .. }) => (*report, None),
+        Err(error) => (StairwayReport::default(), Some(error)),
+    };
+    let rendered = report::Rendered::new(project, &report, servers, error, secrets);
+    rendered.print(format)?;
+    Ok(ExitCode::from(if rendered.ok() {
         exit::SUCCESS
     } else {
         exit::FAILURE
@@ -86,18 +91,24 @@ pub async fn run(
 
 async fn round_trip(
     migrations: &[Migration],
-    fresh: Option<&FreshDatabase>,
     postgres: Option<&PostgresBackend>,
     others: &[Box<dyn TestBackend>],
-) -> Result<(), RoundTripError> {
-    let mut stairway = Stairway::new(migrations);
-    if let (Some(fresh), Some(postgres)) = (fresh, postgres) {
-        stairway = stairway.postgres(postgres, &fresh.pool, "public");
+    args: &TestArgs,
+) -> Result<StairwayReport, RoundTripError> {
+    let printer = progress::Printer::new(migrations.len());
+    let mut stairway = Stairway::new(migrations)
+        .keep_going(args.keep_going)
+        .strict(args.strict)
+        .on_event(|event| printer.event(event));
+    if let Some(postgres) = postgres {
+        stairway = stairway.backend(postgres);
     }
     for backend in others {
         stairway = stairway.backend(backend.as_ref());
     }
-    stairway.run().await.map(drop)
+    let result = stairway.run().await;
+    printer.finish();
+    result
 }
 
 /// Where the run happens, for the user: the scratch database and the servers it touches.
@@ -160,71 +171,4 @@ async fn tear_down(migrations: &[Migration], backend: &dyn Backend) {
             );
         }
     }
-}
-
-/// Every migration before the failing one passed (the stairway stops at the first failure).
-fn outcome(
-    migrations: &[Migration],
-    servers: Vec<String>,
-    result: Result<(), RoundTripError>,
-    secrets: &[String],
-) -> TestReport {
-    let failed = match &result {
-        Ok(()) => None,
-        Err(RoundTripError::SchemaMismatch { revision_id, .. })
-        | Err(RoundTripError::Backend { revision_id, .. }) => Some(revision_id.as_str()),
-        Err(RoundTripError::NoBackend { path, .. }) => migrations
-            .iter()
-            .find(|m| &m.path == path)
-            .map(|m| m.revision_id.as_str()),
-        Err(_) => migrations.first().map(|m| m.revision_id.as_str()),
-    };
-    let mut outcomes = Vec::new();
-    for migration in migrations {
-        let ok = Some(migration.revision_id.as_str()) != failed;
-        outcomes.push(Outcome {
-            revision: migration.revision_id.clone(),
-            slug: migration.slug.clone(),
-            backend: migration.backend,
-            ok,
-        });
-        if !ok {
-            break;
-        }
-    }
-    TestReport {
-        ok: result.is_ok(),
-        servers,
-        migrations: outcomes,
-        error: result
-            .err()
-            .map(|error| connect::scrub(&error.to_string(), secrets)),
-    }
-}
-
-fn print(report: &TestReport, format: OutputFormat) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match format {
-        OutputFormat::Json => crate::inspect::print_json(&mut out, report)?,
-        OutputFormat::Text => {
-            for step in &report.migrations {
-                let status = if step.ok { "ok" } else { "FAILED" };
-                writeln!(
-                    out,
-                    "{status}  {} {} ({})",
-                    step.revision, step.slug, step.backend
-                )?;
-            }
-            match &report.error {
-                Some(error) => writeln!(out, "\n{error}")?,
-                None => writeln!(
-                    out,
-                    "\nround trip ok: {} migration(s)",
-                    report.migrations.len()
-                )?,
-            }
-        }
-    }
-    out.flush()?;
-    Ok(())
 }

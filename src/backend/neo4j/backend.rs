@@ -10,8 +10,8 @@ use super::config::{Names, Neo4jConfig};
 use super::cypher::Cypher;
 use super::db::Db;
 use super::execute::{self, Call};
+use super::history;
 use super::lock::{self, Held};
-use super::{history, snapshot};
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
@@ -290,16 +290,17 @@ impl Backend for Neo4jBackend {
         };
         self.run_bookkeeping(cypher).await
     }
-
-    async fn snapshot_schema(&self) -> Result<String, BackendError> {
-        let scope = self.config.schema_scope.as_deref();
-        snapshot::snapshot(&self.db, &self.names, scope).await
-    }
 }
 
 #[cfg(feature = "testing")]
 #[async_trait::async_trait]
-impl crate::backend::TestBackend for Neo4jBackend {
+impl crate::testing::TestBackend for Neo4jBackend {
+    async fn snapshot(&self) -> Result<crate::testing::SchemaSnapshot, BackendError> {
+        let scope = self.config.schema_scope.as_deref();
+        let text = super::snapshot::snapshot(&self.db, &self.names, scope).await?;
+        Ok(crate::testing::SchemaSnapshot::from_lines(&text))
+    }
+
     async fn execute_script(
         &self,
         migration: &Migration,

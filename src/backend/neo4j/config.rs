@@ -41,6 +41,7 @@ impl Default for Neo4jConfig {
 #[derive(Debug, Clone)]
 pub(super) struct Names {
     /// The raw prefix, to leave bookkeeping out of schema snapshots.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub prefix: String,
     /// `` `__DbmigrateMigration` ``
     pub migration: String,

@@ -10,6 +10,7 @@ mod execute;
 mod history;
 mod indexes;
 mod lock;
+#[cfg(feature = "testing")]
 mod snapshot;
 pub mod split;
 

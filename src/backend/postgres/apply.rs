@@ -139,6 +139,7 @@ async fn run_statement(
 }
 
 /// Runs a section outside bookkeeping (tests and fixtures).
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(super) async fn script(
     backend: &PostgresBackend,
     migration: &Migration,

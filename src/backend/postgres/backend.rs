@@ -12,7 +12,7 @@ use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
 };
-use crate::migration::{BackendKind, Direction, Migration, TransactionMode};
+use crate::migration::{BackendKind, Direction, TransactionMode};
 
 use super::lock::AdvisoryLock;
 use super::{apply, sql};
@@ -315,21 +315,5 @@ impl Backend for PostgresBackend {
             RecordChange::Removed { revision_id } => sql::delete_record(&self.config, revision_id),
         };
         self.run(&text).await
-    }
-
-    async fn snapshot_schema(&self) -> Result<String, BackendError> {
-        super::snapshot::tables_and_columns(self).await
-    }
-}
-
-#[cfg(feature = "testing")]
-#[async_trait::async_trait]
-impl crate::backend::TestBackend for PostgresBackend {
-    async fn execute_script(
-        &self,
-        migration: &Migration,
-        script: &str,
-    ) -> Result<(), BackendError> {
-        apply::script(self, migration, script).await
     }
 }

@@ -7,6 +7,7 @@ mod concurrent;
 mod connect;
 mod failure;
 mod lock;
+#[cfg(feature = "testing")]
 mod snapshot;
 mod sql;
 

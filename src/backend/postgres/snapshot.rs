@@ -1,50 +1,76 @@
-//! A minimal schema snapshot: tables and their columns, sorted. The full
-//! catalog snapshot for round-trip tests lives in `crate::testing`.
+//! The PostgreSQL schema snapshot for round-trip tests: every object of
+//! every non-system schema, keyed by kind and qualified name, read in one
+//! catalog round trip (`snapshot.sql`); the history table is left out.
 
 use sqlx::Row;
 
 use crate::backend::BackendError;
+use crate::migration::Migration;
+use crate::testing::{SchemaObject, SchemaSnapshot, TestBackend};
 
 use super::backend::PostgresBackend;
 
-/// `schema.table` then one indented line per column (`name type [not null] [default …]`).
-pub(crate) async fn tables_and_columns(backend: &PostgresBackend) -> Result<String, BackendError> {
-    let rows = sqlx::query(
-        "SELECT c.table_schema::text, c.table_name::text, c.column_name::text, c.data_type::text, \
-                c.is_nullable = 'NO', c.column_default::text \
-         FROM information_schema.columns c \
-         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
-         WHERE t.table_type = 'BASE TABLE' \
-           AND c.table_schema NOT IN ('pg_catalog', 'information_schema') AND c.table_schema NOT LIKE 'pg_toast%' \
-           AND NOT (c.table_schema = $1 AND c.table_name = $2) \
-         ORDER BY 1, 2, 3",
-    )
-    .bind(&backend.config.schema)
-    .bind(&backend.config.table)
-    .fetch_all(&backend.pool)
-    .await
-    .map_err(|e| backend.error(&e))?;
-    let mut out = String::new();
-    let mut last_table = String::new();
-    for row in rows {
-        let table = format!("{}.{}", row.get::<String, _>(0), row.get::<String, _>(1));
-        if table != last_table {
-            out.push_str(&table);
-            out.push('\n');
-            last_table = table;
-        }
-        out.push_str(&format!(
-            "  {} {}",
-            row.get::<String, _>(2),
-            row.get::<String, _>(3)
-        ));
-        if row.get::<bool, _>(4) {
-            out.push_str(" not null");
-        }
-        if let Some(default) = row.get::<Option<String>, _>(5) {
-            out.push_str(&format!(" default {default}"));
-        }
-        out.push('\n');
+const SNAPSHOT_SQL: &str = include_str!("snapshot.sql");
+
+/// Removes every non-system schema (and so every object and extension in
+/// it), then recreates `public` as `initdb` makes it.
+const RESET_SQL: &str = "DO $reset$ DECLARE s text; BEGIN \
+   FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' LOOP \
+     EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $reset$; \
+ CREATE SCHEMA public AUTHORIZATION pg_database_owner; \
+ GRANT USAGE ON SCHEMA public TO PUBLIC; \
+ COMMENT ON SCHEMA public IS 'standard public schema'";
+
+#[async_trait::async_trait]
+impl TestBackend for PostgresBackend {
+    async fn snapshot(&self) -> Result<SchemaSnapshot, BackendError> {
+        let history = format!(
+            "{}.{}",
+            quote_ident(&self.config.schema),
+            quote_ident(&self.config.table)
+        );
+        // Unnamed statement: a step's session reset runs `DEALLOCATE ALL`
+        // on pooled connections, which would orphan a cached one.
+        let rows = sqlx::query(SNAPSHOT_SQL)
+            .persistent(false)
+            .bind(history)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.error(&e))?;
+        let objects = rows.iter().map(|row| {
+            let columns: Option<String> = row.get(3);
+            SchemaObject {
+                kind: row.get(0),
+                name: row.get(1),
+                definition: row.get(2),
+                columns: columns
+                    .map(|c| c.split(',').map(str::to_string).collect())
+                    .unwrap_or_default(),
+                position: row.get(4),
+            }
+        });
+        Ok(SchemaSnapshot::new(objects.collect()))
     }
-    Ok(out)
+
+    async fn execute_script(
+        &self,
+        migration: &Migration,
+        script: &str,
+    ) -> Result<(), BackendError> {
+        super::apply::script(self, migration, script).await
+    }
+
+    async fn reset(&self) -> Result<bool, BackendError> {
+        sqlx::raw_sql(RESET_SQL)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.error(&e))?;
+        Ok(true)
+    }
+}
+
+/// `"name"` with inner quotes doubled, as `quote_ident` would (always quoted).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

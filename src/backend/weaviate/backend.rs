@@ -8,7 +8,6 @@ use super::client::{WeaviateClient, WeaviateConfig};
 use super::exec::{self, parse_ops, Source};
 use super::history::{self, history_class};
 use super::lock::{self, ensure_class, Lease};
-use super::snapshot;
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
@@ -285,15 +284,17 @@ impl Backend for WeaviateBackend {
             RecordChange::Removed { revision_id } => self.delete_record(revision_id).await,
         }
     }
-
-    async fn snapshot_schema(&self) -> Result<String, BackendError> {
-        snapshot::snapshot(&self.client, &[&self.history_class, &self.lock_class]).await
-    }
 }
 
 #[cfg(feature = "testing")]
 #[async_trait::async_trait]
-impl crate::backend::TestBackend for WeaviateBackend {
+impl crate::testing::TestBackend for WeaviateBackend {
+    async fn snapshot(&self) -> Result<crate::testing::SchemaSnapshot, BackendError> {
+        let own = [self.history_class.as_str(), self.lock_class.as_str()];
+        let text = super::snapshot::snapshot(&self.client, &own).await?;
+        Ok(super::snapshot::objects(&text))
+    }
+
     async fn execute_script(
         &self,
         migration: &Migration,

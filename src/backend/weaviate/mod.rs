@@ -8,6 +8,7 @@ mod exec;
 mod history;
 mod lock;
 mod rebuild;
+#[cfg(feature = "testing")]
 mod snapshot;
 
 pub use backend::WeaviateBackend;

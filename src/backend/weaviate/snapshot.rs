@@ -55,6 +55,27 @@ pub fn normalise(document: &Value, aliases: &Value, own: &[&str]) -> String {
     serde_json::to_string_pretty(&snapshot).unwrap_or_default()
 }
 
+/// The normalised schema document as objects: one `collection` per class
+/// (its definition the class's pretty JSON) and one `alias` per alias.
+#[cfg(feature = "testing")]
+pub(crate) fn objects(text: &str) -> crate::testing::SchemaSnapshot {
+    use crate::testing::{SchemaObject, SchemaSnapshot};
+    let document: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let list = |key: &str| document[key].as_array().cloned().unwrap_or_default();
+    let mut objects = Vec::new();
+    for class in list("classes") {
+        let name = class["class"].as_str().unwrap_or_default().to_string();
+        let definition = serde_json::to_string_pretty(&class).unwrap_or_default();
+        objects.push(SchemaObject::new("collection", &name, &definition));
+    }
+    for alias in list("aliases") {
+        let name = alias["alias"].as_str().unwrap_or_default();
+        let class = alias["class"].as_str().unwrap_or_default();
+        objects.push(SchemaObject::new("alias", name, class));
+    }
+    SchemaSnapshot::new(objects)
+}
+
 fn sort_keys(value: Value) -> Value {
     match value {
         Value::Object(map) => {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
 use dbmigrate_core::backend::{Backend, BackendError, RecordChange, RecordState};
 use dbmigrate_core::parse::parse_migration;
+use dbmigrate_core::testing::TestBackend;
 use dbmigrate_core::Direction;
 
 use super::support::*;
@@ -38,12 +39,12 @@ async fn up_down_up_through_the_backend() {
     );
     assert!(!backend.location().contains('@'));
 
-    let before = backend.snapshot_schema().await.expect("snapshot");
+    let before = backend.snapshot().await.expect("snapshot").render();
     assert_eq!(migrate_up(&backend, &migrations, "up-down-up").await, 2);
-    let after = backend.snapshot_schema().await.expect("snapshot");
+    let after = backend.snapshot().await.expect("snapshot").render();
     assert!(
         after.contains(&format!(
-            "constraint {}_name UNIQUENESS NODE :{}(name)",
+            "constraint {}_name: UNIQUENESS NODE :{}(name)",
             names.label, names.label
         )),
         "{after}"
@@ -70,7 +71,7 @@ async fn up_down_up_through_the_backend() {
             .expect("down");
     }
     assert!(backend.read_history().await.expect("history").is_empty());
-    assert_eq!(backend.snapshot_schema().await.expect("snapshot"), before);
+    assert_eq!(backend.snapshot().await.expect("snapshot").render(), before);
     assert_eq!(
         count(
             &graph,
@@ -81,7 +82,7 @@ async fn up_down_up_through_the_backend() {
     );
 
     assert_eq!(migrate_up(&backend, &migrations, "up-down-up").await, 2);
-    assert_eq!(backend.snapshot_schema().await.expect("snapshot"), after);
+    assert_eq!(backend.snapshot().await.expect("snapshot").render(), after);
     cleanup(
         &graph,
         &names,

@@ -4,6 +4,7 @@
 use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
 use dbmigrate_core::backend::Backend;
 use dbmigrate_core::parse::parse_migration;
+use dbmigrate_core::testing::TestBackend;
 use dbmigrate_core::{Direction, Migration};
 
 use super::support::*;
@@ -58,21 +59,21 @@ async fn edututor_migrations_up_down_up() {
     );
 
     backend.ensure_history().await.expect("ensure history");
-    let before = backend.snapshot_schema().await.expect("snapshot");
+    let before = backend.snapshot().await.expect("snapshot").render();
     backend
         .apply(&step(&constraint, Direction::Up))
         .await
         .expect("constraint up");
-    let after = backend.snapshot_schema().await.expect("snapshot");
+    let after = backend.snapshot().await.expect("snapshot").render();
     assert!(
         after.contains(&format!(
-            "constraint concept{suffix}_name_unique UNIQUENESS NODE :{concept}(name)"
+            "constraint concept{suffix}_name_unique: UNIQUENESS NODE :{concept}(name)"
         )),
         "{after}"
     );
     assert!(
         after.contains(&format!(
-            "index concept{suffix}_subject_grade RANGE NODE :{concept}(subject, grade)"
+            "index concept{suffix}_subject_grade: RANGE NODE :{concept}(subject, grade)"
         )),
         "{after}"
     );
@@ -117,12 +118,12 @@ async fn edututor_migrations_up_down_up() {
         .apply(&step(&constraint, Direction::Down))
         .await
         .expect("constraint down");
-    assert_eq!(backend.snapshot_schema().await.expect("snapshot"), before);
+    assert_eq!(backend.snapshot().await.expect("snapshot").render(), before);
     backend
         .apply(&step(&constraint, Direction::Up))
         .await
         .expect("constraint up again");
-    assert_eq!(backend.snapshot_schema().await.expect("snapshot"), after);
+    assert_eq!(backend.snapshot().await.expect("snapshot").render(), after);
     backend
         .apply(&step(&constraint, Direction::Down))
         .await

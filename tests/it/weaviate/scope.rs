@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use dbmigrate_core::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
-use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::backend::Step;
+use dbmigrate_core::testing::TestBackend;
 use dbmigrate_core::{Direction, Migration};
 use serde_json::{json, Value};
 
@@ -123,14 +124,12 @@ impl Scope {
         backend: &WeaviateBackend,
         collection: &str,
     ) -> Option<Value> {
-        let snapshot: Value =
-            serde_json::from_str(&backend.snapshot_schema().await.expect("snapshot")).unwrap();
-        snapshot["classes"]
-            .as_array()
-            .unwrap()
+        let snapshot = backend.snapshot().await.expect("snapshot");
+        let class = snapshot
+            .objects()
             .iter()
-            .find(|c| c["class"] == collection)
-            .cloned()
+            .find(|object| object.kind == "collection" && object.name == collection)?;
+        Some(serde_json::from_str(&class.definition).expect("a class is JSON"))
     }
 
     pub async fn cleanup(&self, collections: &[String]) {

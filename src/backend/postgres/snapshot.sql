@@ -1,0 +1,130 @@
+-- The PostgreSQL schema snapshot in one catalog round trip: every object of
+-- every non-system schema as (kind, qualified name, definition, view columns,
+-- column position). $1 names the history table, which is left out with its
+-- columns, constraints, indexes, sequences, grants and comments. Objects of
+-- the system catalogs have OIDs below 16384 (FirstNormalObjectId); filtering
+-- on that first keeps the query cheap.
+WITH ns AS (
+  SELECT n.oid, n.nspname::text AS nspname, n.nspowner, n.nspacl FROM pg_namespace n
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+),
+rels AS (
+  SELECT c.oid, c.relkind, n.nspname || '.' || c.relname AS qname, c.relowner, c.relacl,
+         c.relpersistence, c.relrowsecurity, c.relispartition, c.relpartbound, c.reloptions
+  FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
+  WHERE c.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
+),
+procs AS (
+  SELECT p.oid, p.prokind, p.proowner, p.proacl,
+         n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS qname
+  FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
+  WHERE p.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+),
+types AS (
+  SELECT t.oid, t.typtype, t.typowner, t.typacl, t.typrelid, t.typbasetype, t.typtypmod, t.typnotnull,
+         t.typdefault, n.nspname || '.' || t.typname AS qname
+  FROM pg_type t JOIN ns n ON n.oid = t.typnamespace
+  LEFT JOIN pg_class c ON c.oid = t.typrelid
+  WHERE t.oid >= 16384 AND t.typtype IN ('e', 'd', 'r', 'c', 'm') AND (t.typrelid = 0 OR c.relkind = 'c')
+    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')
+),
+objects(kind, name, definition, columns, position, rel) AS (
+  SELECT 'schema', nspname, '', NULL::text, NULL::bigint, NULL::oid FROM ns
+  UNION ALL
+  SELECT 'extension', e.extname::text, 'schema ' || n.nspname, NULL, NULL, NULL
+  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql'
+  UNION ALL
+  SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, t.qname,
+    CASE t.typtype
+      WHEN 'e' THEN 'enum (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
+      WHEN 'd' THEN concat_ws(' ', format_type(t.typbasetype, t.typtypmod), CASE WHEN t.typnotnull THEN 'not null' END, 'default ' || t.typdefault)
+      WHEN 'r' THEN 'range of ' || (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
+      WHEN 'm' THEN 'multirange'
+      ELSE 'composite (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
+    END, NULL, NULL, NULL
+  FROM types t WHERE t.typtype <> 'm'
+  UNION ALL
+  SELECT 'sequence', r.qname,
+    concat_ws(' ', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, CASE WHEN s.seqcycle THEN 'cycle' END, 'owned by ' || own.owner),
+    NULL, NULL, coalesce(own.rel, r.oid)
+  FROM rels r JOIN pg_sequence s ON s.seqrelid = r.oid
+  LEFT JOIN LATERAL (SELECT d.refobjid AS rel, o.qname || '.' || a.attname AS owner FROM pg_depend d
+     JOIN rels o ON o.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid AND d.deptype IN ('a', 'i') LIMIT 1) own ON true
+  UNION ALL
+  SELECT 'table', r.qname,
+    concat_ws(' ', CASE r.relkind WHEN 'p' THEN 'partitioned by ' || pg_get_partkeydef(r.oid) WHEN 'f' THEN 'foreign' END,
+      CASE WHEN r.relispartition THEN 'partition of ' || (SELECT p.qname FROM pg_inherits i JOIN rels p ON p.oid = i.inhparent WHERE i.inhrelid = r.oid) || ' ' || pg_get_expr(r.relpartbound, r.oid) END,
+      CASE WHEN r.relpersistence = 'u' THEN 'unlogged' END, CASE WHEN r.relrowsecurity THEN 'row level security' END,
+      'with (' || array_to_string(r.reloptions, ', ') || ')'),
+    NULL, NULL, r.oid
+  FROM rels r WHERE r.relkind IN ('r', 'p', 'f')
+  UNION ALL
+  SELECT 'column', r.qname || '.' || a.attname,
+    concat_ws(' ', format_type(a.atttypid, a.atttypmod),
+      CASE WHEN a.attcollation <> t.typcollation THEN 'collate ' || co.collname END,
+      CASE WHEN a.attnotnull THEN 'not null' END,
+      CASE WHEN a.attgenerated = 's' THEN 'generated always as (' || pg_get_expr(d.adbin, d.adrelid) || ') stored'
+           ELSE 'default ' || pg_get_expr(d.adbin, d.adrelid) END,
+      CASE a.attidentity WHEN 'a' THEN 'generated always as identity' WHEN 'd' THEN 'generated by default as identity' END),
+    NULL, row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), r.oid
+  FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  LEFT JOIN pg_collation co ON co.oid = a.attcollation
+  WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 'constraint', coalesce(r.qname, t.qname) || '.' || con.conname, pg_get_constraintdef(con.oid, true), NULL, NULL, con.conrelid
+  FROM pg_constraint con LEFT JOIN rels r ON r.oid = con.conrelid LEFT JOIN types t ON t.oid = con.contypid
+  WHERE r.oid IS NOT NULL OR t.oid IS NOT NULL
+  UNION ALL
+  SELECT 'index', i.qname, pg_get_indexdef(i.oid) || CASE WHEN ix.indisvalid THEN '' ELSE ' (invalid)' END, NULL, NULL, ix.indrelid
+  FROM pg_index ix JOIN rels i ON i.oid = ix.indexrelid
+  UNION ALL
+  SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, r.qname, pg_get_viewdef(r.oid, true),
+    (SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
+    NULL, r.oid
+  FROM rels r WHERE r.relkind IN ('v', 'm')
+  UNION ALL
+  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END, p.qname,
+    CASE WHEN p.prokind = 'a' THEN 'returns ' || pg_get_function_result(p.oid) ELSE pg_get_functiondef(p.oid) END, NULL, NULL, NULL
+  FROM procs p
+  UNION ALL
+  SELECT 'trigger', r.qname || '.' || t.tgname, pg_get_triggerdef(t.oid, true) || CASE t.tgenabled WHEN 'D' THEN ' (disabled)' ELSE '' END, NULL, NULL, r.oid
+  FROM pg_trigger t JOIN rels r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal
+  UNION ALL
+  SELECT 'rule', r.qname || '.' || w.rulename, pg_get_ruledef(w.oid, true), NULL, NULL, r.oid
+  FROM pg_rewrite w JOIN rels r ON r.oid = w.ev_class WHERE w.rulename <> '_RETURN'
+  UNION ALL
+  SELECT 'policy', r.qname || '.' || pol.polname,
+    concat_ws(' ', CASE WHEN pol.polpermissive THEN 'permissive' ELSE 'restrictive' END,
+      'for ' || CASE pol.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update' WHEN 'd' THEN 'delete' ELSE 'all' END,
+      'to ' || (SELECT string_agg(CASE WHEN x = 0 THEN 'public' ELSE pg_get_userbyid(x)::text END, ', ' ORDER BY 1) FROM unnest(pol.polroles) x),
+      'using (' || pg_get_expr(pol.polqual, pol.polrelid) || ')', 'with check (' || pg_get_expr(pol.polwithcheck, pol.polrelid) || ')'),
+    NULL, NULL, r.oid
+  FROM pg_policy pol JOIN rels r ON r.oid = pol.polrelid
+  UNION ALL
+  SELECT 'grant', g.object || ' to ' || CASE WHEN g.grantee = 0 THEN 'public' ELSE pg_get_userbyid(g.grantee)::text END,
+    string_agg(g.privilege_type || CASE WHEN g.is_grantable THEN ' with grant option' ELSE '' END, ', ' ORDER BY g.privilege_type), NULL, NULL, g.rel
+  FROM (
+    SELECT CASE WHEN r.relkind = 'S' THEN 'sequence ' ELSE 'table ' END || r.qname AS object, r.oid AS rel, r.relowner AS owner,
+           (aclexplode(coalesce(r.relacl, acldefault(CASE WHEN r.relkind = 'S' THEN 's' ELSE 'r' END::"char", r.relowner)))).*
+    FROM rels r WHERE r.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+    UNION ALL
+    SELECT 'schema ' || n.nspname, NULL, n.nspowner, (aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner)))).* FROM ns n
+    UNION ALL
+    SELECT 'function ' || p.qname, NULL, p.proowner, (aclexplode(coalesce(p.proacl, acldefault('f', p.proowner)))).* FROM procs p
+    UNION ALL
+    SELECT 'type ' || t.qname, NULL, t.typowner, (aclexplode(coalesce(t.typacl, acldefault('T', t.typowner)))).* FROM types t
+  ) g WHERE g.grantee <> g.owner
+  GROUP BY g.object, g.grantee, g.rel
+  UNION ALL
+  SELECT 'comment', o.type || ' ' || o.identity, d.description, NULL, NULL,
+    CASE WHEN d.classoid = 'pg_class'::regclass THEN d.objoid END
+  FROM pg_description d, LATERAL pg_identify_object(d.classoid, d.objoid, d.objsubid) o
+  WHERE (d.objoid >= 16384 OR d.classoid = 'pg_namespace'::regclass)
+    AND (o.schema IN (SELECT nspname FROM ns) OR (o.type = 'schema' AND o.identity IN (SELECT nspname FROM ns)))
+    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')
+)
+SELECT kind, name, coalesce(definition, ''), columns, position FROM objects
+WHERE rel IS DISTINCT FROM to_regclass($1)
