@@ -37,7 +37,7 @@ pub(super) async fn single(
         Ok(()) => {
             let elapsed = started.elapsed();
             backend.unflushed.store(true, Ordering::Release);
-            backend.keep_connection(conn);
+            backend.keep_connection(conn).await;
             Ok(elapsed)
         }
         Err((completed, error)) => {
@@ -101,7 +101,7 @@ pub(super) async fn none(
         }
     }
     let elapsed = started.elapsed();
-    backend.keep_connection(conn);
+    backend.keep_connection(conn).await;
     Ok(elapsed)
 }
 

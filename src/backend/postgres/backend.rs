@@ -151,7 +151,20 @@ impl PostgresBackend {
     }
 
     /// Gives a connection back after a step (the lock session stays the lock's).
-    pub(super) fn keep_connection(&self, work: Work) {
+    /// The step's session reset ran `DEALLOCATE ALL`, which removed sqlx's
+    /// cached prepared statements on the server too: forget them on our side
+    /// (closing a statement that no longer exists is not an error), or the
+    /// next query on this connection would name one that is gone.
+    pub(super) async fn keep_connection(&self, mut work: Work) {
+        if sqlx::Connection::clear_cached_statements(&mut *work)
+            .await
+            .is_err()
+        {
+            if let Work::Pooled(mut conn) = work {
+                conn.close_on_drop();
+            }
+            return;
+        }
         if let Work::Session(conn) = work {
             self.lock.put_session(conn);
         }
@@ -164,7 +177,7 @@ impl PostgresBackend {
     pub(super) async fn recover_connection(&self, mut work: Work, cleanup: &str) {
         let cleaned = sqlx::Executor::execute(&mut *work, sqlx::raw_sql(cleanup)).await;
         match (work, cleaned) {
-            (work, Ok(_)) => self.keep_connection(work),
+            (work, Ok(_)) => self.keep_connection(work).await,
             (Work::Session(conn), Err(_)) => drop(conn),
             (Work::Pooled(mut conn), Err(_)) => conn.close_on_drop(),
         }
@@ -287,7 +300,7 @@ impl Backend for PostgresBackend {
         }
         let mut conn = self.work_connection().await?;
         let result = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sql::FLUSH)).await;
-        self.keep_connection(conn);
+        self.keep_connection(conn).await;
         result.map(|_| ()).map_err(|e| self.error(&e))
     }
 

@@ -55,3 +55,45 @@ async fn a_pg_dump_style_migration_leaks_nothing_into_the_next_step() {
     assert_eq!(history_rows(&db).await, 0);
     db.drop().await;
 }
+
+/// A step run on a pooled connection (no lock held, as the round-trip
+/// harness runs them) ends with the session reset, whose `DEALLOCATE ALL`
+/// also removes sqlx's cached prepared statements: the pool must still serve
+/// prepared queries on that connection afterwards.
+#[tokio::test]
+async fn the_pool_serves_prepared_queries_after_a_step_reset_its_connection() {
+    use dbmigrate_core::backend::{Backend, Step};
+    let db = TestDb::create().await;
+    let single = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db.options.clone())
+        .await
+        .expect("one-connection pool");
+    let probe = || async {
+        sqlx::query_scalar::<_, i32>("SELECT $1::int4 + 1")
+            .bind(41)
+            .fetch_one(&single)
+            .await
+    };
+    assert_eq!(probe().await.expect("prepared before the step"), 42);
+    let backend = PostgresBackend::new(single.clone(), PostgresConfig::default());
+    backend.ensure_history().await.expect("history table");
+    let history = timeline(&[spec("CREATE TABLE t (id int);", "DROP TABLE t;")]);
+    let migration = history.migrations().first().expect("one migration");
+    backend
+        .apply(&Step {
+            migration,
+            direction: Direction::Up,
+            applied_by: "test",
+        })
+        .await
+        .expect("step applies on the pooled connection");
+    assert_eq!(
+        probe()
+            .await
+            .expect("the cached statement is gone with the reset"),
+        42
+    );
+    single.close().await;
+    db.drop().await;
+}
