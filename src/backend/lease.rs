@@ -82,7 +82,10 @@ pub type Pause = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Called at every [`Checkpoint`] with the step's revision id; the run
 /// stays paused until the returned future completes. For fault tests.
 #[derive(Clone)]
-pub struct PauseHook(Arc<dyn Fn(Checkpoint, &str) -> Pause + Send + Sync>);
+pub struct PauseHook(Arc<PauseFn>);
+
+/// The function inside a [`PauseHook`].
+type PauseFn = dyn Fn(Checkpoint, &str) -> Pause + Send + Sync;
 
 impl PauseHook {
     /// A hook from a function.
