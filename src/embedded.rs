@@ -20,8 +20,8 @@ pub struct EmbeddedFile {
     pub checksum: &'static str,
 }
 
-/// The migrations of an application: built by [`embedded!`](crate::embedded!)
-/// or from files on disk.
+/// The migrations of an application, built by [`embedded!`](crate::embedded!)
+/// from the files `dbmigrate-build` embedded.
 #[derive(Debug)]
 pub struct Migrations {
     files: &'static [EmbeddedFile],

@@ -94,11 +94,11 @@ pub fn check(
     if history.is_some() && !offline {
         if let Some(found) = crate::online::check_databases(project, connection)? {
             report.databases = found.databases;
-            report.ok = report.ok && found.problems.is_empty();
-            report.errors.extend(found.problems);
-            if !report.ok {
+            if !found.problems.is_empty() {
                 code = exit::NEEDS_ATTENTION;
             }
+            report.ok = report.ok && found.problems.is_empty();
+            report.errors.extend(found.problems);
         }
     }
     match format {

@@ -24,6 +24,15 @@ pub enum BackendError {
         /// How long we waited.
         waited: std::time::Duration,
     },
+    /// The lease of a held lock was lost: it lapsed before it could be
+    /// renewed (a stalled run) or a newer holder took it over.
+    #[error("{location}: the migration lock (fencing token {fence}) was lost before this step could commit; nothing more was run\n  help: another run holds the lock now: run again; if steps stall longer than the lease, raise it (`lease`)")]
+    LockLost {
+        /// The database.
+        location: String,
+        /// The fencing token of the lost lease.
+        fence: u64,
+    },
     /// Connecting or talking to the database failed.
     #[error("{location}: {message}")]
     Connection {

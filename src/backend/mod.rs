@@ -7,6 +7,8 @@ mod connect;
 mod descriptor;
 #[cfg(feature = "runtime")]
 mod error;
+#[cfg(any(feature = "neo4j", feature = "weaviate"))]
+pub mod lease;
 #[cfg(feature = "runtime")]
 mod types;
 #[cfg(feature = "runtime")]
@@ -63,6 +65,11 @@ pub trait Backend: Send + Sync {
     /// Takes the migration lock for `owner`, waiting at most `timeout`. A
     /// timeout names the current holder. The lock is held until
     /// [`Backend::unlock`] or until the backend is dropped.
+    ///
+    /// When this backend value already holds the lock, `lock` returns `Ok`
+    /// at once: locks are not counted, and one `unlock` releases. (A lease
+    /// that was lost is not held: `lock` then takes a new one.) Another
+    /// backend value on the same database is another contender and waits.
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError>;
 
     /// Releases the lock taken by [`Backend::lock`]; a no-op when not held.

@@ -107,7 +107,7 @@ impl Header {
     }
 }
 
-/// A `Revises:` value: a revision id, or `base` (also empty) for the root.
+/// A `Revises:` value: a revision id, or `base` for the root (an empty value is an error).
 pub(crate) fn parse_revises(value: &str) -> Result<Option<String>, String> {
     if value.is_empty() {
         return Err("the value is empty".into());

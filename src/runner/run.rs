@@ -1,6 +1,7 @@
 //! The operations of a [`Migrator`]: upgrade, downgrade, plan, stamp,
-//! status, repair, redo. Read without a lock; lock, re-read and apply only
-//! when something is pending.
+//! status, repair, redo. Read without a lock, which may only conclude "up to
+//! date"; otherwise lock, re-read and decide (gaps, dirty records,
+//! divergence) from that read.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -16,6 +17,13 @@ use super::lock::LockGuard;
 use super::migrator::Migrator;
 use super::plan::{resolve, revision_at, steps};
 use super::report::{PlannedStep, Report, StepReport};
+
+/// What a run does, decided from one read of the histories.
+struct Decision<'h> {
+    direction: Direction,
+    target: usize,
+    pending: Vec<&'h Migration>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -160,13 +168,66 @@ impl Migrator {
             dry_run: mode == Mode::Plan,
             ..Report::default()
         };
-        let (_, mut analysis) = self.analyse_now(history, &mut report).await?;
-        // Without the lock, a dirty record may be a step another replica is
-        // running right now: decide under the lock, after the re-read.
-        let dirty_seen = mode != Mode::Plan && !analysis.dirty.is_empty();
-        if dirty_seen {
-            analysis.dirty.clear();
+        let (_, analysis) = self.analyse_now(history, &mut report).await?;
+        if mode == Mode::Plan {
+            let decision = self.decide(history, direction, target, analysis, &mut report)?;
+            check_reversible(decision.direction, &decision.pending)?;
+            report.planned = self.plan_steps(decision.direction, &decision.pending)?;
+            report.to = revision_at(history, decision.target);
+            return Ok(report);
         }
+        // Without the lock, the histories may show another replica's run
+        // half-way: a gap, a dirty record, a divergence may be gone a moment
+        // later. So this read may only conclude "up to date"; anything else
+        // is decided from a read taken under the lock.
+        let clean = analysis.problems.is_empty() && analysis.dirty.is_empty();
+        let mut unlocked = report.clone();
+        let mut kinds = match self.decide(history, direction, target, analysis, &mut unlocked) {
+            Ok(decision) if clean && decision.pending.is_empty() => return Ok(unlocked),
+            Ok(decision) if clean => self.involved(&decision.pending)?,
+            _ => BTreeSet::new(),
+        };
+        loop {
+            if kinds.is_empty() {
+                kinds = self.backends.keys().copied().collect();
+            }
+            let backends: Vec<&dyn Backend> =
+                kinds.iter().map(|k| self.backends[k].as_ref()).collect();
+            let guard = LockGuard::acquire(
+                backends,
+                &self.options.applied_by,
+                self.options.lock_timeout,
+            )
+            .await?;
+            report.locked = true;
+            let result = self
+                .run_locked(history, direction, target, mode, &kinds, &mut report)
+                .await;
+            let released = guard.release().await;
+            match result {
+                // The timeline moved while we waited: lock every backend.
+                Ok(false) if kinds.len() < self.backends.len() => kinds.clear(),
+                Ok(false) => {
+                    return Err(RunError::Backend(crate::backend::BackendError::Other(
+                        "the history changed while waiting for the lock; run again".to_string(),
+                    )))
+                }
+                Ok(true) => return released.map(|()| report).map_err(RunError::from),
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// What a run does from the histories just read: the direction, the
+    /// target position and the pending steps; refuses what must be refused.
+    fn decide<'h>(
+        &self,
+        history: &'h History,
+        direction: Option<Direction>,
+        target: &Target,
+        analysis: Analysis,
+        report: &mut Report,
+    ) -> Result<Decision<'h>, RunError> {
         let position = analysis.position;
         let target = resolve(history, target, position)?;
         let direction = direction.unwrap_or(if target >= position {
@@ -174,7 +235,7 @@ impl Migrator {
         } else {
             Direction::Down
         });
-        let position = self.admit(analysis, direction, &mut report)?;
+        let position = self.admit(analysis, direction, report)?;
         report.from = revision_at(history, position);
         report.to = report.from.clone();
         report.n_already_applied = position;
@@ -188,80 +249,50 @@ impl Migrator {
             ));
         }
         let pending = steps(history, direction, position, target)?;
-        if pending.is_empty() && !dirty_seen {
-            return Ok(report);
-        }
-        if mode != Mode::Stamp {
-            check_reversible(direction, &pending)?;
-        }
-        let mut kinds = self.involved(&pending)?;
-        if dirty_seen {
-            kinds.extend(self.backends.keys().copied());
-        }
-        if mode == Mode::Plan {
-            report.planned = self.plan_steps(direction, &pending)?;
-            report.to = revision_at(history, target);
-            return Ok(report);
-        }
-        let backends: Vec<&dyn Backend> = kinds.iter().map(|k| self.backends[k].as_ref()).collect();
-        let guard = LockGuard::acquire(
-            backends,
-            &self.options.applied_by,
-            self.options.lock_timeout,
-        )
-        .await?;
-        report.locked = true;
-        let result = self
-            .run_locked(history, direction, target, mode, &kinds, &mut report)
-            .await;
-        let released = guard.release().await;
-        result?;
-        released?;
-        Ok(report)
+        Ok(Decision {
+            direction,
+            target,
+            pending,
+        })
     }
 
+    /// Under the lock: reads again, decides, runs. `Ok(false)` when the
+    /// pending steps need a backend that is not locked.
     async fn run_locked(
         &self,
         history: &History,
-        direction: Direction,
-        target: usize,
+        direction: Option<Direction>,
+        target: &Target,
         mode: Mode,
         kinds: &BTreeSet<BackendKind>,
         report: &mut Report,
-    ) -> Result<(), RunError> {
+    ) -> Result<bool, RunError> {
         for kind in kinds {
             self.backends[kind].ensure_history().await?;
         }
-        // Another replica may have run while we waited for the lock.
         let (_, analysis) = self.analyse_now(history, report).await?;
-        let position = self.admit(analysis, direction, report)?;
-        report.from = revision_at(history, position);
-        report.to = report.from.clone();
-        report.n_already_applied = position;
-        let pending = match direction {
-            Direction::Down if target > position => Vec::new(),
-            _ => steps(history, direction, position, target)?,
-        };
-        if !self.involved(&pending)?.is_subset(kinds) {
-            // Only possible when the timeline moved under us between reads.
-            return Err(RunError::Backend(crate::backend::BackendError::Other(
-                "the history changed while waiting for the lock; run again".to_string(),
-            )));
+        let decision = self.decide(history, direction, target, analysis, report)?;
+        if mode != Mode::Stamp {
+            check_reversible(decision.direction, &decision.pending)?;
+        }
+        if !self.involved(&decision.pending)?.is_subset(kinds) {
+            return Ok(false);
         }
         let mut previous: Option<BackendKind> = None;
-        for migration in pending {
+        for migration in decision.pending {
             // A crash must not keep this step and lose an earlier one.
             if let Some(kind) = previous.filter(|k| *k != migration.backend) {
                 self.backends[&kind].flush().await?;
             }
             previous = Some(migration.backend);
-            self.run_step(migration, direction, mode, report).await?;
-            report.to = match direction {
+            self.run_step(migration, decision.direction, mode, report)
+                .await?;
+            report.to = match decision.direction {
                 Direction::Up => Some(migration.revision_id.clone()),
                 Direction::Down => migration.parent.clone(),
             };
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn run_step(
@@ -302,11 +333,14 @@ impl Migrator {
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
-                help: step_help(
-                    migration,
-                    direction,
-                    backend.capabilities().transactional_ddl,
-                ),
+                help: match source {
+                    crate::backend::BackendError::LockLost { .. } => lost_help(migration),
+                    _ => step_help(
+                        migration,
+                        direction,
+                        backend.capabilities().transactional_ddl,
+                    ),
+                },
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),
                 backend: migration.backend,
@@ -414,4 +448,14 @@ fn step_help(migration: &Migration, direction: Direction, transactional_ddl: boo
              then run `cargo dbmigrate repair {id} --forget` (all reverted) or `--applied` (none reverted)"
         ),
     }
+}
+
+/// A run fenced out of `migration`: what it left and who carries on.
+fn lost_help(migration: &Migration) -> String {
+    format!(
+        "this run stalled longer than its lease and another run took the lock over, so it stopped \
+         before `{}` could commit (a step it had started may be recorded dirty); the run holding \
+         the lock now carries on: check `cargo dbmigrate status` once it finishes",
+        migration.revision_id
+    )
 }

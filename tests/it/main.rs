@@ -5,6 +5,7 @@
 
 mod common;
 mod neo4j;
+mod pause;
 mod postgres;
 mod roundtrip;
 mod services;

@@ -1,7 +1,6 @@
 //! [`Neo4jBackend`]: the [`Backend`] implementation for Neo4j.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tracing::Instrument;
@@ -9,9 +8,10 @@ use tracing::Instrument;
 use super::config::{Names, Neo4jConfig};
 use super::cypher::Cypher;
 use super::db::Db;
-use super::execute::{self, Call};
-use super::history;
-use super::lock::{self, Held};
+use super::execute::{self, Call, Guard};
+use super::lock::{self, NodeLease};
+use super::{history, snapshot};
+use crate::backend::lease::{Checkpoint, Lease, LeaseHandle, PauseHook};
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
@@ -28,7 +28,8 @@ pub struct Neo4jBackend {
     db: Db,
     names: Names,
     config: Neo4jConfig,
-    held: Mutex<Option<Held>>,
+    held: Mutex<Option<Lease>>,
+    hook: Option<PauseHook>,
 }
 
 impl Neo4jBackend {
@@ -52,6 +53,7 @@ impl Neo4jBackend {
             names: Names::new(&config.label_prefix),
             config,
             held: Mutex::new(None),
+            hook: None,
         }
     }
 
@@ -109,7 +111,21 @@ impl Neo4jBackend {
 
     /// Runs a schema statement of our own, tolerating a concurrent runner
     /// that created the same constraint a moment earlier.
-    async fn ensure_constraint(&self, cypher: Cypher) -> Result<(), BackendError> {
+    async fn ensure_constraint(&self, name: &str, cypher: Cypher) -> Result<(), BackendError> {
+        // A schema statement waits for open transactions, even when the
+        // constraint exists (a stalled run's transaction would block the
+        // run taking over): look first, with a read.
+        let exists =
+            Cypher::new("SHOW CONSTRAINTS YIELD name WHERE name = $name RETURN count(*) AS n")
+                .param("name", super::cypher::Param::Str(name.to_owned()));
+        let rows = self
+            .db
+            .rows(exists.to_query(0))
+            .await
+            .map_err(|e| self.db.error(e))?;
+        if rows.first().and_then(|row| row.get::<i64>("n").ok()) == Some(1) {
+            return Ok(());
+        }
         let mut last_error = None;
         for _ in 0..3 {
             match self.db.run(cypher.to_query(0)).await {
@@ -124,19 +140,43 @@ impl Neo4jBackend {
         )))
     }
 
-    /// Fails when the lease renewal found the lock taken by someone else.
-    fn check_lock(&self, migration: &Migration) -> Result<(), BackendError> {
+    /// Pauses the run at every [`Checkpoint`] of a locked step until the
+    /// hook's future completes, without renewing the lease (fault tests).
+    #[cfg(feature = "testing")]
+    pub fn with_pause_hook(mut self, hook: PauseHook) -> Neo4jBackend {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// The held lease, if any.
+    fn lease(&self) -> Option<LeaseHandle> {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        match held.as_ref() {
-            Some(held) if held.lost.load(Ordering::SeqCst) => Err(BackendError::Refused {
-                path: migration.path.clone(),
-                message: format!(
-                    "the migration lock on {} expired and was taken by another run; nothing was run\n  help: run again; raise the lease if steps stall longer than it",
-                    self.db.location
-                ),
-            }),
-            _ => Ok(()),
+        held.as_ref().map(Lease::handle)
+    }
+
+    /// Before a locked step: renews the lease on the server and re-reads
+    /// the step's history record, which must still be what the runner saw.
+    async fn guard(&self, step: &Step<'_>) -> Result<Option<Guard>, BackendError> {
+        let Some(lease) = self.lease() else {
+            return Ok(None);
+        };
+        let revision_id = &step.migration.revision_id;
+        lease.checkpoint(Checkpoint::BeforeStep, revision_id).await;
+        lease.ensure().await?;
+        let records = self.read_history().await?;
+        let record = records.iter().find(|r| &r.revision_id == revision_id);
+        let expected = match step.direction {
+            Direction::Up => record.is_none(),
+            Direction::Down => record.is_some_and(|r| r.state == RecordState::Applied),
+        };
+        if !expected {
+            tracing::error!(revision = %revision_id, "the step's history record changed under a held lock");
+            return Err(lease.lost_error());
         }
+        Ok(Some(Guard {
+            fence_check: lock::renew(&self.names, lease.fence(), self.config.lease),
+            lease,
+        }))
     }
 
     /// The exact calls of a step: statements and bookkeeping.
@@ -174,12 +214,8 @@ impl Neo4jBackend {
     /// lock in the background; otherwise it lapses when its lease expires.
     fn release_in_background(&self) {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Some(held) = held else { return };
-        held.renewer.abort();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let db = self.db.clone();
-            let query = lock::release(&self.names, &held.token).to_query(0);
-            runtime.spawn(async move { db.run(query).await });
+        if let Some(lease) = held {
+            lease.abandon();
         }
     }
 
@@ -220,38 +256,32 @@ impl Backend for Neo4jBackend {
     }
 
     async fn ensure_history(&self) -> Result<(), BackendError> {
-        self.ensure_constraint(history::ensure_constraint(&self.names))
+        let name = format!("{}Migration_revision_id", self.names.prefix);
+        self.ensure_constraint(&name, history::ensure_constraint(&self.names))
             .await
     }
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
-        if self
-            .held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
-        {
+        if self.lease().is_some_and(|lease| !lease.is_lost()) {
             return Ok(());
         }
-        self.ensure_constraint(lock::ensure_constraint(&self.names))
+        self.release_in_background();
+        let name = format!("{}Lock_name", self.names.prefix);
+        self.ensure_constraint(&name, lock::ensure_constraint(&self.names))
             .await?;
-        let owner = self.config.owner.as_deref().unwrap_or(owner);
-        let token = lock::new_token(owner);
-        let query = lock::acquire(&self.names, &token, owner, self.config.lease);
-        lock::acquire_until(&self.db, &query, timeout).await?;
-        let lost = Arc::new(AtomicBool::new(false));
-        let renewer = lock::spawn_renewer(
-            self.db.clone(),
-            self.names.clone(),
-            token.clone(),
+        let store = NodeLease {
+            db: self.db.clone(),
+            names: self.names.clone(),
+            owner: self.config.owner.as_deref().unwrap_or(owner).to_owned(),
+        };
+        let lease = Lease::acquire(
+            Box::new(store),
             self.config.lease,
-            lost.clone(),
-        );
-        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(Held {
-            token,
-            renewer,
-            lost,
-        });
+            timeout,
+            self.hook.clone(),
+        )
+        .await?;
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(lease);
         Ok(())
     }
 
@@ -261,17 +291,17 @@ impl Backend for Neo4jBackend {
 
     async fn unlock(&self) -> Result<(), BackendError> {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Some(held) = held else { return Ok(()) };
-        held.renewer.abort();
-        self.run_bookkeeping(lock::release(&self.names, &held.token))
-            .await
+        match held {
+            Some(lease) => lease.release().await,
+            None => Ok(()),
+        }
     }
 
     async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError> {
-        self.check_lock(step.migration)?;
+        let guard = self.guard(step).await?;
         let calls = self.calls(step);
         let span = tracing::info_span!("neo4j_step", revision = %step.migration.revision_id, direction = ?step.direction);
-        execute::run(&self.db, step.migration, &calls)
+        execute::run(&self.db, step.migration, &calls, guard.as_ref())
             .instrument(span)
             .await
     }
@@ -297,7 +327,7 @@ impl Backend for Neo4jBackend {
 impl crate::testing::TestBackend for Neo4jBackend {
     async fn snapshot(&self) -> Result<crate::testing::SchemaSnapshot, BackendError> {
         let scope = self.config.schema_scope.as_deref();
-        let text = super::snapshot::snapshot(&self.db, &self.names, scope).await?;
+        let text = snapshot::snapshot(&self.db, &self.names, scope).await?;
         Ok(crate::testing::SchemaSnapshot::from_lines(&text))
     }
 
@@ -315,7 +345,9 @@ impl crate::testing::TestBackend for Neo4jBackend {
         };
         let statements = execute::statements(script, first_line);
         let calls = execute::group(&statements, migration.options.transaction);
-        execute::run(&self.db, migration, &calls).await.map(drop)
+        execute::run(&self.db, migration, &calls, None)
+            .await
+            .map(drop)
     }
 }
 

@@ -11,8 +11,10 @@ pub struct Neo4jConfig {
     /// and constraint names. Default `__Dbmigrate`; tests sharing a server
     /// give each run its own prefix.
     pub label_prefix: String,
-    /// How long the lock lease lasts without renewal. The holder renews it
-    /// every third of this; a holder that died loses it after this long.
+    /// How long the lock lease lasts without renewal (default
+    /// [`DEFAULT_LEASE`](crate::backend::lease::DEFAULT_LEASE), 10 s). The
+    /// holder renews it every third of this and stops trusting it after four
+    /// fifths without a renewal; a holder that died is taken over after it.
     pub lease: Duration,
     /// Overrides the owner name recorded on the lock (e.g. a pod name).
     pub owner: Option<String>,
@@ -29,7 +31,7 @@ impl Default for Neo4jConfig {
         Neo4jConfig {
             database: None,
             label_prefix: "__Dbmigrate".into(),
-            lease: Duration::from_secs(30),
+            lease: crate::backend::lease::DEFAULT_LEASE,
             owner: None,
             location: "neo4j".into(),
             schema_scope: None,

@@ -8,6 +8,7 @@ use neo4rs::Txn;
 use super::cypher::Cypher;
 use super::db::{server_message, Db};
 use super::split::{split_statements, Statement, StatementKind};
+use crate::backend::lease::{Checkpoint, LeaseHandle};
 use crate::backend::{BackendError, PlannedCall};
 use crate::migration::{Migration, TransactionMode};
 
@@ -125,6 +126,17 @@ pub(super) fn with_bookkeeping(mut calls: Vec<Call>, dirty: Cypher, record: Cyph
     }
 }
 
+/// The lease a locked step runs under: checked on the server before each
+/// auto-commit call, and inside every transaction just before it commits
+/// (`fence_check` holds the lock node's write lock until the commit), so a
+/// holder that lost its lease has its transaction fail instead of commit.
+pub(super) struct Guard {
+    /// The held lease.
+    pub lease: LeaseHandle,
+    /// The renewal query of the lease's fencing token.
+    pub fence_check: Cypher,
+}
+
 /// Runs `calls` in order; returns how long the migration's statements took.
 /// A failing statement rolls back its open transaction and is reported as
 /// `path:line: message`. The `Statement-Timeout:` header becomes the server's
@@ -134,10 +146,13 @@ pub(super) async fn run(
     db: &Db,
     migration: &Migration,
     calls: &[Call],
+    guard: Option<&Guard>,
 ) -> Result<Duration, BackendError> {
     let mut txn: Option<Txn> = None;
     let mut elapsed = Duration::ZERO;
     let timeout = migration.options.statement_timeout;
+    // Whether the open transaction passed its fence check already.
+    let mut fenced = false;
     for call in calls {
         let started = Instant::now();
         if let Call::AwaitIndexes = call {
@@ -147,7 +162,24 @@ pub(super) async fn run(
             elapsed += started.elapsed();
             continue;
         }
-        let result = run_one(db, &mut txn, call, elapsed, timeout).await;
+        let own_txn = guard.is_some() && txn.is_none() && matches!(call, Call::Bookkeeping(_));
+        if let Call::Begin = call {
+            fenced = false;
+        }
+        if let Some(guard) = guard.filter(|_| !fenced) {
+            let result = fence(db, migration, &mut txn, call, guard).await;
+            fenced = txn.is_some() && matches!(call, Call::Bookkeeping(_) | Call::Commit);
+            if let Err(error) = result {
+                if let Some(txn) = txn.take() {
+                    let _ = txn.rollback().await;
+                }
+                return Err(error);
+            }
+        }
+        let mut result = run_one(db, &mut txn, call, elapsed, timeout).await;
+        if own_txn && result.is_ok() {
+            result = run_one(db, &mut txn, &Call::Commit, elapsed, timeout).await;
+        }
         if let Call::Statement { .. } = call {
             elapsed += started.elapsed();
         }
@@ -166,6 +198,55 @@ pub(super) async fn run(
         }
     }
     Ok(elapsed)
+}
+
+/// Before `call`: a history write or commit in a transaction first checks
+/// the fence inside it;
+/// an auto-commit statement first renews the lease on the server; an
+/// auto-commit history write gets a transaction of its own with the fence
+/// check in it.
+async fn fence(
+    db: &Db,
+    migration: &Migration,
+    txn: &mut Option<Txn>,
+    call: &Call,
+    guard: &Guard,
+) -> Result<(), BackendError> {
+    match (call, txn.as_mut()) {
+        // The first of the history write and the commit: the lock node stays
+        // write-locked from here to the commit.
+        (Call::Bookkeeping(_) | Call::Commit, Some(open)) => {
+            let revision = migration.revision_id.as_str();
+            guard.lease.checkpoint(Checkpoint::MidStep, revision).await;
+            check_in(db, open, guard).await
+        }
+        (Call::Bookkeeping(_), None) => {
+            let mut open = db.begin().await.map_err(|e| db.error(e))?;
+            let checked = check_in(db, &mut open, guard).await;
+            *txn = Some(open);
+            // `run` commits it right after the history write.
+            checked
+        }
+        (Call::Statement { .. }, None) => guard.lease.ensure().await,
+        _ => Ok(()),
+    }
+}
+
+/// Runs the fence check in `txn`; fails when the lease is no longer ours.
+async fn check_in(db: &Db, txn: &mut Txn, guard: &Guard) -> Result<(), BackendError> {
+    let mut rows = txn
+        .execute(guard.fence_check.to_query(0))
+        .await
+        .map_err(|e| db.error(server_message(&e)))?;
+    let row = rows
+        .next(txn.handle())
+        .await
+        .map_err(|e| db.error(server_message(&e)))?;
+    if row.and_then(|r| r.get::<i64>("renewed").ok()) == Some(1) {
+        Ok(())
+    } else {
+        Err(guard.lease.lost_error())
+    }
 }
 
 /// Runs one call, in the open transaction when there is one.

@@ -23,7 +23,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 impl AdvisoryLock {
     /// Polls `pg_try_advisory_lock(key)` on a new connection until it is
-    /// granted or `timeout` passes; a timeout names the holder.
+    /// granted or `timeout` passes; a timeout names the holder. Returns at
+    /// once when this backend already holds it.
     pub async fn lock(
         &self,
         pool: &PgPool,
@@ -32,6 +33,15 @@ impl AdvisoryLock {
         timeout: Duration,
         location: &str,
     ) -> Result<(), BackendError> {
+        // The lock contract (see `Backend::lock`): already ours, nothing to wait for.
+        if self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            return Ok(());
+        }
         let name: String = format!("dbmigrate lock: {owner}")
             .chars()
             .take(63)

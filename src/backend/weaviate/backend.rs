@@ -1,13 +1,14 @@
 //! [`WeaviateBackend`]: the [`Backend`] trait over the REST API.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use tokio::sync::Mutex;
 
 use super::client::{WeaviateClient, WeaviateConfig};
 use super::exec::{self, parse_ops, Source};
 use super::history::{self, history_class};
-use super::lock::{self, ensure_class, Lease};
+use super::lock::{self, ensure_class, ObjectLease};
+use super::snapshot;
+use crate::backend::lease::{Checkpoint, Lease, LeaseHandle, PauseHook};
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
@@ -23,6 +24,7 @@ pub struct WeaviateBackend {
     history_class: String,
     lock_class: String,
     lease: Mutex<Option<Lease>>,
+    hook: Option<PauseHook>,
 }
 
 impl WeaviateBackend {
@@ -34,6 +36,50 @@ impl WeaviateBackend {
             history_class: format!("{prefix}History"),
             lock_class: format!("{prefix}Lock"),
             lease: Mutex::new(None),
+            hook: None,
+        }
+    }
+
+    /// Pauses the run at every [`Checkpoint`] of a locked step until the
+    /// hook's future completes, without renewing the lease (fault tests).
+    #[cfg(feature = "testing")]
+    pub fn with_pause_hook(mut self, hook: PauseHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// The held lease, if any.
+    fn held(&self) -> Option<LeaseHandle> {
+        let lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        lease.as_ref().map(Lease::handle)
+    }
+
+    /// Before a locked step: renews the lease on the server and re-reads
+    /// the step's history record, which must still be what the runner saw.
+    async fn guard(&self, step: &Step<'_>) -> Result<Option<LeaseHandle>, BackendError> {
+        let Some(lease) = self.held() else {
+            return Ok(None);
+        };
+        let revision_id = &step.migration.revision_id;
+        lease.checkpoint(Checkpoint::BeforeStep, revision_id).await;
+        lease.ensure().await?;
+        let records = self.read_history().await?;
+        let record = records.iter().find(|r| &r.revision_id == revision_id);
+        let expected = match step.direction {
+            Direction::Up => record.is_none(),
+            Direction::Down => record.is_some_and(|r| r.state == RecordState::Applied),
+        };
+        if !expected {
+            tracing::error!(revision = %revision_id, "the step's history record changed under a held lock");
+            return Err(lease.lost_error());
+        }
+        Ok(Some(lease))
+    }
+
+    fn release_in_background(&self) {
+        let held = self.lease.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(lease) = held {
+            lease.abandon();
         }
     }
 
@@ -195,24 +241,42 @@ impl Backend for WeaviateBackend {
     }
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
-        let mut held = self.lease.lock().await;
-        if held.is_none() {
-            *held = Some(lock::acquire(&self.client, &self.lock_class, owner, timeout).await?);
+        if self.held().is_some_and(|lease| !lease.is_lost()) {
+            return Ok(());
         }
+        self.release_in_background();
+        ensure_class(&self.client, &lock::lock_class(&self.lock_class)).await?;
+        let store = ObjectLease::new(
+            self.client.clone(),
+            self.lock_class.clone(),
+            owner.to_string(),
+        );
+        let duration = self.client.config.lease_ttl;
+        let lease = Lease::acquire(Box::new(store), duration, timeout, self.hook.clone()).await?;
+        *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some(lease);
         Ok(())
     }
 
+    fn abandon_lock(&self) {
+        self.release_in_background();
+    }
+
     async fn unlock(&self) -> Result<(), BackendError> {
-        match self.lease.lock().await.take() {
-            Some(lease) => lock::release(&self.client, &self.lock_class, lease).await,
+        let held = self.lease.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match held {
+            Some(lease) => lease.release().await,
             None => Ok(()),
         }
     }
 
     async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError> {
+        let lease = self.guard(step).await?;
         let schema = exec::read_schema(&self.client).await?;
         let (ops, source) = self.checked_ops(step, &schema)?;
         let migration = step.migration;
+        if let Some(lease) = &lease {
+            lease.check()?;
+        }
         self.put_record(
             migration,
             RecordState::Dirty(step.direction),
@@ -221,8 +285,13 @@ impl Backend for WeaviateBackend {
         )
         .await?;
         let started = Instant::now();
-        exec::run_ops(&self.client, source, &ops).await?;
+        let revision_id = migration.revision_id.as_str();
+        let fenced = lease.as_ref().map(|lease| (lease, revision_id));
+        exec::run_ops(&self.client, source, &ops, fenced).await?;
         let took = started.elapsed();
+        if let Some(lease) = &lease {
+            lease.ensure().await?;
+        }
         match step.direction {
             Direction::Up => {
                 self.put_record(migration, RecordState::Applied, step.applied_by, took)
@@ -290,9 +359,11 @@ impl Backend for WeaviateBackend {
 #[async_trait::async_trait]
 impl crate::testing::TestBackend for WeaviateBackend {
     async fn snapshot(&self) -> Result<crate::testing::SchemaSnapshot, BackendError> {
-        let own = [self.history_class.as_str(), self.lock_class.as_str()];
-        let text = super::snapshot::snapshot(&self.client, &own).await?;
-        Ok(super::snapshot::objects(&text))
+        let markers = lock::markers(&self.client, &self.lock_class).await?;
+        let mut own = vec![self.history_class.as_str(), self.lock_class.as_str()];
+        own.extend(markers.iter().map(|(_, name, _)| name.as_str()));
+        let text = snapshot::snapshot(&self.client, &own).await?;
+        Ok(snapshot::objects(&text))
     }
 
     async fn execute_script(
@@ -307,21 +378,14 @@ impl crate::testing::TestBackend for WeaviateBackend {
         let ops = parse_ops(source, script)?;
         let schema = exec::read_schema(&self.client).await?;
         validate(&ops, &schema).map_err(|e| refused(migration, e.to_string()))?;
-        exec::run_ops(&self.client, source, &ops).await
+        exec::run_ops(&self.client, source, &ops, None).await
     }
 }
 
 impl Drop for WeaviateBackend {
+    /// Stops renewing the lease and, when a runtime is at hand, releases the
+    /// lock; otherwise it lapses when its lease expires.
     fn drop(&mut self) {
-        let Some(lease) = self.lease.get_mut().take() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let (client, class) = (self.client.clone(), self.lock_class.clone());
-        runtime.spawn(async move {
-            let _ = lock::release(&client, &class, lease).await;
-        });
+        self.release_in_background();
     }
 }

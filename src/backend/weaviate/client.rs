@@ -23,7 +23,9 @@ pub struct WeaviateConfig {
     pub max_retries: u32,
     /// First retry delay; doubled after each retry.
     pub retry_backoff: Duration,
-    /// How long a lock lease lasts without renewal (renewed every third of it).
+    /// How long a lock lease lasts without renewal (default
+    /// [`DEFAULT_LEASE`](crate::backend::lease::DEFAULT_LEASE), 10 s); renewed
+    /// every third of it.
     pub lease_ttl: Duration,
     /// Objects per page and per batch when copying (`rebuild_collection`).
     pub batch_size: u32,
@@ -37,7 +39,7 @@ impl Default for WeaviateConfig {
             connect_timeout: Duration::from_secs(5),
             max_retries: 3,
             retry_backoff: Duration::from_millis(200),
-            lease_ttl: Duration::from_secs(30),
+            lease_ttl: crate::backend::lease::DEFAULT_LEASE,
             batch_size: 200,
         }
     }

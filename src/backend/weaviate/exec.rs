@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::client::{Call, WeaviateClient};
 use super::rebuild;
+use crate::backend::lease::{Checkpoint, LeaseHandle};
 use crate::backend::BackendError;
 use crate::weaviate_ops::{merged_update, Operation, Schema, TenantSpec};
 
@@ -49,12 +50,19 @@ pub async fn read_schema(client: &WeaviateClient) -> Result<Schema, BackendError
 }
 
 /// Runs `ops` in order; the first failure stops and names the operation.
+/// Under a lease, renews it on the server right before each operation and
+/// stops when it is lost.
 pub async fn run_ops(
     client: &WeaviateClient,
     source: Source<'_>,
     ops: &[Operation],
+    lease: Option<(&LeaseHandle, &str)>,
 ) -> Result<(), BackendError> {
     for (index, op) in ops.iter().enumerate() {
+        if let Some((lease, revision_id)) = lease {
+            lease.checkpoint(Checkpoint::MidStep, revision_id).await;
+            lease.ensure().await?;
+        }
         tracing::info!(
             op = op.name(),
             index = index + 1,

@@ -1,153 +1,150 @@
-//! The lease lock: concurrent migrators, a dead holder's lock taken over,
-//! lease renewal and unlock sparing a successor.
+//! The lease lock through the `Migrator`: a holder stalled past its lease
+//! (at a step boundary, inside a step's transaction) is fenced out and
+//! every effect happens once; the lock contract when already held.
 
 use std::time::Duration;
 
+use dbmigrate_core::backend::lease::{Checkpoint, PauseHook};
+use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
 use dbmigrate_core::backend::{Backend, BackendError};
+use dbmigrate_core::{History, Migration, Migrator, Target};
 
 use super::support::*;
+use crate::pause::Stall;
 
-#[tokio::test]
-async fn eight_concurrent_migrators_apply_each_migration_once() {
-    let graph = graph();
-    let names = names("Counter");
-    let label = names.label.clone();
-    let migrations = vec![
-        cypher(
-            "20240102_0000_bbb001",
-            None,
-            &format!("CREATE CONSTRAINT {label}_name IF NOT EXISTS FOR (c:{label}) REQUIRE c.name IS UNIQUE;"),
-            &format!("DROP CONSTRAINT {label}_name IF EXISTS;"),
-        ),
-        cypher(
-            "20240102_0100_bbb002",
-            Some("20240102_0000_bbb001"),
-            &format!("MERGE (c:{label} {{name: 'runs'}}) SET c.n = coalesce(c.n, 0) + 1;"),
-            &format!("MATCH (c:{label} {{name: 'runs'}}) DELETE c;"),
-        ),
-        cypher(
-            "20240102_0200_bbb003",
-            Some("20240102_0100_bbb002"),
-            &format!("CREATE INDEX {label}_n IF NOT EXISTS FOR (c:{label}) ON (c.n);\nMATCH (c:{label} {{name: 'runs'}}) SET c.n = c.n + 1;"),
-            &format!("DROP INDEX {label}_n IF EXISTS;"),
-        ),
-    ];
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let backend = backend(&graph, &names, Duration::from_secs(30));
-            let migrations = migrations.clone();
-            tokio::spawn(async move {
-                migrate_up(&backend, &migrations, &format!("migrator {i}")).await
-            })
+/// Short, so a stalled holder loses its lease quickly; the stall itself is
+/// an event (the hook), never a sleep.
+const LEASE: Duration = Duration::from_secs(4);
+
+/// Removes the test's nodes and bookkeeping when dropped, also on panic.
+struct Scratch(Names);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let names = Names {
+            prefix: self.0.prefix.clone(),
+            label: self.0.label.clone(),
+        };
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(cleanup(&graph(), &names, &[]));
         })
-        .collect();
-    let mut total = 0;
-    for task in tasks {
-        total += task.await.expect("migrator task");
+        .join();
     }
-    assert_eq!(total, 3, "each migration applied by exactly one migrator");
-    let history = backend(&graph, &names, Duration::from_secs(30))
+}
+
+/// Three data steps, each creating one node that says which step it is.
+fn effects(label: &str) -> Vec<Migration> {
+    let ids = [
+        "20240107_0000_fce001",
+        "20240107_0100_fce002",
+        "20240107_0200_fce003",
+    ];
+    (0..3)
+        .map(|k| {
+            cypher(
+                ids[k],
+                k.checked_sub(1).map(|p| ids[p]),
+                &format!("CREATE (:{label} {{step: {k}}});"),
+                &format!("MATCH (n:{label} {{step: {k}}}) DELETE n;"),
+            )
+        })
+        .collect()
+}
+
+fn migrator(names: &Names, migrations: &[Migration], hook: Option<PauseHook>) -> Migrator {
+    let config = Neo4jConfig {
+        label_prefix: names.prefix.clone(),
+        lease: LEASE,
+        ..Neo4jConfig::default()
+    };
+    let mut backend = Neo4jBackend::new(graph(), config);
+    if let Some(hook) = hook {
+        backend = backend.with_pause_hook(hook);
+    }
+    Migrator::from_history(History::new(migrations.to_vec()).expect("line"))
+        .backend(Box::new(backend))
+        .lock_timeout(Duration::from_secs(120))
+}
+
+/// Holder A stalls at `point` of the second step past its lease; B takes
+/// over and finishes; A resumes and must fail without a second effect.
+async fn a_stalled_holder_is_fenced_out(point: Checkpoint) {
+    let names = names("Fence");
+    let scratch = Scratch(names);
+    let (names, graph) = (&scratch.0, graph());
+    let migrations = effects(&names.label);
+    let stall = Stall::at(point, &migrations[1].revision_id);
+    let holder = migrator(names, &migrations, Some(stall.hook.clone()));
+    let mut holder = tokio::spawn(async move { holder.upgrade(Target::Head).await });
+    tokio::select! {
+        () = stall.reached() => {}
+        ended = &mut holder => panic!("the holder ended before its stall: {:?}", ended.map(|r| r.map(|r| r.applied.len()))),
+    }
+
+    let successor = migrator(names, &migrations, None)
+        .upgrade(Target::Head)
+        .await
+        .expect("the successor takes the lapsed lease over");
+    assert_eq!(successor.applied.len(), 2, "steps 2 and 3");
+    stall.release();
+    let error = holder
+        .await
+        .expect("task")
+        .expect_err("the stalled holder is fenced out");
+    assert!(error.to_string().contains("was lost"), "{error}");
+
+    for k in 0..3 {
+        let query = format!(
+            "MATCH (n:{} {{step: {k}}}) RETURN count(n) AS n",
+            names.label
+        );
+        assert_eq!(count(&graph, &query).await, 1, "step {k} took effect once");
+    }
+    let history = backend(&graph, names, LEASE)
         .read_history()
         .await
         .expect("history");
     assert_eq!(history.len(), 3);
-    assert_eq!(
-        count(
-            &graph,
-            &format!("MATCH (c:{label} {{name: 'runs'}}) RETURN c.n AS n")
-        )
-        .await,
-        2
-    );
-    cleanup(
-        &graph,
-        &names,
-        &[&format!("{label}_name"), &format!("{label}_n")],
-    )
-    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_holder_stalled_past_its_lease_between_steps_is_fenced_out() {
+    a_stalled_holder_is_fenced_out(Checkpoint::BeforeStep).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_holder_stalled_past_its_lease_inside_a_step_cannot_commit() {
+    a_stalled_holder_is_fenced_out(Checkpoint::MidStep).await;
 }
 
 #[tokio::test]
-async fn a_dead_holders_lock_is_taken_over_after_its_lease() {
-    let graph = graph();
-    let names = names("Lock");
-    let lock_label = format!("{}Lock", names.prefix);
-    let backend = backend(&graph, &names, Duration::from_secs(30));
-    backend
-        .lock("first", Duration::from_secs(5))
+async fn lock_is_a_no_op_for_its_holder_and_a_timeout_names_the_holder() {
+    let scratch = Scratch(names("Contract"));
+    let names = &scratch.0;
+    let holder = backend(&graph(), names, LEASE);
+    holder
+        .lock("holder-host pid 1", Duration::from_secs(10))
         .await
-        .expect("creates the constraint and locks");
-    backend.unlock().await.expect("unlock");
-
-    // A process killed while holding the lock: its lease ran out.
-    let dead = format!("CREATE (:`{lock_label}` {{name: 'lock', token: 'dead', owner: 'killed process', expires_at: datetime() - duration('PT1S')}})");
-    graph.run(neo4rs::query(&dead)).await.expect("dead lock");
-    backend
-        .lock("survivor", Duration::from_secs(5))
+        .unwrap();
+    holder
+        .lock("holder-host pid 1", Duration::ZERO)
         .await
-        .expect("takes over an expired lease");
-    let owner = format!("MATCH (l:`{lock_label}`) WHERE l.owner = 'survivor' RETURN count(l) AS n");
-    assert_eq!(count(&graph, &owner).await, 1);
-    backend.unlock().await.expect("unlock");
-
-    // A live holder: others time out naming it, then take over once its lease lapses.
-    let live = format!("CREATE (:`{lock_label}` {{name: 'lock', token: 'live', owner: 'busy process', expires_at: datetime() + duration('PT3S')}})");
-    graph.run(neo4rs::query(&live)).await.expect("live lock");
-    let error = backend
+        .expect("already held: returns at once");
+    let waiter = backend(&graph(), names, LEASE);
+    let error = waiter
         .lock("waiter", Duration::from_millis(300))
         .await
-        .expect_err("held");
-    let message = error.to_string();
-    assert!(
-        matches!(error, BackendError::LockTimeout { .. })
-            && message.contains("busy process (lease expires at "),
-        "{message}"
-    );
-    backend
-        .lock("waiter", Duration::from_secs(60))
+        .unwrap_err();
+    assert!(matches!(error, BackendError::LockTimeout { .. }), "{error}");
+    assert!(error.to_string().contains("holder-host pid 1"), "{error}");
+    holder.unlock().await.unwrap();
+    waiter
+        .lock("waiter", Duration::from_secs(10))
         .await
-        .expect("taken over after the lease");
-    backend.unlock().await.expect("unlock");
-    assert_eq!(
-        count(
-            &graph,
-            &format!("MATCH (l:`{lock_label}`) RETURN count(l) AS n")
-        )
-        .await,
-        0
-    );
-    cleanup(&graph, &names, &[]).await;
-}
-
-#[tokio::test]
-async fn the_holder_renews_its_lease_and_unlocks_only_its_own_lock() {
-    let graph = graph();
-    let names = names("Lease");
-    let lock_label = format!("{}Lock", names.prefix);
-    let holder = backend(&graph, &names, Duration::from_millis(1500));
-    let other = backend(&graph, &names, Duration::from_millis(1500));
-    holder
-        .lock("holder", Duration::from_secs(5))
-        .await
-        .expect("lock");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let error = other
-        .lock("other", Duration::from_millis(200))
-        .await
-        .expect_err("lease renewed");
-    assert!(
-        error
-            .to_string()
-            .contains("held by holder (lease expires at "),
-        "{error}"
-    );
-
-    // Someone took the lock over (the holder stalled past its lease): the
-    // holder's unlock must leave the new owner's lock alone.
-    let steal = format!("MATCH (l:`{lock_label}`) SET l.token = 'thief', l.owner = 'thief'");
-    graph.run(neo4rs::query(&steal)).await.expect("steal");
-    holder.unlock().await.expect("unlock");
-    let owner = format!("MATCH (l:`{lock_label}`) WHERE l.owner = 'thief' RETURN count(l) AS n");
-    assert_eq!(count(&graph, &owner).await, 1);
-    cleanup(&graph, &names, &[]).await;
+        .expect("free after one unlock");
+    waiter.unlock().await.unwrap();
 }

@@ -141,6 +141,15 @@ impl Scope {
             self.send("DELETE", &format!("/v1/schema/{collection}"), None)
                 .await;
         }
+        // The lock's fencing markers: `{prefix}Lock{N}`.
+        let schema = self.send("GET", "/v1/schema", None).await;
+        for class in schema["classes"].as_array().into_iter().flatten() {
+            let name = class["class"].as_str().unwrap_or_default();
+            if name.starts_with(self.prefix()) {
+                self.send("DELETE", &format!("/v1/schema/{name}"), None)
+                    .await;
+            }
+        }
     }
 }
 
