@@ -1,5 +1,5 @@
 //! The lease lock shared by the backends that have no session lock (Neo4j,
-//! Weaviate). A backend stores leases ([`LeaseStore`]); this module waits
+//! Weaviate). A backend stores leases (`LeaseStore`); this module waits
 //! for one with jittered backoff, renews it in the background, and answers
 //! every step whether it still holds it.
 //!
@@ -9,7 +9,7 @@
 //! Expiry is decided by the store on the server's clock; the holder itself
 //! trusts its lease only until its last successful renewal was *sent* plus
 //! the lease minus a safety margin, measured on its own monotonic clock.
-//! Past that it gives up for good (the flag [`LeaseHandle::ensure`] checks
+//! Past that it gives up for good (the flag `LeaseHandle::ensure` checks
 //! before every step), even if nobody took over — unless the store's
 //! renewal is conditional on the token (Neo4j): then a renewal that still
 //! succeeds proves nobody did, and the holder carries on.
