@@ -196,6 +196,7 @@ fn config(home: &Path) -> String {
          server.https.enabled=false\n\
          dbms.security.auth_enabled=true\n\
          dbms.usage_report.enabled=false\n\
+         dbms.security.auth_max_failed_attempts=0\n\
          server.memory.heap.initial_size=512m\n\
          server.memory.heap.max_size=1g\n\
          server.memory.pagecache.size=128m\n\
