@@ -209,6 +209,7 @@ fn trust(lease: Duration) -> Duration {
 
 impl LeaseHandle {
     /// The fencing token of this lease.
+    #[cfg_attr(not(feature = "neo4j"), allow(dead_code))]
     pub fn fence(&self) -> u64 {
         self.0.fence
     }

@@ -9,14 +9,18 @@ use super::config::{Names, Neo4jConfig};
 use super::cypher::Cypher;
 use super::db::Db;
 use super::execute::{self, Call, Guard};
+use super::history;
 use super::lock::{self, NodeLease};
-use super::{history, snapshot};
+#[cfg(feature = "testing")]
+use super::snapshot;
 use crate::backend::lease::{Checkpoint, Lease, LeaseHandle, PauseHook};
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
 };
-use crate::migration::{BackendKind, Direction, Migration};
+#[cfg(feature = "testing")]
+use crate::migration::Migration;
+use crate::migration::{BackendKind, Direction};
 
 /// How long [`Neo4jBackend::connect`] lets the server take to answer one
 /// request (neo4rs applies its connection timeout to every response).

@@ -7,6 +7,7 @@ use super::client::{WeaviateClient, WeaviateConfig};
 use super::exec::{self, parse_ops, Source};
 use super::history::{self, history_class};
 use super::lock::{self, ensure_class, ObjectLease};
+#[cfg(feature = "testing")]
 use super::snapshot;
 use crate::backend::lease::{Checkpoint, Lease, LeaseHandle, PauseHook};
 use crate::backend::{
