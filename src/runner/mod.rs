@@ -11,6 +11,7 @@ mod plan;
 mod repair;
 mod report;
 mod run;
+mod stamp;
 mod status;
 
 pub use error::RunError;

@@ -18,7 +18,7 @@ commands:
   services up|down|status|env [postgres|neo4j|weaviate ...]   real test servers on 127.0.0.1
   test-migrations                                              round-trip every migration
   demo                                                         run the edututor demo
-  peers install [golang-migrate|alembic|sqlx-cli|flyway ...]   the tools the import tests run
+  peers install [golang-migrate|alembic|sqlx-cli|diesel_cli|refinery_cli|flyway|squawk ...]   the tools the import tests run
   bench                                                        benchmarks
   package                                                      the three .crate files build a sample app
   ci                                                           everything CI runs";
