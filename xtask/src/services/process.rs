@@ -244,6 +244,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::zombie_processes)] // on purpose: `is_running` must reap it
     fn a_signalled_child_is_gone_once_it_exits() {
         let child = Command::new("sleep").arg("60").spawn().unwrap();
         let pid = child.id();
