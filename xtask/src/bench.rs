@@ -26,43 +26,27 @@ use anyhow::{bail, Context as _};
 /// The ratio `cargo dbmigrate upgrade` / `psql -1 -f` must stay under.
 const TARGET_RATIO: f64 = 1.15;
 
-struct Options {
+/// `cargo xtask bench` options.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// How many small migrations.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     migrations: usize,
+    /// Interleaved rounds (the median is reported).
+    #[arg(long, value_name = "R", default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     rounds: usize,
+    /// The size of the big migration, in megabytes.
+    #[arg(long, value_name = "MB", default_value_t = 5)]
     big_mb: usize,
+    /// Benchmark a release build of cargo-dbmigrate.
+    #[arg(long)]
     release: bool,
+    /// Use the shared server of `DATABASE_URL` (fsync off) instead of an own cluster.
+    #[arg(long)]
     shared: bool,
+    /// Fail when a ratio is above its target.
+    #[arg(long)]
     check: bool,
-}
-
-fn parse(args: &[String]) -> anyhow::Result<Options> {
-    let mut options = Options {
-        migrations: 1000,
-        rounds: 5,
-        big_mb: 5,
-        release: false,
-        shared: false,
-        check: false,
-    };
-    let mut args = args.iter();
-    let number = |name: &str, value: Option<&String>| -> anyhow::Result<usize> {
-        value
-            .with_context(|| format!("{name} needs a number"))?
-            .parse()
-            .with_context(|| format!("{name} needs a number"))
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--migrations" => options.migrations = number(arg, args.next())?,
-            "--rounds" => options.rounds = number(arg, args.next())?.max(1),
-            "--big-mb" => options.big_mb = number(arg, args.next())?,
-            "--release" => options.release = true,
-            "--shared" => options.shared = true,
-            "--check" => options.check = true,
-            other => bail!("unknown argument `{other}`\nusage: cargo xtask bench [--migrations N] [--rounds R] [--big-mb MB] [--release] [--shared] [--check]"),
-        }
-    }
-    Ok(options)
 }
 
 /// The server the bench runs on: its own durable cluster, or `DATABASE_URL`.
@@ -98,11 +82,10 @@ fn server(options: &Options, psql: &Path) -> anyhow::Result<Server> {
 }
 
 /// Runs `cargo xtask bench`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = parse(args)?;
+pub fn run(options: &Options) -> anyhow::Result<()> {
     let psql = find_psql()?;
     let binary = build_cli(options.release)?;
-    let server = server(&options, &psql)?;
+    let server = server(options, &psql)?;
     println!("server: {}", server.settings);
     let sqlx = find_sqlx();
     if sqlx.is_none() {
@@ -110,7 +93,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let dir = target_dir()?.join(format!("bench-project-{}", std::process::id()));
     let result = small(
-        &options,
+        options,
         &psql,
         &binary,
         sqlx.as_deref(),
@@ -120,13 +103,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     .and_then(|ok| {
         Ok((
             ok,
-            large(
-                &options,
-                &psql,
-                &binary,
-                &dir.join("big"),
-                &server.admin_url,
-            )?,
+            large(options, &psql, &binary, &dir.join("big"), &server.admin_url)?,
         ))
     });
     let _ = std::fs::remove_dir_all(&dir);

@@ -9,21 +9,21 @@ use anyhow::{bail, Context as _};
 
 use crate::services;
 
-/// Runs `cargo xtask ci [--keep-services] [--skip-lints]`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let keep_services = args.iter().any(|a| a == "--keep-services");
-    let skip_lints = args.iter().any(|a| a == "--skip-lints");
-    if let Some(unknown) = args
-        .iter()
-        .find(|a| !matches!(a.as_str(), "--keep-services" | "--skip-lints"))
-    {
-        bail!(
-            "unknown argument `{unknown}`\nusage: cargo xtask ci [--keep-services] [--skip-lints]"
-        );
-    }
+/// `cargo xtask ci` options.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Leave the servers running afterwards.
+    #[arg(long)]
+    keep_services: bool,
+    /// Skip the format, clippy and doc steps.
+    #[arg(long)]
+    skip_lints: bool,
+}
 
+/// Runs `cargo xtask ci [--keep-services] [--skip-lints]`.
+pub fn run(args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    if !skip_lints {
+    if !args.skip_lints {
         step("format", || cargo(&["fmt", "--all", "--check"], &[]))?;
         step("clippy", || {
             cargo(
@@ -51,7 +51,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         cargo(&["test", "--workspace", "--all-features", "--no-run"], &[])
     })?;
     // Needs no server; after `build`, so it recompiles only the packaged crates.
-    step("package", || crate::package::run(&[]))?;
+    step("package", crate::package::run)?;
 
     // The real tools the import tests apply with (cached in <cache>/peers; warm: seconds).
     step("peers install", || crate::peers::install(&[]))?;
@@ -61,11 +61,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         step("tests", || {
             cargo(&["test", "--workspace", "--all-features"], &vars)
         })?;
-        step("test-migrations", || crate::test_migrations::run(&[]))?;
-        step("demo", || crate::demo::run(&[]))
+        step("test-migrations", || {
+            crate::test_migrations::run(&crate::test_migrations::Args::default())
+        })?;
+        step("demo", crate::demo::run)
     })();
 
-    if keep_services {
+    if args.keep_services {
         eprintln!("ci: leaving the servers running (--keep-services)");
     } else if let Err(error) = services::down(&[], false) {
         eprintln!("ci: warning: failed to stop the servers: {error:#}");

@@ -86,10 +86,7 @@ const SAMPLE_MIGRATIONS: [(&str, &str); 3] = [
 ];
 
 /// Runs `cargo xtask package`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    if let Some(unknown) = args.first() {
-        bail!("unknown argument `{unknown}`\nusage: cargo xtask package");
-    }
+pub fn run() -> anyhow::Result<()> {
     let root = workspace_root();
     let readme =
         std::fs::read_to_string(root.join("README.md")).context("cannot read README.md")?;

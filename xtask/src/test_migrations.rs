@@ -16,17 +16,16 @@ use crate::services;
 /// The variables that point the tests at the servers.
 const SERVER_VARS: [&str; 3] = ["DATABASE_URL", "NEO4J_URI", "WEAVIATE_URL"];
 
+/// `cargo xtask test-migrations` options.
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Passed to the test binary, after `--` (e.g. `-- --nocapture`).
+    #[arg(last = true)]
+    test_args: Vec<String>,
+}
+
 /// Runs `cargo xtask test-migrations [-- <extra test args>]`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let extra = match args.split_first() {
-        None => &[][..],
-        Some((first, rest)) if first == "--" => rest,
-        Some((unknown, _)) => {
-            bail!(
-                "unknown argument `{unknown}`\nusage: cargo xtask test-migrations [-- <test args>]"
-            )
-        }
-    };
+pub fn run(args: &Args) -> anyhow::Result<()> {
     let env = server_env()?;
     let timings = target_dir().join("tmp").join("roundtrip-timings.txt");
     let _ = std::fs::remove_file(&timings);
@@ -49,7 +48,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "roundtrip::",
             "--",
         ])
-        .args(extra)
+        .args(&args.test_args)
         .envs(env);
     let status = command.status().context("failed to run cargo test")?;
     let elapsed = started.elapsed();

@@ -14,7 +14,7 @@ mod server;
 mod service;
 mod weaviate;
 
-pub use cli::run;
+pub use cli::{run, Args};
 pub use layout::Layout;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
