@@ -274,13 +274,23 @@ impl Migrator {
         if !self.involved(&decision.pending)?.is_subset(kinds) {
             return Ok(false);
         }
+        self.notify(super::Progress::Started {
+            direction: decision.direction,
+            n_steps: decision.pending.len(),
+        });
         let mut previous: Option<BackendKind> = None;
-        for migration in decision.pending {
+        for (index, migration) in decision.pending.into_iter().enumerate() {
             // A crash must not keep this step and lose an earlier one.
             if let Some(kind) = previous.filter(|k| *k != migration.backend) {
                 self.backends[&kind].flush().await?;
             }
             previous = Some(migration.backend);
+            let direction = decision.direction;
+            self.notify(super::Progress::StepStarted {
+                migration,
+                direction,
+                index,
+            });
             self.run_step(migration, decision.direction, mode, report)
                 .await?;
             report.to = match decision.direction {
@@ -323,9 +333,9 @@ impl Migrator {
                     stamp = mode == Mode::Stamp,
                     "{} {}", if direction == Direction::Up { "applied" } else { "reverted" }, migration.file_name
                 );
-                report
-                    .applied
-                    .push(StepReport::new(migration, direction, duration));
+                let step = StepReport::new(migration, direction, duration);
+                self.notify(super::Progress::StepFinished(&step));
+                report.applied.push(step);
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
