@@ -26,6 +26,8 @@ pub struct Migrator {
     source: Source,
     pub(super) backends: BTreeMap<BackendKind, Box<dyn Backend>>,
     pub(super) options: Options,
+    /// Who hears each step as it completes (see [`Migrator::on_progress`]).
+    pub(super) progress: Option<super::ProgressObserver>,
 }
 
 enum Source {
@@ -40,6 +42,7 @@ pub(super) struct Options {
     pub applied_by: String,
     pub allow_ahead: bool,
     pub dry_run: bool,
+    pub cancel: Option<super::Cancel>,
 }
 
 /// How `repair` resolves a dirty (or unknown) record.
@@ -71,7 +74,9 @@ impl Migrator {
                 applied_by: default_applied_by(),
                 allow_ahead: true,
                 dry_run: false,
+                cancel: None,
             },
+            progress: None,
         }
     }
 
@@ -133,6 +138,33 @@ impl Migrator {
     pub fn dry_run(mut self, dry_run: bool) -> Migrator {
         self.options.dry_run = dry_run;
         self
+    }
+
+    /// Stops runs when `cancel` fires (Ctrl-C): a lock wait ends, the
+    /// running step is interrupted on the database (its transaction rolls
+    /// back; a `Transaction: none` step stays dirty), no other step starts,
+    /// the locks are released, and the run returns
+    /// [`BackendError::Cancelled`](crate::backend::BackendError::Cancelled).
+    pub fn cancel_on(mut self, cancel: super::Cancel) -> Migrator {
+        self.options.cancel = Some(cancel);
+        self
+    }
+
+    /// Calls `observer` with each [`Progress`](super::Progress) event while
+    /// a run applies or reverts steps (a CLI prints each step as it
+    /// completes); the final [`Report`](super::Report) is unchanged.
+    pub fn on_progress(
+        mut self,
+        observer: impl Fn(super::Progress<'_>) + Send + Sync + 'static,
+    ) -> Migrator {
+        self.progress = Some(std::sync::Arc::new(observer));
+        self
+    }
+
+    pub(super) fn notify(&self, event: super::Progress<'_>) {
+        if let Some(observer) = &self.progress {
+            observer(event);
+        }
     }
 
     /// The configured backend of a kind.

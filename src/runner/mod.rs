@@ -3,17 +3,21 @@
 //! records, unknown revisions, gaps), and — only when something is pending
 //! — locks, re-reads and applies the steps in order.
 
+mod cancel;
 mod checks;
 mod error;
 mod lock;
 mod migrator;
 mod plan;
+mod progress;
 mod repair;
 mod report;
 mod run;
 mod stamp;
 mod status;
 
+pub use cancel::Cancel;
 pub use error::RunError;
 pub use migrator::{Migrator, Repair};
+pub use progress::{Progress, ProgressObserver};
 pub use report::{BackendStatus, PlannedStep, Report, Status, StepReport};

@@ -11,6 +11,7 @@ use crate::graph::History;
 use crate::migration::{BackendKind, Direction, Migration};
 use crate::target::Target;
 
+use super::cancel;
 use super::checks::{analyse, Analysis, Stored};
 use super::error::RunError;
 use super::lock::LockGuard;
@@ -79,7 +80,7 @@ impl Migrator {
                 direction,
                 help,
                 report: up,
-                source,
+                cause,
             }) => {
                 report.applied.extend(up.applied.iter().cloned());
                 Err(RunError::Step {
@@ -89,7 +90,7 @@ impl Migrator {
                     direction,
                     help,
                     report: Box::new(report),
-                    source,
+                    cause,
                 })
             }
             Err(other) => Err(other),
@@ -193,10 +194,14 @@ impl Migrator {
             }
             let backends: Vec<&dyn Backend> =
                 kinds.iter().map(|k| self.backends[k].as_ref()).collect();
-            let guard = LockGuard::acquire(
-                backends,
-                &self.options.applied_by,
-                self.options.lock_timeout,
+            let guard = cancel::waiting(
+                self.options.cancel.as_ref(),
+                "waiting for the migration lock",
+                LockGuard::acquire(
+                    backends,
+                    &self.options.applied_by,
+                    self.options.lock_timeout,
+                ),
             )
             .await?;
             report.locked = true;
@@ -207,11 +212,7 @@ impl Migrator {
             match result {
                 // The timeline moved while we waited: lock every backend.
                 Ok(false) if kinds.len() < self.backends.len() => kinds.clear(),
-                Ok(false) => {
-                    return Err(RunError::Backend(crate::backend::BackendError::Other(
-                        "the history changed while waiting for the lock; run again".to_string(),
-                    )))
-                }
+                Ok(false) => return Err(RunError::HistoryMoved),
                 Ok(true) => return released.map(|()| report).map_err(RunError::from),
                 Err(error) => return Err(error),
             }
@@ -291,13 +292,23 @@ impl Migrator {
                     });
             return Ok(true);
         }
+        self.notify(super::Progress::Started {
+            direction: decision.direction,
+            n_steps: decision.pending.len(),
+        });
         let mut previous: Option<BackendKind> = None;
-        for migration in decision.pending {
+        for (index, migration) in decision.pending.into_iter().enumerate() {
             // A crash must not keep this step and lose an earlier one.
             if let Some(kind) = previous.filter(|k| *k != migration.backend) {
                 self.backends[&kind].flush().await?;
             }
             previous = Some(migration.backend);
+            let direction = decision.direction;
+            self.notify(super::Progress::StepStarted {
+                migration,
+                direction,
+                index,
+            });
             self.run_step(migration, decision.direction, mode, report)
                 .await?;
             report.to = match decision.direction {
@@ -327,7 +338,7 @@ impl Migrator {
                 .write_record(RecordChange::stamp(&step))
                 .await
                 .map(|()| started.elapsed()),
-            _ => backend.apply(&step).await,
+            _ => cancel::apply(backend, &step, self.options.cancel.as_ref()).await,
         };
         match result {
             Ok(_) => {
@@ -340,14 +351,20 @@ impl Migrator {
                     stamp = mode == Mode::Stamp,
                     "{} {}", if direction == Direction::Up { "applied" } else { "reverted" }, migration.file_name
                 );
-                report
-                    .applied
-                    .push(StepReport::new(migration, direction, duration));
+                let step = StepReport::new(migration, direction, duration);
+                self.notify(super::Progress::StepFinished(&step));
+                report.applied.push(step);
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
                 help: match source {
                     crate::backend::BackendError::LockLost { .. } => lost_help(migration),
+                    crate::backend::BackendError::Cancelled { started, .. } => cancel::help(
+                        migration,
+                        direction,
+                        backend.capabilities().transactional_ddl,
+                        started,
+                    ),
                     _ => step_help(
                         migration,
                         direction,
@@ -363,7 +380,7 @@ impl Migrator {
                     "downgrade"
                 },
                 report: Box::new(report.clone()),
-                source: Box::new(source),
+                cause: Box::new(source),
             }),
         }
     }

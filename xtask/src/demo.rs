@@ -7,25 +7,21 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context as _};
+use xshell::cmd;
 
-use crate::test_migrations::{cargo, server_env, target_dir, workspace_root};
+use crate::paths::{cargo, target_dir, workspace_shell};
+use crate::test_migrations::server_env;
 
 /// Runs `cargo xtask demo`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    if let Some(unknown) = args.first() {
-        bail!("unknown argument `{unknown}`\nusage: cargo xtask demo");
-    }
+pub fn run() -> anyhow::Result<()> {
     let env = server_env()?;
     let started_servers = !env.is_empty();
     eprintln!("demo: building examples/edututor");
-    let status = Command::new(cargo())
-        .current_dir(workspace_root())
-        .args(["build", "--quiet", "--package", "edututor"])
-        .status()
-        .context("failed to run cargo build")?;
-    if !status.success() {
-        bail!("building edututor failed ({status})");
-    }
+    let (shell, cargo) = (workspace_shell()?, cargo());
+    cmd!(shell, "{cargo} build --quiet --package edututor")
+        .quiet()
+        .run()
+        .context("building edututor failed")?;
     let logs = target_dir().join("demo");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let binary = target_dir()

@@ -5,28 +5,28 @@
 //! The servers come from the environment when `DATABASE_URL`, `NEO4J_URI`
 //! and `WEAVIATE_URL` are all set, else from `cargo xtask services up`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
+use xshell::cmd;
 
+use crate::paths::{cargo, target_dir, workspace_shell};
 use crate::services;
 
 /// The variables that point the tests at the servers.
 const SERVER_VARS: [&str; 3] = ["DATABASE_URL", "NEO4J_URI", "WEAVIATE_URL"];
 
+/// `cargo xtask test-migrations` options.
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Passed to the test binary, after `--` (e.g. `-- --nocapture`).
+    #[arg(last = true)]
+    test_args: Vec<String>,
+}
+
 /// Runs `cargo xtask test-migrations [-- <extra test args>]`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let extra = match args.split_first() {
-        None => &[][..],
-        Some((first, rest)) if first == "--" => rest,
-        Some((unknown, _)) => {
-            bail!(
-                "unknown argument `{unknown}`\nusage: cargo xtask test-migrations [-- <test args>]"
-            )
-        }
-    };
+pub fn run(args: &Args) -> anyhow::Result<()> {
     let env = server_env()?;
     let timings = target_dir().join("tmp").join("roundtrip-timings.txt");
     let _ = std::fs::remove_file(&timings);
@@ -35,28 +35,22 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "test-migrations: round-tripping examples/edututor/migrations (tests/it/roundtrip.rs)"
     );
     let started = Instant::now();
-    let mut command = Command::new(cargo());
-    command
-        .current_dir(workspace_root())
-        .args([
-            "test",
-            // --workspace, not --package dbmigrate: the same feature set as
-            // `cargo test --workspace --all-features`, so CI reuses that build.
-            "--workspace",
-            "--all-features",
-            "--test",
-            "it",
-            "roundtrip::",
-            "--",
-        ])
-        .args(extra)
-        .envs(env);
-    let status = command.status().context("failed to run cargo test")?;
+    let shell = workspace_shell()?;
+    let (cargo, test_args) = (cargo(), &args.test_args);
+    // --workspace, not --package dbmigrate: the same feature set as
+    // `cargo test --workspace --all-features`, so CI reuses that build.
+    let outcome = cmd!(
+        shell,
+        "{cargo} test --workspace --all-features --test it roundtrip:: -- {test_args...}"
+    )
+    .envs(env)
+    .quiet()
+    .run();
     let elapsed = started.elapsed();
     print_timings(&timings);
-    if !status.success() {
+    if let Err(error) = outcome {
         bail!(
-            "round-trip tests failed (cargo test: {status}); if only a snapshot changed, review it with `cargo insta review`"
+            "round-trip tests failed ({error}); if only a snapshot changed, review it with `cargo insta review`"
         );
     }
     eprintln!("test-migrations: ok in {elapsed:.1?} (build included)");
@@ -86,24 +80,5 @@ fn print_timings(path: &Path) {
         _ => eprintln!(
             "test-migrations: no timings recorded (the edututor round trip did not finish)"
         ),
-    }
-}
-
-/// `$CARGO`, as cargo sets it for `cargo xtask`, else `cargo`.
-pub(crate) fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
-}
-
-/// The workspace root: xtask's parent folder.
-pub(crate) fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-/// `$CARGO_TARGET_DIR`, else `<workspace>/target`.
-pub(crate) fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => workspace_root().join("target"),
     }
 }

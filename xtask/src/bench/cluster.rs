@@ -100,35 +100,11 @@ impl Drop for Cluster {
 }
 
 fn bin_dir() -> anyhow::Result<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("bin"))
-        .filter(|bin| bin.join("initdb").is_file())
-        .collect();
-    found.sort();
-    found
-        .pop()
+    crate::services::postgres_bin_dir()
         .context("no /usr/lib/postgresql/*/bin/initdb: apt-get install postgresql")
 }
 
 /// The `postgres` user's ids when we run as root (the server refuses root).
 fn postgres_user() -> anyhow::Result<Option<(u32, u32)>> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let root = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0");
-    if !root {
-        return Ok(None);
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd")?;
-    let fields = passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&"postgres") && f.len() > 3)
-        .context("we run as root and there is no `postgres` user to own the cluster")?;
-    Ok(Some((fields[2].parse()?, fields[3].parse()?)))
+    crate::services::cluster_owner()
 }
