@@ -1,4 +1,4 @@
-//! diesel_cli and refinery_cli, built from crates.io by `cargo xtask peers
+//! diesel_cli (and refinery_cli), built from crates.io by `cargo xtask peers
 //! install` (PostgreSQL features only), apply their own projects first.
 
 use super::*;
@@ -60,38 +60,4 @@ fn diesel_version_with_no_folder_is_refused() {
         "t",
         "nothing was stamped"
     );
-}
-
-/// `refinery migrate` on the fixture, the URL handed over in an env var.
-fn refinery_migrate(source: &Path, url: &str) {
-    let refinery = peer("refinery_cli", "bin/refinery");
-    run_tool(
-        Command::new(refinery)
-            .args(["migrate", "-e", "REFINERY_TEST_URL", "-p"])
-            .arg(source)
-            .env("REFINERY_TEST_URL", url),
-    );
-}
-
-#[test]
-fn refinery_real_tool_then_import_and_adopt() {
-    let temp = tempfile::tempdir().unwrap();
-    let source = fixture("refinery", temp.path());
-    let scratch = Scratch::new("refinery");
-    refinery_migrate(&source, &scratch.url);
-    // refinery's `U5__` is unversioned (not an undo): applied in version
-    // order on a fresh database and recorded like the others.
-    assert_eq!(
-        scratch
-            .query("SELECT count(*), bool_or(version = 5) FROM refinery_schema_history")
-            .trim(),
-        "11|t"
-    );
-    assert_eq!(
-        scratch
-            .query("SELECT count(*) FROM users WHERE email IS NULL")
-            .trim(),
-        "0"
-    );
-    import_adopt_round_trip("refinery", &source, &scratch, "refinery_schema_history", 11);
 }
