@@ -76,6 +76,6 @@ fn stamp_error(
             "downgrade"
         },
         report: Box::new(report.clone()),
-        source: Box::new(source),
+        cause: Box::new(source),
     }
 }
