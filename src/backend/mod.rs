@@ -29,7 +29,9 @@ pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTOR
 #[cfg(feature = "runtime")]
 pub use error::BackendError;
 #[cfg(feature = "runtime")]
-pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step};
+pub use types::{
+    AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step, StepProgress,
+};
 #[cfg(feature = "runtime")]
 pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL};
 
@@ -107,6 +109,18 @@ pub trait Backend: Send + Sync {
     /// Writes a clean history record or removes one, without running any
     /// migration statement (`stamp`, `repair`).
     async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError>;
+
+    /// Finishes a step an interrupted run left dirty with recorded progress
+    /// (`record.progress`), from where it stopped, and records it clean.
+    /// `Ok(None)`: this backend cannot resume it (the default).
+    async fn resume(
+        &self,
+        step: &Step<'_>,
+        record: &AppliedMigration,
+    ) -> Result<Option<Duration>, BackendError> {
+        let _ = (step, record);
+        Ok(None)
+    }
 }
 
 /// What only tests and fixtures need from a backend (snapshots, scripts,

@@ -76,7 +76,10 @@ fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> Bac
             .records
             .iter()
             .filter_map(|r| match r.state {
-                RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, direction_word(d))),
+                RecordState::Dirty(d) => Some(match &r.progress {
+                    None => format!("{} ({})", r.revision_id, direction_word(d)),
+                    Some(p) => format!("{} ({}): {}", r.revision_id, direction_word(d), p.summary),
+                }),
                 RecordState::Applied => None,
             })
             .collect(),
@@ -112,6 +115,7 @@ mod tests {
                     duration: Duration::ZERO,
                     state: RecordState::Applied,
                     applied_by: String::new(),
+                    progress: None,
                 })
                 .collect(),
         }

@@ -226,6 +226,7 @@ fn record(row: &PgRow) -> Result<AppliedMigration, sqlx::Error> {
         duration: Duration::from_millis(duration_ms),
         state,
         applied_by: row.try_get(7)?,
+        progress: None,
     })
 }
 
