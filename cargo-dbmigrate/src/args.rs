@@ -61,6 +61,13 @@ pub struct Cli {
     /// Output format (`sarif` only for `lint`).
     #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+    /// No step lines and no progress bar: only the result and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log what the library does on stderr (-v info, -vv debug, -vvv trace);
+    /// `RUST_LOG`, when set, wins.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -10,7 +10,6 @@ pub fn stderr_allows_color() -> bool {
 }
 
 /// True when stdout may carry ANSI colour.
-#[allow(dead_code, reason = "used by the live reporter")]
 pub fn stdout_allows_color() -> bool {
     allows(std::io::stdout().is_terminal())
 }

@@ -12,9 +12,17 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::FormatFields;
 
 /// Installs the `RUST_LOG` subscriber (once; later calls do nothing).
-pub fn init() {
+/// Without `RUST_LOG`, `verbose` (`-v` count) logs the library and the CLI
+/// at info, debug or trace.
+pub fn init(verbose: u8) {
+    let filter = match (std::env::var_os("RUST_LOG"), verbose) {
+        (None, 1) => "dbmigrate_core=info,cargo_dbmigrate=info".into(),
+        (None, 2) => "dbmigrate_core=debug,cargo_dbmigrate=debug".into(),
+        (None, 3..) => "dbmigrate_core=trace,cargo_dbmigrate=trace".into(),
+        _ => tracing_subscriber::EnvFilter::from_default_env(),
+    };
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(crate::color::stderr_allows_color())
         .fmt_fields(RedactingFields)

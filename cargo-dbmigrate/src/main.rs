@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    logging::init();
+    logging::init(cli.verbose);
     let project = Project::discover(cli.manifest_path.as_deref())?;
     if let Command::Lint(args) = &cli.command {
         return lint::lint_command(
@@ -70,7 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let format = cli.format.plain()?;
     match cli.command {
         // The online commands print from runtime threads: no stdout lock is held for them.
-        Command::Online(command) => run_online(command, &project, format),
+        Command::Online(command) => run_online(command, &project, format, cli.quiet),
         command => run_offline(command, &project, format, &mut std::io::stdout().lock()),
     }
 }
@@ -91,7 +91,7 @@ fn run_offline(
             connection,
         } => check::check(project, offline, &connection, format, out),
         Command::Rebase { dry_run } => rebase::rebase(project, dry_run, format, out),
-        Command::Online(command) => run_online(command, project, format),
+        Command::Online(command) => run_online(command, project, format, false),
         Command::Import(command) => import::run(command, project, format, out),
         Command::Lint(args) => lint::lint_command(project, &args, format.into(), out),
     }
@@ -101,9 +101,10 @@ fn run_online(
     command: online::OnlineCommand,
     project: &Project,
     format: OutputFormat,
+    quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(online::run(command, project, format))
+    runtime.block_on(online::run(command, project, format, quiet))
 }

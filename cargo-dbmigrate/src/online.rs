@@ -7,6 +7,7 @@
 //! the secrets we were given.
 
 pub(crate) mod connect;
+mod live;
 mod render;
 mod test;
 
@@ -123,6 +124,7 @@ pub async fn run(
     command: OnlineCommand,
     project: &crate::config::Project,
     format: OutputFormat,
+    quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let settings = connect::Settings::resolve(command.connection(), &project.root);
     let secrets = settings.secrets();
@@ -131,7 +133,12 @@ pub async fn run(
         OnlineCommand::Test { test, .. } => {
             test::run(project, &settings, &test, format, &secrets).await
         }
-        command => run_with(command, project, format, &settings).await,
+        command => {
+            let live = live::LiveReporter::new(live::LiveOptions::new(format, quiet));
+            let result = run_with(command, project, format, &settings, &live).await;
+            live.finish();
+            result
+        }
     };
     result.map_err(|error| classified(&error, &secrets))
 }
@@ -150,10 +157,15 @@ async fn run_with(
     project: &crate::config::Project,
     format: OutputFormat,
     settings: &connect::Settings,
+    live: &live::LiveReporter,
 ) -> anyhow::Result<ExitCode> {
     let history = project.load_history()?;
-    let migrator = connect::migrator(history, settings, project).await?;
-    let mut out = std::io::stdout().lock();
+    let observer = live.clone();
+    let migrator = connect::migrator(history, settings, project)
+        .await?
+        .on_progress(move |event| observer.event(event));
+    // Not locked: the live reporter writes step lines while the run goes on.
+    let mut out = std::io::stdout();
     match command {
         OnlineCommand::Status { .. } => {
             let status = migrator.status().await?;
@@ -171,16 +183,16 @@ async fn run_with(
         } => {
             let migrator = migrator.dry_run(dry_run);
             let result = migrator.upgrade(parse_target(&target)?).await;
-            finish(result, format, &mut out)?;
+            finish(result, format, live, &mut out)?;
         }
         OnlineCommand::Downgrade {
             target, dry_run, ..
         } => {
             let migrator = migrator.dry_run(dry_run);
             let result = migrator.downgrade(parse_target(&target)?).await;
-            finish(result, format, &mut out)?;
+            finish(result, format, live, &mut out)?;
         }
-        OnlineCommand::Redo { .. } => finish(migrator.redo().await, format, &mut out)?,
+        OnlineCommand::Redo { .. } => finish(migrator.redo().await, format, live, &mut out)?,
         OnlineCommand::Stamp { rev, .. } => {
             let report = migrator.stamp(parse_target(&rev)?).await?;
             render::stamped(&report, format, &mut out)?;
@@ -204,7 +216,7 @@ async fn run_with(
             let target = parse_target(&target)?;
             let direction = plan_direction(&migrator, &target).await?;
             let report = migrator.plan(direction, target).await?;
-            render::report(&report, format, &mut out)?;
+            render::report(&report, format, 0, &mut out)?;
         }
     }
     out.flush().context("failed to write the output")?;
@@ -291,13 +303,16 @@ async fn plan_direction(
 fn finish(
     result: Result<dbmigrate_core::Report, RunError>,
     format: OutputFormat,
+    live: &live::LiveReporter,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    live.finish();
+    let n_printed = live.n_printed();
     match result {
-        Ok(report) => render::report(&report, format, out),
+        Ok(report) => render::report(&report, format, n_printed, out),
         Err(error) => {
             if let Some(report) = error.report() {
-                render::partial(report, format, out)?;
+                render::partial(report, format, n_printed, out)?;
             }
             Err(error.into())
         }

@@ -8,6 +8,9 @@ use std::process::Command;
 use dbmigrate_core::backend::postgres::PostgresBackend;
 use dbmigrate_core::testing::TestBackend;
 
+#[path = "online/live.rs"]
+mod live;
+
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,

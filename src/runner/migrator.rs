@@ -26,6 +26,8 @@ pub struct Migrator {
     source: Source,
     pub(super) backends: BTreeMap<BackendKind, Box<dyn Backend>>,
     pub(super) options: Options,
+    /// Who hears each step as it completes (see [`Migrator::on_progress`]).
+    pub(super) progress: Option<super::ProgressObserver>,
 }
 
 enum Source {
@@ -72,6 +74,7 @@ impl Migrator {
                 allow_ahead: true,
                 dry_run: false,
             },
+            progress: None,
         }
     }
 
@@ -133,6 +136,23 @@ impl Migrator {
     pub fn dry_run(mut self, dry_run: bool) -> Migrator {
         self.options.dry_run = dry_run;
         self
+    }
+
+    /// Calls `observer` with each [`Progress`](super::Progress) event while
+    /// a run applies or reverts steps (a CLI prints each step as it
+    /// completes); the final [`Report`](super::Report) is unchanged.
+    pub fn on_progress(
+        mut self,
+        observer: impl Fn(super::Progress<'_>) + Send + Sync + 'static,
+    ) -> Migrator {
+        self.progress = Some(std::sync::Arc::new(observer));
+        self
+    }
+
+    pub(super) fn notify(&self, event: super::Progress<'_>) {
+        if let Some(observer) = &self.progress {
+            observer(event);
+        }
     }
 
     /// The configured backend of a kind.

@@ -8,6 +8,7 @@ mod error;
 mod lock;
 mod migrator;
 mod plan;
+mod progress;
 mod repair;
 mod report;
 mod run;
@@ -15,4 +16,5 @@ mod status;
 
 pub use error::RunError;
 pub use migrator::{Migrator, Repair};
+pub use progress::{Progress, ProgressObserver};
 pub use report::{BackendStatus, PlannedStep, Report, Status, StepReport};

@@ -79,7 +79,7 @@ impl Migrator {
                 direction,
                 help,
                 report: up,
-                source,
+                cause,
             }) => {
                 report.applied.extend(up.applied.iter().cloned());
                 Err(RunError::Step {
@@ -89,7 +89,7 @@ impl Migrator {
                     direction,
                     help,
                     report: Box::new(report),
-                    source,
+                    cause,
                 })
             }
             Err(other) => Err(other),
@@ -207,11 +207,7 @@ impl Migrator {
             match result {
                 // The timeline moved while we waited: lock every backend.
                 Ok(false) if kinds.len() < self.backends.len() => kinds.clear(),
-                Ok(false) => {
-                    return Err(RunError::Backend(crate::backend::BackendError::Other(
-                        "the history changed while waiting for the lock; run again".to_string(),
-                    )))
-                }
+                Ok(false) => return Err(RunError::HistoryMoved),
                 Ok(true) => return released.map(|()| report).map_err(RunError::from),
                 Err(error) => return Err(error),
             }
@@ -281,13 +277,23 @@ impl Migrator {
         if !self.involved(&decision.pending)?.is_subset(kinds) {
             return Ok(false);
         }
+        self.notify(super::Progress::Started {
+            direction: decision.direction,
+            n_steps: decision.pending.len(),
+        });
         let mut previous: Option<BackendKind> = None;
-        for migration in decision.pending {
+        for (index, migration) in decision.pending.into_iter().enumerate() {
             // A crash must not keep this step and lose an earlier one.
             if let Some(kind) = previous.filter(|k| *k != migration.backend) {
                 self.backends[&kind].flush().await?;
             }
             previous = Some(migration.backend);
+            let direction = decision.direction;
+            self.notify(super::Progress::StepStarted {
+                migration,
+                direction,
+                index,
+            });
             self.run_step(migration, decision.direction, mode, None, report)
                 .await?;
             report.to = match decision.direction {
@@ -371,9 +377,9 @@ impl Migrator {
                     stamp = mode == Mode::Stamp,
                     "{} {}", if direction == Direction::Up { "applied" } else { "reverted" }, migration.file_name
                 );
-                report
-                    .applied
-                    .push(StepReport::new(migration, direction, duration));
+                let step = StepReport::new(migration, direction, duration);
+                self.notify(super::Progress::StepFinished(&step));
+                report.applied.push(step);
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
@@ -397,7 +403,7 @@ impl Migrator {
                     "downgrade"
                 },
                 report: Box::new(report.clone()),
-                source: Box::new(source),
+                cause: Box::new(source),
             }),
         }
     }

@@ -23,46 +23,32 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
+use crate::paths::target_dir;
+
 /// The ratio `cargo dbmigrate upgrade` / `psql -1 -f` must stay under.
 const TARGET_RATIO: f64 = 1.15;
 
-struct Options {
+/// `cargo xtask bench` options.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// How many small migrations.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     migrations: usize,
+    /// Interleaved rounds (the median is reported).
+    #[arg(long, value_name = "R", default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     rounds: usize,
+    /// The size of the big migration, in megabytes.
+    #[arg(long, value_name = "MB", default_value_t = 5)]
     big_mb: usize,
+    /// Benchmark a release build of cargo-dbmigrate.
+    #[arg(long)]
     release: bool,
+    /// Use the shared server of `DATABASE_URL` (fsync off) instead of an own cluster.
+    #[arg(long)]
     shared: bool,
+    /// Fail when a ratio is above its target.
+    #[arg(long)]
     check: bool,
-}
-
-fn parse(args: &[String]) -> anyhow::Result<Options> {
-    let mut options = Options {
-        migrations: 1000,
-        rounds: 5,
-        big_mb: 5,
-        release: false,
-        shared: false,
-        check: false,
-    };
-    let mut args = args.iter();
-    let number = |name: &str, value: Option<&String>| -> anyhow::Result<usize> {
-        value
-            .with_context(|| format!("{name} needs a number"))?
-            .parse()
-            .with_context(|| format!("{name} needs a number"))
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--migrations" => options.migrations = number(arg, args.next())?,
-            "--rounds" => options.rounds = number(arg, args.next())?.max(1),
-            "--big-mb" => options.big_mb = number(arg, args.next())?,
-            "--release" => options.release = true,
-            "--shared" => options.shared = true,
-            "--check" => options.check = true,
-            other => bail!("unknown argument `{other}`\nusage: cargo xtask bench [--migrations N] [--rounds R] [--big-mb MB] [--release] [--shared] [--check]"),
-        }
-    }
-    Ok(options)
 }
 
 /// The server the bench runs on: its own durable cluster, or `DATABASE_URL`.
@@ -85,7 +71,7 @@ fn server(options: &Options, psql: &Path) -> anyhow::Result<Server> {
             _cluster: None,
         });
     }
-    let cluster = cluster::Cluster::start(&target_dir()?)?;
+    let cluster = cluster::Cluster::start(&target_dir())?;
     Ok(Server {
         admin_url: cluster.url("postgres"),
         settings: format!(
@@ -98,19 +84,18 @@ fn server(options: &Options, psql: &Path) -> anyhow::Result<Server> {
 }
 
 /// Runs `cargo xtask bench`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = parse(args)?;
+pub fn run(options: &Options) -> anyhow::Result<()> {
     let psql = find_psql()?;
     let binary = build_cli(options.release)?;
-    let server = server(&options, &psql)?;
+    let server = server(options, &psql)?;
     println!("server: {}", server.settings);
     let sqlx = find_sqlx();
     if sqlx.is_none() {
         println!("sqlx-cli not found on PATH or in ~/.cache/dbmigrate/peers/bin: to compare with it, run\n  cargo install sqlx-cli --no-default-features --features postgres,rustls --root ~/.cache/dbmigrate/peers");
     }
-    let dir = target_dir()?.join(format!("bench-project-{}", std::process::id()));
+    let dir = target_dir().join(format!("bench-project-{}", std::process::id()));
     let result = small(
-        &options,
+        options,
         &psql,
         &binary,
         sqlx.as_deref(),
@@ -120,13 +105,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     .and_then(|ok| {
         Ok((
             ok,
-            large(
-                &options,
-                &psql,
-                &binary,
-                &dir.join("big"),
-                &server.admin_url,
-            )?,
+            large(options, &psql, &binary, &dir.join("big"), &server.admin_url)?,
         ))
     });
     let _ = std::fs::remove_dir_all(&dir);
@@ -272,13 +251,6 @@ fn median(times: &mut [Duration]) -> Duration {
     times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
-fn target_dir() -> anyhow::Result<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?;
-    Ok(std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from))
-}
-
 /// `sqlx` on PATH, or in the peers folder `cargo xtask peers install` fills.
 fn find_sqlx() -> Option<PathBuf> {
     let peers = std::env::var_os("HOME")
@@ -400,8 +372,7 @@ fn write_project(dir: &Path, n: usize) -> anyhow::Result<[PathBuf; 2]> {
 }
 
 fn build_cli(release: bool) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = Command::new(crate::paths::cargo());
     command.args(["build", "-q", "-p", "cargo-dbmigrate"]);
     if release {
         command.arg("--release");
@@ -410,7 +381,7 @@ fn build_cli(release: bool) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("building cargo-dbmigrate failed");
     }
-    Ok(target_dir()?
+    Ok(target_dir()
         .join(if release { "release" } else { "debug" })
         .join("cargo-dbmigrate"))
 }

@@ -7,23 +7,23 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 
-use crate::services;
+use crate::{paths, services};
+
+/// `cargo xtask ci` options.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Leave the servers running afterwards.
+    #[arg(long)]
+    keep_services: bool,
+    /// Skip the format, clippy and doc steps.
+    #[arg(long)]
+    skip_lints: bool,
+}
 
 /// Runs `cargo xtask ci [--keep-services] [--skip-lints]`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let keep_services = args.iter().any(|a| a == "--keep-services");
-    let skip_lints = args.iter().any(|a| a == "--skip-lints");
-    if let Some(unknown) = args
-        .iter()
-        .find(|a| !matches!(a.as_str(), "--keep-services" | "--skip-lints"))
-    {
-        bail!(
-            "unknown argument `{unknown}`\nusage: cargo xtask ci [--keep-services] [--skip-lints]"
-        );
-    }
-
+pub fn run(args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    if !skip_lints {
+    if !args.skip_lints {
         step("format", || cargo(&["fmt", "--all", "--check"], &[]))?;
         step("clippy", || {
             cargo(
@@ -51,7 +51,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         cargo(&["test", "--workspace", "--all-features", "--no-run"], &[])
     })?;
     // Needs no server; after `build`, so it recompiles only the packaged crates.
-    step("package", || crate::package::run(&[]))?;
+    step("package", crate::package::run)?;
 
     // The real tools the import tests apply with (cached in <cache>/peers; warm: seconds).
     step("peers install", || crate::peers::install(&[]))?;
@@ -61,11 +61,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         step("tests", || {
             cargo(&["test", "--workspace", "--all-features"], &vars)
         })?;
-        step("test-migrations", || crate::test_migrations::run(&[]))?;
-        step("demo", || crate::demo::run(&[]))
+        step("test-migrations", || {
+            crate::test_migrations::run(&crate::test_migrations::Args::default())
+        })?;
+        step("demo", crate::demo::run)
     })();
 
-    if keep_services {
+    if args.keep_services {
         eprintln!("ci: leaving the servers running (--keep-services)");
     } else if let Err(error) = services::down(&[], false) {
         eprintln!("ci: warning: failed to stop the servers: {error:#}");
@@ -90,9 +92,8 @@ fn step<T>(name: &str, body: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Resu
 
 /// Runs `cargo <args>` with extra environment variables; fails on a non-zero exit.
 fn cargo(args: &[&str], vars: &[(String, String)]) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args(args).current_dir(workspace_root());
+    let mut command = Command::new(paths::cargo());
+    command.args(args).current_dir(paths::workspace_root());
     for (name, value) in vars {
         command.env(name, value);
     }
@@ -103,10 +104,4 @@ fn cargo(args: &[&str], vars: &[(String, String)]) -> anyhow::Result<()> {
         bail!("`cargo {}` exited with {status}", args.join(" "));
     }
     Ok(())
-}
-
-/// The workspace root: the parent of this crate's folder.
-fn workspace_root() -> std::path::PathBuf {
-    let xtask_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
 }

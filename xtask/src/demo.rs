@@ -8,13 +8,11 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _};
 
-use crate::test_migrations::{cargo, server_env, target_dir, workspace_root};
+use crate::paths::{cargo, target_dir, workspace_root};
+use crate::test_migrations::server_env;
 
 /// Runs `cargo xtask demo`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    if let Some(unknown) = args.first() {
-        bail!("unknown argument `{unknown}`\nusage: cargo xtask demo");
-    }
+pub fn run() -> anyhow::Result<()> {
     let env = server_env()?;
     let started_servers = !env.is_empty();
     eprintln!("demo: building examples/edututor");

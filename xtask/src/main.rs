@@ -1,31 +1,59 @@
 //! `cargo xtask`: the project's automation — real test servers, migration round-trips,
-//! CI, the demo and benchmarks. Each subcommand lives in its own module.
+//! CI, the demo and benchmarks. Each subcommand lives in its own module; this file only
+//! parses the command line (clap) and dispatches.
 
 mod bench;
 mod ci;
 mod demo;
 mod package;
+mod paths;
 mod peers;
 mod services;
 mod test_migrations;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: cargo xtask <command> [args]
+use clap::{Parser, Subcommand};
 
-commands:
-  services up|down|status|env [postgres|neo4j|weaviate ...]   real test servers on 127.0.0.1
-  test-migrations                                              round-trip every migration
-  demo                                                         run the edututor demo
-  peers install [golang-migrate|alembic|sqlx-cli|flyway ...]   the tools the import tests run
-  bench                                                        benchmarks
-  package                                                      the three .crate files build a sample app
-  ci                                                           everything CI runs";
+/// The project's automation: real test servers, round trips, CI, demo, benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Real PostgreSQL, Neo4j and Weaviate servers on 127.0.0.1 (no Docker).
+    Services(services::Args),
+    /// Round-trip every edututor migration (up, down, up) on the real servers.
+    TestMigrations(test_migrations::Args),
+    /// Start the servers and run the edututor demo app twice.
+    Demo,
+    /// The other migration tools the import tests run.
+    #[command(subcommand)]
+    Peers(peers::PeersCommand),
+    /// Benchmarks against PostgreSQL with default durability.
+    Bench(bench::Options),
+    /// Check that the three .crate files build a sample app.
+    Package,
+    /// Everything CI runs, in order, with the time of each step.
+    Ci(ci::Args),
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Services(args) => services::run(args),
+        Command::TestMigrations(args) => test_migrations::run(&args),
+        Command::Demo => demo::run(),
+        Command::Peers(command) => peers::run(command),
+        Command::Bench(options) => bench::run(&options),
+        Command::Package => package::run(),
+        Command::Ci(args) => ci::run(&args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -34,22 +62,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> anyhow::Result<()> {
-    let Some((command, rest)) = args.split_first() else {
-        anyhow::bail!("missing command\n{USAGE}");
-    };
-    match command.as_str() {
-        "services" => services::run(rest),
-        "test-migrations" => test_migrations::run(rest),
-        "demo" => demo::run(rest),
-        "peers" => peers::run(rest),
-        "bench" => bench::run(rest),
-        "package" => package::run(rest),
-        "ci" => ci::run(rest),
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            Ok(())
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_parses() {
+        for line in [
+            "services up",
+            "services down --keep-data neo4j postgres",
+            "services status --provider docker",
+            "services env pg",
+            "test-migrations -- --nocapture",
+            "demo",
+            "peers install alembic squawk",
+            "peers dir",
+            "bench --migrations 10 --rounds 2 --big-mb 1 --release --shared --check",
+            "package",
+            "ci --keep-services --skip-lints",
+        ] {
+            let args = std::iter::once("xtask").chain(line.split(' '));
+            if let Err(error) = Cli::try_parse_from(args) {
+                panic!("`{line}`: {error}");
+            }
         }
-        other => anyhow::bail!("unknown command `{other}`\n{USAGE}"),
+        for line in [
+            "services up mysql",
+            "bench --rounds 0",
+            "peers install pip",
+            "demo x",
+        ] {
+            let args = std::iter::once("xtask").chain(line.split(' '));
+            assert!(Cli::try_parse_from(args).is_err(), "`{line}` parsed");
+        }
     }
 }

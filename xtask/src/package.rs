@@ -17,7 +17,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _};
 
-use crate::test_migrations::{cargo, target_dir, workspace_root};
+use crate::paths::{cargo, target_dir, workspace_root};
 
 /// The published crates, in dependency order.
 const CRATES: [&str; 3] = ["dbmigrate-core", "dbmigrate-build", "cargo-dbmigrate"];
@@ -86,10 +86,7 @@ const SAMPLE_MIGRATIONS: [(&str, &str); 3] = [
 ];
 
 /// Runs `cargo xtask package`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    if let Some(unknown) = args.first() {
-        bail!("unknown argument `{unknown}`\nusage: cargo xtask package");
-    }
+pub fn run() -> anyhow::Result<()> {
     let root = workspace_root();
     let readme =
         std::fs::read_to_string(root.join("README.md")).context("cannot read README.md")?;

@@ -57,18 +57,27 @@ const PEERS: [Peer; 5] = [
     },
 ];
 
-const USAGE: &str =
-    "usage: cargo xtask peers install [golang-migrate|alembic|sqlx-cli|flyway|squawk ...] | peers dir";
+/// `cargo xtask peers …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum PeersCommand {
+    /// Install the named tools (all when none is named) into `<cache>/peers`.
+    Install {
+        /// The tools.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(PEERS.map(|peer| peer.name)))]
+        tools: Vec<String>,
+    },
+    /// Print the folder the tools are installed in.
+    Dir,
+}
 
 /// Runs `cargo xtask peers …`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    match args.split_first() {
-        Some((command, tools)) if command == "install" => install(tools),
-        Some((command, [])) if command == "dir" => {
+pub fn run(command: PeersCommand) -> anyhow::Result<()> {
+    match command {
+        PeersCommand::Install { tools } => install(&tools),
+        PeersCommand::Dir => {
             println!("{}", peers_dir()?.display());
             Ok(())
         }
-        _ => bail!("{USAGE}"),
     }
 }
 
@@ -83,7 +92,7 @@ pub fn install(names: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     for name in names {
         if !PEERS.iter().any(|peer| peer.name == name) {
-            bail!("unknown tool `{name}`\n{USAGE}");
+            bail!("unknown tool `{name}`");
         }
     }
     for peer in PEERS

@@ -5,28 +5,28 @@
 //! The servers come from the environment when `DATABASE_URL`, `NEO4J_URI`
 //! and `WEAVIATE_URL` are all set, else from `cargo xtask services up`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 
+use crate::paths::{cargo, target_dir, workspace_root};
 use crate::services;
 
 /// The variables that point the tests at the servers.
 const SERVER_VARS: [&str; 3] = ["DATABASE_URL", "NEO4J_URI", "WEAVIATE_URL"];
 
+/// `cargo xtask test-migrations` options.
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Passed to the test binary, after `--` (e.g. `-- --nocapture`).
+    #[arg(last = true)]
+    test_args: Vec<String>,
+}
+
 /// Runs `cargo xtask test-migrations [-- <extra test args>]`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let extra = match args.split_first() {
-        None => &[][..],
-        Some((first, rest)) if first == "--" => rest,
-        Some((unknown, _)) => {
-            bail!(
-                "unknown argument `{unknown}`\nusage: cargo xtask test-migrations [-- <test args>]"
-            )
-        }
-    };
+pub fn run(args: &Args) -> anyhow::Result<()> {
     let env = server_env()?;
     let timings = target_dir().join("tmp").join("roundtrip-timings.txt");
     let _ = std::fs::remove_file(&timings);
@@ -49,7 +49,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "roundtrip::",
             "--",
         ])
-        .args(extra)
+        .args(&args.test_args)
         .envs(env);
     let status = command.status().context("failed to run cargo test")?;
     let elapsed = started.elapsed();
@@ -86,24 +86,5 @@ fn print_timings(path: &Path) {
         _ => eprintln!(
             "test-migrations: no timings recorded (the edututor round trip did not finish)"
         ),
-    }
-}
-
-/// `$CARGO`, as cargo sets it for `cargo xtask`, else `cargo`.
-pub(crate) fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
-}
-
-/// The workspace root: xtask's parent folder.
-pub(crate) fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-/// `$CARGO_TARGET_DIR`, else `<workspace>/target`.
-pub(crate) fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => workspace_root().join("target"),
     }
 }

@@ -10,7 +10,16 @@ use crate::OutputFormat;
 
 /// A cargo-style line: the verb right-aligned in 12 columns.
 fn verb(out: &mut dyn Write, verb: &str, rest: &str) -> anyhow::Result<()> {
-    writeln!(out, "{verb:>12} {rest}").context("failed to write the output")
+    writeln!(out, "{} {rest}", painted_verb(verb)).context("failed to write the output")
+}
+
+/// The verb right-aligned in 12 columns, bold green when stdout may carry colour.
+pub fn painted_verb(verb: &str) -> String {
+    if crate::color::stdout_allows_color() {
+        format!("\x1b[1;32m{verb:>12}\x1b[0m")
+    } else {
+        format!("{verb:>12}")
+    }
 }
 
 fn json(out: &mut dyn Write, value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -19,7 +28,7 @@ fn json(out: &mut dyn Write, value: &impl serde::Serialize) -> anyhow::Result<()
 }
 
 /// `initial_schema` from `20241201_1000_a1b2c3_initial_schema.sql`.
-fn slug<'a>(file_name: &'a str, revision_id: &str) -> &'a str {
+pub fn slug<'a>(file_name: &'a str, revision_id: &str) -> &'a str {
     let rest = file_name
         .strip_prefix(revision_id)
         .and_then(|r| r.strip_prefix('_'))
@@ -31,8 +40,14 @@ fn millis(duration: std::time::Duration) -> String {
     format!("{}ms", duration.as_millis())
 }
 
-/// An upgrade, downgrade, redo or plan.
-pub fn report(report: &Report, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<()> {
+/// An upgrade, downgrade, redo or plan; the first `n_printed` steps were
+/// already printed live.
+pub fn report(
+    report: &Report,
+    format: OutputFormat,
+    n_printed: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     if format == OutputFormat::Json {
         return json(out, report);
     }
@@ -42,7 +57,7 @@ pub fn report(report: &Report, format: OutputFormat, out: &mut dyn Write) -> any
     if report.dry_run {
         return planned(report, out);
     }
-    steps(report, out)?;
+    steps(report, n_printed, out)?;
     let at = report.to.as_deref().unwrap_or("base");
     if report.applied.is_empty() {
         verb(out, "Up to date", &format!("at {at}"))
@@ -60,32 +75,23 @@ pub fn report(report: &Report, format: OutputFormat, out: &mut dyn Write) -> any
     }
 }
 
-/// What a failed run applied before it failed.
-pub fn partial(report: &Report, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<()> {
+/// What a failed run applied before it failed (its first `n_printed`
+/// steps were already printed live).
+pub fn partial(
+    report: &Report,
+    format: OutputFormat,
+    n_printed: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => json(out, report),
-        OutputFormat::Text => steps(report, out),
+        OutputFormat::Text => steps(report, n_printed, out),
     }
 }
 
-fn steps(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
-    for step in &report.applied {
-        let name = slug(&step.file_name, &step.revision_id);
-        let action = if step.direction == Direction::Up {
-            "Applying"
-        } else {
-            "Reverting"
-        };
-        verb(
-            out,
-            action,
-            &format!(
-                "{} {name} ({}) … {}",
-                step.revision_id,
-                step.backend,
-                millis(step.duration)
-            ),
-        )?;
+fn steps(report: &Report, n_printed: usize, out: &mut dyn Write) -> anyhow::Result<()> {
+    for step in report.applied.iter().skip(n_printed) {
+        writeln!(out, "{}", super::live::step_line(step)).context("failed to write the output")?;
     }
     Ok(())
 }

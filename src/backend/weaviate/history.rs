@@ -129,10 +129,11 @@ pub async fn put(
         .and_then(|m| m.as_str());
     match error {
         None => Ok(()),
-        Some(message) => Err(BackendError::Other(format!(
-            "{}: writing the history record failed: {message}",
-            client.location()
-        ))),
+        Some(message) => Err(BackendError::Rejected {
+            location: client.location().to_string(),
+            what: "writing the history record".to_string(),
+            message: message.to_string(),
+        }),
     }
 }
 

@@ -1,106 +1,92 @@
 //! `cargo xtask services up|down|status|env [--provider local|docker] [--keep-data]
-//! [postgres|neo4j|weaviate ...]`: argument parsing and printing for a person.
+//! [postgres|neo4j|weaviate ...]`: the command line (clap) and printing for a person.
 
-use std::process::{Command, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+use clap::{Subcommand, ValueEnum};
 
 use super::lifecycle::{self, ServerStatus};
 use super::server::Server;
 
-const USAGE: &str = "\
-usage: cargo xtask services <command> [options] [postgres|neo4j|weaviate ...]
+/// `cargo xtask services …`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+    /// Local processes, or Docker containers (reserved: only reports whether Docker answers).
+    #[arg(long, value_enum, default_value_t = Provider::Local, global = true)]
+    provider: Provider,
+}
 
-commands:
-  up       start the servers (all by default) on 127.0.0.1; reuses running ones
-  down     stop the servers that `up` started and delete their data
-  status   show each server, its port, its PID and whether it answers
-  env      print `export` lines: eval \"$(cargo xtask services env)\"
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the servers (all by default) on 127.0.0.1; reuses running ones.
+    Up(UpArgs),
+    /// Stop the servers that `up` started and delete their data.
+    Down(DownArgs),
+    /// Show each server, its port, its PID and whether it answers.
+    Status(Selection),
+    /// Print `export` lines: eval "$(cargo xtask services env)".
+    Env(Selection),
+}
 
-options:
-  --provider local|docker   local processes (default) or Docker containers
-  --keep-data               `down` keeps the data folders";
+/// Which servers a command acts on.
+#[derive(Debug, clap::Args)]
+struct Selection {
+    /// The servers (all when none is named).
+    #[arg(value_enum)]
+    servers: Vec<Server>,
+}
+
+/// `services up`.
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    #[command(flatten)]
+    selection: Selection,
+}
+
+/// `services down`.
+#[derive(Debug, clap::Args)]
+struct DownArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// Keep the data folders.
+    #[arg(long)]
+    keep_data: bool,
+}
 
 /// Which way the servers are provided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Provider {
     Local,
     Docker,
 }
 
-/// Parsed `services` arguments.
-#[derive(Debug)]
-struct Args {
-    command: String,
-    servers: Vec<Server>,
-    provider: Provider,
-    keep_data: bool,
-}
-
-fn parse(args: &[String]) -> anyhow::Result<Args> {
-    let mut args = args.iter();
-    let command = args
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("missing command\n{USAGE}"))?
-        .clone();
-    let mut parsed = Args {
-        command,
-        servers: Vec::new(),
-        provider: Provider::Local,
-        keep_data: false,
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--keep-data" => parsed.keep_data = true,
-            "--provider" => parsed.provider = provider(args.next().map(String::as_str))?,
-            other if other.starts_with("--provider=") => {
-                parsed.provider = provider(other.strip_prefix("--provider="))?
-            }
-            "-h" | "--help" => parsed.command = "help".into(),
-            other if other.starts_with('-') => anyhow::bail!("unknown option `{other}`\n{USAGE}"),
-            name => parsed.servers.push(name.parse()?),
-        }
-    }
-    Ok(parsed)
-}
-
-fn provider(value: Option<&str>) -> anyhow::Result<Provider> {
-    match value {
-        Some("local") => Ok(Provider::Local),
-        Some("docker") => Ok(Provider::Docker),
-        other => anyhow::bail!("--provider takes `local` or `docker`, not {other:?}"),
-    }
-}
-
 /// Runs `cargo xtask services <args>`.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let args = parse(args)?;
+pub fn run(args: Args) -> anyhow::Result<()> {
     if args.provider == Provider::Docker {
         return docker_provider();
     }
-    match args.command.as_str() {
-        "up" => {
-            let env = lifecycle::up(&args.servers)?;
+    match args.command {
+        Command::Up(up) => {
+            let env = lifecycle::up(&up.selection.servers)?;
             for line in env.redacted() {
                 eprintln!("  {line}");
             }
             eprintln!("point your shell at them: eval \"$(cargo xtask services env)\"");
             Ok(())
         }
-        "down" => lifecycle::down(&args.servers, args.keep_data),
-        "status" => {
-            print!("{}", render_status(&lifecycle::status(&args.servers)?));
+        Command::Down(down) => lifecycle::down(&down.selection.servers, down.keep_data),
+        Command::Status(selection) => {
+            print!("{}", render_status(&lifecycle::status(&selection.servers)?));
             Ok(())
         }
-        "env" => {
-            print!("{}", lifecycle::env(&args.servers).shell_exports());
+        Command::Env(selection) => {
+            print!("{}", lifecycle::env(&selection.servers).shell_exports());
             Ok(())
         }
-        "help" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        other => anyhow::bail!("unknown services command `{other}`\n{USAGE}"),
     }
 }
 
@@ -149,7 +135,7 @@ fn docker_provider() -> anyhow::Result<()> {
 
 /// Runs `docker info`, killing it after `timeout`.
 fn docker_info(timeout: Duration) -> Result<(), String> {
-    let mut child = Command::new("docker")
+    let mut child = Process::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -174,22 +160,38 @@ fn docker_info(timeout: Duration) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|arg| arg.to_string()).collect()
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(line: &str) -> Result<Args, clap::Error> {
+        Cli::try_parse_from(std::iter::once("services").chain(line.split_whitespace()))
+            .map(|cli| cli.args)
     }
 
     #[test]
     fn parses_servers_and_options() {
-        let args = parse(&strings(&["down", "--keep-data", "neo4j", "postgres"])).unwrap();
-        assert_eq!(args.command, "down");
-        assert!(args.keep_data);
-        assert_eq!(args.servers, vec![Server::Neo4j, Server::Postgres]);
-        let args = parse(&strings(&["up", "--provider=docker"])).unwrap();
-        assert_eq!(args.provider, Provider::Docker);
-        assert!(parse(&strings(&["up", "mysql"])).is_err());
-        assert!(parse(&strings(&["up", "--provider", "podman"])).is_err());
-        assert!(parse(&[]).is_err());
+        let args = parse("down --keep-data neo4j pg").unwrap();
+        let Command::Down(down) = args.command else {
+            panic!("{args:?}")
+        };
+        assert!(down.keep_data);
+        assert_eq!(
+            down.selection.servers,
+            vec![Server::Neo4j, Server::Postgres]
+        );
+        assert_eq!(
+            parse("up --provider=docker").unwrap().provider,
+            Provider::Docker
+        );
+        assert!(parse("up mysql").is_err());
+        assert!(parse("up --provider podman").is_err());
+        assert!(parse("").is_err());
     }
 }
