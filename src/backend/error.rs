@@ -60,6 +60,20 @@ pub enum BackendError {
         /// What is wrong.
         message: String,
     },
+    /// One history record holds a value dbmigrate never writes (an unknown
+    /// state, a time or duration that is not a count of milliseconds, a
+    /// checksum that is not 64 hex digits); it is reported, never defaulted.
+    #[error("{location}: the {backend} history record of `{revision_id}` is corrupt: {message}\n  help: dbmigrate did not write this value: correct the record in the database by hand, or delete it and record the revision again with `cargo dbmigrate stamp`")]
+    CorruptRecord {
+        /// The database.
+        location: String,
+        /// The backend holding the record.
+        backend: crate::migration::BackendKind,
+        /// The record's revision id.
+        revision_id: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// An operation is refused before anything runs.
     #[error("{path}: {message}")]
     Refused {

@@ -29,7 +29,9 @@ pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTOR
 #[cfg(feature = "runtime")]
 pub use error::BackendError;
 #[cfg(feature = "runtime")]
-pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step};
+pub use types::{
+    AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step, UnknownState,
+};
 #[cfg(feature = "runtime")]
 pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL};
 
