@@ -11,6 +11,7 @@ use crate::graph::History;
 use crate::migration::{BackendKind, Direction, Migration};
 use crate::target::Target;
 
+use super::cancel;
 use super::checks::{analyse, Analysis, Stored};
 use super::error::RunError;
 use super::lock::LockGuard;
@@ -193,10 +194,14 @@ impl Migrator {
             }
             let backends: Vec<&dyn Backend> =
                 kinds.iter().map(|k| self.backends[k].as_ref()).collect();
-            let guard = LockGuard::acquire(
-                backends,
-                &self.options.applied_by,
-                self.options.lock_timeout,
+            let guard = cancel::waiting(
+                self.options.cancel.as_ref(),
+                "waiting for the migration lock",
+                LockGuard::acquire(
+                    backends,
+                    &self.options.applied_by,
+                    self.options.lock_timeout,
+                ),
             )
             .await?;
             report.locked = true;
@@ -358,7 +363,7 @@ impl Migrator {
                 Ok(None) => return Ok(()),
                 Err(error) => Err(error),
             },
-            _ => backend.apply(&step).await,
+            _ => cancel::apply(backend, &step, self.options.cancel.as_ref()).await,
         };
         let progress = match &result {
             Err(_) if !backend.capabilities().transactional_ddl => {
@@ -387,6 +392,12 @@ impl Migrator {
                     (crate::backend::BackendError::LockLost { .. }, _) => lost_help(migration),
                     (_, Some(progress)) => format!(
                         "{progress}: run `cargo dbmigrate upgrade` again (once the cause is fixed), which resumes it from there"
+                    ),
+                    (crate::backend::BackendError::Cancelled { started, .. }, None) => cancel::help(
+                        migration,
+                        direction,
+                        backend.capabilities().transactional_ddl,
+                        *started,
                     ),
                     _ => step_help(
                         migration,
