@@ -33,6 +33,17 @@ pub enum BackendError {
         /// The fencing token of the lost lease.
         fence: u64,
     },
+    /// The run was cancelled ([`crate::runner::Cancel`], e.g. on Ctrl-C):
+    /// `at` is the statement the database stopped (`path:line`), or the
+    /// step or lock wait that was not started.
+    #[error("{at}: {}", if *started { "cancelled: the database stopped this statement" } else { "cancelled before this started" })]
+    Cancelled {
+        /// `path:line` of the stopped statement, the file of a step that did
+        /// not start, or what was being waited for.
+        at: String,
+        /// Whether the step had started (its statement was stopped).
+        started: bool,
+    },
     /// Connecting or talking to the database failed.
     #[error("{location}: {message}")]
     Connection {

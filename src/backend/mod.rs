@@ -86,6 +86,13 @@ pub trait Backend: Send + Sync {
     /// expires on its own.
     fn abandon_lock(&self) {}
 
+    /// Asks the database to stop the statement a step of this backend is
+    /// running now (a cancelled run, see [`crate::runner::Cancel`]); the
+    /// step then fails with [`BackendError::Cancelled`] and cleans up as on
+    /// any error. Best effort and without waiting for the step: the default
+    /// does nothing, and the step runs to its end.
+    async fn interrupt(&self) {}
+
     /// Makes every step this backend applied so far durable. A backend may
     /// commit steps without waiting for the disk (PostgreSQL does, then
     /// flushes once); the runner calls this before another backend's step

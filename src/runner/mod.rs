@@ -3,6 +3,7 @@
 //! records, unknown revisions, gaps), and — only when something is pending
 //! — locks, re-reads and applies the steps in order.
 
+mod cancel;
 mod checks;
 mod error;
 mod lock;
@@ -14,6 +15,7 @@ mod report;
 mod run;
 mod status;
 
+pub use cancel::Cancel;
 pub use error::RunError;
 pub use migrator::{Migrator, Repair};
 pub use progress::{Progress, ProgressObserver};

@@ -11,6 +11,7 @@ use crate::graph::History;
 use crate::migration::{BackendKind, Direction, Migration};
 use crate::target::Target;
 
+use super::cancel;
 use super::checks::{analyse, Analysis, Stored};
 use super::error::RunError;
 use super::lock::LockGuard;
@@ -193,10 +194,14 @@ impl Migrator {
             }
             let backends: Vec<&dyn Backend> =
                 kinds.iter().map(|k| self.backends[k].as_ref()).collect();
-            let guard = LockGuard::acquire(
-                backends,
-                &self.options.applied_by,
-                self.options.lock_timeout,
+            let guard = cancel::waiting(
+                self.options.cancel.as_ref(),
+                "waiting for the migration lock",
+                LockGuard::acquire(
+                    backends,
+                    &self.options.applied_by,
+                    self.options.lock_timeout,
+                ),
             )
             .await?;
             report.locked = true;
@@ -320,7 +325,7 @@ impl Migrator {
                 .write_record(RecordChange::stamp(&step))
                 .await
                 .map(|()| started.elapsed()),
-            _ => backend.apply(&step).await,
+            _ => cancel::apply(backend, &step, self.options.cancel.as_ref()).await,
         };
         match result {
             Ok(_) => {
@@ -341,6 +346,12 @@ impl Migrator {
             Err(source) => Err(RunError::Step {
                 help: match source {
                     crate::backend::BackendError::LockLost { .. } => lost_help(migration),
+                    crate::backend::BackendError::Cancelled { started, .. } => cancel::help(
+                        migration,
+                        direction,
+                        backend.capabilities().transactional_ddl,
+                        started,
+                    ),
                     _ => step_help(
                         migration,
                         direction,

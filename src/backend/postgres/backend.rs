@@ -73,6 +73,9 @@ pub struct PostgresBackend {
     lock: AdvisoryLock,
     /// A step committed asynchronously since the last flush.
     pub(super) unflushed: AtomicBool,
+    /// The run was cancelled: [`Backend::interrupt`] asked the server to
+    /// stop the running statement; steps stop before their next statement.
+    pub(super) interrupted: AtomicBool,
 }
 
 /// The connection a step runs on: the lock's own session while the lock is
@@ -114,6 +117,7 @@ impl PostgresBackend {
             location,
             lock: AdvisoryLock::default(),
             unflushed: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
         }
     }
 
@@ -181,6 +185,22 @@ impl PostgresBackend {
             (Work::Session(conn), Err(_)) => drop(conn),
             (Work::Pooled(mut conn), Err(_)) => conn.close_on_drop(),
         }
+    }
+
+    /// Whether the run was cancelled ([`Backend::interrupt`]).
+    pub(super) fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Acquire)
+    }
+
+    /// Whether `error` is the server stopping a statement because this run
+    /// was cancelled (SQLSTATE 57014 after [`Backend::interrupt`]; without
+    /// it, 57014 is a `statement_timeout`).
+    pub(super) fn cancelled_by_us(&self, error: &sqlx::Error) -> bool {
+        self.is_interrupted()
+            && error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "57014")
     }
 
     pub(super) fn error(&self, error: &sqlx::Error) -> BackendError {
@@ -291,6 +311,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
+        self.interrupted.store(false, Ordering::Release);
         self.lock
             .lock(
                 &self.pool,
@@ -316,6 +337,29 @@ impl Backend for PostgresBackend {
         let result = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sql::FLUSH)).await;
         self.keep_connection(conn).await;
         result.map(|_| ()).map_err(|e| self.error(&e))
+    }
+
+    /// Sends `pg_cancel_backend` for the lock session, which runs the
+    /// steps, from a pooled connection. A statement running there fails
+    /// with SQLSTATE 57014 and its step cleans up as on any error; a
+    /// session between statements ignores it, and the step stops before
+    /// its next statement.
+    async fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Release);
+        let Some(pid) = self.lock.pid() else {
+            return;
+        };
+        let sent = sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .persistent(false)
+            .execute(&self.pool)
+            .await;
+        match sent {
+            Ok(_) => tracing::info!(pid, "asked PostgreSQL to cancel the running statement"),
+            Err(error) => {
+                tracing::warn!(pid, %error, "asking PostgreSQL to cancel the running statement failed")
+            }
+        }
     }
 
     fn abandon_lock(&self) {
