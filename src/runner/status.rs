@@ -7,7 +7,7 @@ use crate::graph::History;
 use super::checks::{Analysis, Stored};
 use crate::backend::{BackendError, RecordState};
 
-use super::error::{direction_word, RunError};
+use super::error::RunError;
 use super::migrator::Migrator;
 use super::plan::revision_at;
 use super::report::{BackendStatus, Report, Status};
@@ -85,7 +85,7 @@ fn backend_status(
             .records
             .iter()
             .filter_map(|r| match r.state {
-                RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, direction_word(d))),
+                RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, d)),
                 RecordState::Applied => None,
             })
             .collect(),
