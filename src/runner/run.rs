@@ -408,11 +408,7 @@ impl Migrator {
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),
                 backend: migration.backend,
-                direction: if direction == Direction::Up {
-                    "upgrade"
-                } else {
-                    "downgrade"
-                },
+                direction: direction.verb(),
                 report: Box::new(report.clone()),
                 cause: Box::new(source),
             }),

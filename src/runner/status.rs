@@ -7,7 +7,7 @@ use crate::graph::History;
 use super::checks::{Analysis, Stored};
 use crate::backend::{BackendError, RecordState};
 
-use super::error::{direction_word, RunError};
+use super::error::RunError;
 use super::migrator::Migrator;
 use super::plan::revision_at;
 use super::report::{BackendStatus, Report, Status};
@@ -86,8 +86,8 @@ fn backend_status(
             .iter()
             .filter_map(|r| match r.state {
                 RecordState::Dirty(d) => Some(match &r.progress {
-                    None => format!("{} ({})", r.revision_id, direction_word(d)),
-                    Some(p) => format!("{} ({}): {}", r.revision_id, direction_word(d), p.summary),
+                    None => format!("{} ({})", r.revision_id, d),
+                    Some(p) => format!("{} ({}): {}", r.revision_id, d, p.summary),
                 }),
                 RecordState::Applied => None,
             })
