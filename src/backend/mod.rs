@@ -129,6 +129,16 @@ pub trait Backend: Send + Sync {
         let _ = (step, record);
         Ok(None)
     }
+
+    /// Writes several record changes as one unit (`stamp`, `adopt`): all or
+    /// none where the database has transactions. The default writes them one
+    /// by one, for a store without transactions.
+    async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
+        for change in changes {
+            self.write_record(*change).await?;
+        }
+        Ok(())
+    }
 }
 
 /// What only tests and fixtures need from a backend (snapshots, scripts,

@@ -282,6 +282,19 @@ impl Migrator {
         if !self.involved(&decision.pending)?.is_subset(kinds) {
             return Ok(false);
         }
+        if mode == Mode::Stamp {
+            self.stamp_locked(&decision.pending, decision.direction, report)
+                .await?;
+            report.to =
+                decision
+                    .pending
+                    .last()
+                    .map_or(report.to.clone(), |m| match decision.direction {
+                        Direction::Up => Some(m.revision_id.clone()),
+                        Direction::Down => m.parent.clone(),
+                    });
+            return Ok(true);
+        }
         self.notify(super::Progress::Started {
             direction: decision.direction,
             n_steps: decision.pending.len(),
