@@ -10,6 +10,7 @@ use anyhow::{bail, Context as _};
 use xshell::cmd;
 
 use crate::paths::{cargo, target_dir, workspace_shell};
+use crate::services;
 use crate::test_migrations::server_env;
 
 /// Runs `cargo xtask demo`.
@@ -68,9 +69,7 @@ fn boot(binary: &Path, env: &[(String, String)], log: &Path) -> anyhow::Result<(
         eprintln!("demo: log: {}", log.display());
         return Ok(());
     }
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let tail: Vec<&str> = text.lines().rev().take(30).collect();
-    for line in tail.iter().rev() {
+    for line in services::tail(log, 30).unwrap_or_default().lines() {
         eprintln!("  | {line}");
     }
     bail!("edututor failed ({status}); full log: {}", log.display())

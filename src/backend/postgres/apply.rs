@@ -161,7 +161,7 @@ async fn run_statement(
     let line = migration.section_line(direction) + statement.line;
     let index = concurrent::index_name(statement.text);
     let existed = match &index {
-        Some(name) => concurrent::exists(conn, name)
+        Some(name) => concurrent::prepare(conn, name)
             .await
             .map_err(|e| backend.error(&e))?,
         None => true,

@@ -265,6 +265,7 @@ fn record(row: &PgRow, location: &str) -> Result<AppliedMigration, BackendError>
         duration: Duration::from_millis(duration_ms),
         state,
         applied_by: row.try_get(7).map_err(unreadable)?,
+        progress: None,
         revision_id,
     })
 }
