@@ -124,6 +124,14 @@ fn dirty_error(
         .iter()
         .find(|m| m.revision_id == record.revision_id)
         .map_or_else(|| "unknown file".to_string(), |m| m.path.clone());
+    if let Some(progress) = &record.progress {
+        return RunError::Interrupted {
+            location: store.location.clone(),
+            revision_id: record.revision_id.clone(),
+            path,
+            progress: progress.summary.clone(),
+        };
+    }
     RunError::Dirty {
         location: store.location.clone(),
         revision_id: record.revision_id.clone(),

@@ -85,7 +85,10 @@ fn backend_status(
             .records
             .iter()
             .filter_map(|r| match r.state {
-                RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, d)),
+                RecordState::Dirty(d) => Some(match &r.progress {
+                    None => format!("{} ({})", r.revision_id, d),
+                    Some(p) => format!("{} ({}): {}", r.revision_id, d, p.summary),
+                }),
                 RecordState::Applied => None,
             })
             .collect(),
@@ -126,6 +129,7 @@ mod tests {
                     duration: Duration::ZERO,
                     state: RecordState::Applied,
                     applied_by: String::new(),
+                    progress: None,
                 })
                 .collect(),
         }

@@ -339,6 +339,25 @@ impl Backend for Neo4jBackend {
         };
         self.run_bookkeeping(cypher).await
     }
+
+    async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
+        // One explicit transaction: a failing record leaves none written.
+        let mut txn = self.db.begin().await.map_err(|e| self.db.error(e))?;
+        for change in changes {
+            let cypher = match *change {
+                RecordChange::Applied {
+                    migration,
+                    applied_by,
+                } => history::write(&self.names, migration, RecordState::Applied, applied_by),
+                RecordChange::Removed { revision_id } => history::delete(&self.names, revision_id),
+            };
+            if let Err(error) = txn.run(cypher.to_query(0)).await {
+                let _ = txn.rollback().await;
+                return Err(self.db.error(error));
+            }
+        }
+        txn.commit().await.map_err(|e| self.db.error(e))
+    }
 }
 
 #[cfg(feature = "testing")]
