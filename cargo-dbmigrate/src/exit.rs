@@ -95,6 +95,7 @@ fn run_code(error: &RunError) -> u8 {
         }
         RunError::ChecksumMismatch { .. }
         | RunError::Dirty { .. }
+        | RunError::Interrupted { .. }
         | RunError::UnknownRevision { .. }
         | RunError::Gap { .. }
         | RunError::Ahead { .. } => NEEDS_ATTENTION,

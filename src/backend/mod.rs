@@ -30,7 +30,8 @@ pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTOR
 pub use error::BackendError;
 #[cfg(feature = "runtime")]
 pub use types::{
-    AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step, UnknownState,
+    AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step, StepProgress,
+    UnknownState,
 };
 #[cfg(feature = "runtime")]
 pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL};
@@ -116,6 +117,28 @@ pub trait Backend: Send + Sync {
     /// Writes a clean history record or removes one, without running any
     /// migration statement (`stamp`, `repair`).
     async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError>;
+
+    /// Finishes a step an interrupted run left dirty with recorded progress
+    /// (`record.progress`), from where it stopped, and records it clean.
+    /// `Ok(None)`: this backend cannot resume it (the default).
+    async fn resume(
+        &self,
+        step: &Step<'_>,
+        record: &AppliedMigration,
+    ) -> Result<Option<Duration>, BackendError> {
+        let _ = (step, record);
+        Ok(None)
+    }
+
+    /// Writes several record changes as one unit (`stamp`, `adopt`): all or
+    /// none where the database has transactions. The default writes them one
+    /// by one, for a store without transactions.
+    async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
+        for change in changes {
+            self.write_record(*change).await?;
+        }
+        Ok(())
+    }
 }
 
 /// What only tests and fixtures need from a backend (snapshots, scripts,

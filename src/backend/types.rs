@@ -23,6 +23,23 @@ pub struct AppliedMigration {
     pub state: RecordState,
     /// Who applied it: binary name and version, host, pid.
     pub applied_by: String,
+    /// How far an interrupted step got, when its backend records progress
+    /// (Weaviate's `rebuild_collection`); `None` otherwise.
+    pub progress: Option<StepProgress>,
+}
+
+/// How far an interrupted, resumable step got, as its backend recorded it
+/// in the dirty record. `upgrade` resumes such a step from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProgress {
+    /// For people: what was done, where the data is now.
+    pub summary: String,
+    /// The collection holding the only copy of some data, when one does:
+    /// `repair` is refused while it is set.
+    pub only_copy: Option<String>,
+    /// The backend's own record of the progress, which it reads back to
+    /// resume.
+    pub state: String,
 }
 
 /// Whether a history record is trustworthy.

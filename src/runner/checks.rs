@@ -8,7 +8,7 @@ use crate::backend::{AppliedMigration, RecordState};
 use crate::graph::History;
 use crate::migration::{BackendKind, Direction};
 
-use super::error::{direction_word, RunError};
+use super::error::RunError;
 
 /// The stored history of one backend.
 pub(crate) struct Stored {
@@ -124,11 +124,19 @@ fn dirty_error(
         .iter()
         .find(|m| m.revision_id == record.revision_id)
         .map_or_else(|| "unknown file".to_string(), |m| m.path.clone());
+    if let Some(progress) = &record.progress {
+        return RunError::Interrupted {
+            location: store.location.clone(),
+            revision_id: record.revision_id.clone(),
+            path,
+            progress: progress.summary.clone(),
+        };
+    }
     RunError::Dirty {
         location: store.location.clone(),
         revision_id: record.revision_id.clone(),
         path,
-        direction: direction_word(direction),
+        direction: direction.as_str(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::backend::BackendError;
 use crate::error::TargetError;
-use crate::migration::{BackendKind, Direction};
+use crate::migration::BackendKind;
 
 use super::report::Report;
 
@@ -42,6 +42,18 @@ pub enum RunError {
         path: String,
         /// `up` or `down`.
         direction: &'static str,
+    },
+    /// A resumable step was interrupted; `upgrade` finishes it.
+    #[error("{location}: migration `{revision_id}` ({path}) was interrupted: {progress}\n  help: run `cargo dbmigrate upgrade`, which resumes it from there; do not `repair` it")]
+    Interrupted {
+        /// The database.
+        location: String,
+        /// The revision.
+        revision_id: String,
+        /// The file.
+        path: String,
+        /// What was done and where the data is.
+        progress: String,
     },
     /// The database holds a revision this binary does not know, not after its head.
     #[error("{location}: history holds revision `{revision_id}` which this binary does not know, and it does not follow this binary's head{after}\n  help: the database was migrated from another branch of the history; deploy a binary built from that history, or revert its changes by hand and run `cargo dbmigrate repair {revision_id} --forget`")]
@@ -140,13 +152,5 @@ impl RunError {
             RunError::Step { report, .. } => Some(report),
             _ => None,
         }
-    }
-}
-
-/// `up`/`down` for messages.
-pub(crate) fn direction_word(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
     }
 }

@@ -13,6 +13,7 @@ mod progress;
 mod repair;
 mod report;
 mod run;
+mod stamp;
 mod status;
 
 pub use cancel::Cancel;

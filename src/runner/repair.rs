@@ -23,6 +23,7 @@ impl Migrator {
         let mut report = Report::default();
         let stored = self.read_all(&mut report).await?;
         let (kind, revision_id) = find_repair_target(history, &stored, revision_id)?;
+        refuse_only_copy(&stored, &revision_id)?;
         let migration = history
             .migrations()
             .iter()
@@ -54,6 +55,24 @@ impl Migrator {
         released?;
         tracing::info!(revision = %revision_id, backend = %kind, action = ?repair, "repaired");
         Ok(revision_id)
+    }
+}
+
+/// While an interrupted step's progress says a collection holds the only
+/// copy of some data, marking it applied or forgetting it would lose that
+/// data: only `upgrade`, which resumes the step, may go on.
+fn refuse_only_copy(stored: &[Stored], revision_id: &str) -> Result<(), RunError> {
+    let progress = stored
+        .iter()
+        .flat_map(|s| &s.records)
+        .filter(|r| r.revision_id == revision_id)
+        .find_map(|r| r.progress.as_ref());
+    match progress {
+        Some(progress) if progress.only_copy.is_some() => Err(RunError::NothingToRepair(format!(
+            "`{revision_id}` cannot be repaired: {}, and `repair` would lose them\n  help: run `cargo dbmigrate upgrade`, which resumes the step from where it stopped",
+            progress.summary
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use crate::backend::{Backend, RecordChange, Step};
+use crate::backend::{AppliedMigration, Backend, RecordChange, RecordState, Step};
 use crate::graph::History;
 use crate::migration::{BackendKind, Direction, Migration};
 use crate::target::Target;
@@ -271,6 +271,9 @@ impl Migrator {
         for kind in kinds {
             self.backends[kind].ensure_history().await?;
         }
+        if mode == Mode::Apply {
+            self.resume_interrupted(history, kinds, report).await?;
+        }
         let (_, analysis) = self.analyse_now(history, report).await?;
         let decision = self.decide(history, direction, target, analysis, report)?;
         if mode != Mode::Stamp {
@@ -278,6 +281,19 @@ impl Migrator {
         }
         if !self.involved(&decision.pending)?.is_subset(kinds) {
             return Ok(false);
+        }
+        if mode == Mode::Stamp {
+            self.stamp_locked(&decision.pending, decision.direction, report)
+                .await?;
+            report.to =
+                decision
+                    .pending
+                    .last()
+                    .map_or(report.to.clone(), |m| match decision.direction {
+                        Direction::Up => Some(m.revision_id.clone()),
+                        Direction::Down => m.parent.clone(),
+                    });
+            return Ok(true);
         }
         self.notify(super::Progress::Started {
             direction: decision.direction,
@@ -296,7 +312,7 @@ impl Migrator {
                 direction,
                 index,
             });
-            self.run_step(migration, decision.direction, mode, report)
+            self.run_step(migration, decision.direction, mode, None, report)
                 .await?;
             report.to = match decision.direction {
                 Direction::Up => Some(migration.revision_id.clone()),
@@ -306,11 +322,41 @@ impl Migrator {
         Ok(true)
     }
 
+    /// Under the lock, before deciding: finishes every step an interrupted
+    /// run left dirty with recorded progress (a Weaviate rebuild), when this
+    /// binary has that migration unchanged.
+    async fn resume_interrupted(
+        &self,
+        history: &History,
+        kinds: &BTreeSet<BackendKind>,
+        report: &mut Report,
+    ) -> Result<(), RunError> {
+        for kind in kinds {
+            let backend = self.backends[kind].as_ref();
+            let records = backend.read_history().await?;
+            report.history_reads += 1;
+            for record in records.iter().filter(|r| r.progress.is_some()) {
+                let RecordState::Dirty(direction) = record.state else {
+                    continue;
+                };
+                let Some(migration) = history.migrations().iter().find(|m| {
+                    m.revision_id == record.revision_id && m.checksum.to_hex() == record.checksum
+                }) else {
+                    continue;
+                };
+                self.run_step(migration, direction, Mode::Apply, Some(record), report)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn run_step(
         &self,
         migration: &Migration,
         direction: Direction,
         mode: Mode,
+        interrupted: Option<&AppliedMigration>,
         report: &mut Report,
     ) -> Result<(), RunError> {
         let backend = self.backends[&migration.backend].as_ref();
@@ -320,12 +366,23 @@ impl Migrator {
             applied_by: &self.options.applied_by,
         };
         let started = Instant::now();
-        let result = match mode {
-            Mode::Stamp => backend
+        let result = match (mode, interrupted) {
+            (Mode::Stamp, _) => backend
                 .write_record(RecordChange::stamp(&step))
                 .await
                 .map(|()| started.elapsed()),
+            (_, Some(record)) => match backend.resume(&step, record).await {
+                Ok(Some(took)) => Ok(took),
+                Ok(None) => return Ok(()),
+                Err(error) => Err(error),
+            },
             _ => cancel::apply(backend, &step, self.options.cancel.as_ref()).await,
+        };
+        let progress = match &result {
+            Err(_) if !backend.capabilities().transactional_ddl => {
+                recorded_progress(backend, &migration.revision_id).await
+            }
+            _ => None,
         };
         match result {
             Ok(_) => {
@@ -344,13 +401,16 @@ impl Migrator {
                 Ok(())
             }
             Err(source) => Err(RunError::Step {
-                help: match source {
-                    crate::backend::BackendError::LockLost { .. } => lost_help(migration),
-                    crate::backend::BackendError::Cancelled { started, .. } => cancel::help(
+                help: match (&source, progress) {
+                    (crate::backend::BackendError::LockLost { .. }, _) => lost_help(migration),
+                    (_, Some(progress)) => format!(
+                        "{progress}: run `cargo dbmigrate upgrade` again (once the cause is fixed), which resumes it from there"
+                    ),
+                    (crate::backend::BackendError::Cancelled { started, .. }, None) => cancel::help(
                         migration,
                         direction,
                         backend.capabilities().transactional_ddl,
-                        started,
+                        *started,
                     ),
                     _ => step_help(
                         migration,
@@ -361,11 +421,7 @@ impl Migrator {
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),
                 backend: migration.backend,
-                direction: if direction == Direction::Up {
-                    "upgrade"
-                } else {
-                    "downgrade"
-                },
+                direction: direction.verb(),
                 report: Box::new(report.clone()),
                 cause: Box::new(source),
             }),
@@ -439,6 +495,13 @@ fn check_reversible(direction: Direction, pending: &[&Migration]) -> Result<(), 
         }),
         None => Ok(()),
     }
+}
+
+/// The progress a failed step recorded in its dirty record, if any.
+async fn recorded_progress(backend: &dyn Backend, revision_id: &str) -> Option<String> {
+    let records = backend.read_history().await.ok()?;
+    let record = records.into_iter().find(|r| r.revision_id == revision_id)?;
+    record.progress.map(|p| p.summary)
 }
 
 /// What a failed step left behind: nothing (its transaction rolled back), or

@@ -7,7 +7,7 @@ use crate::graph::History;
 use super::checks::{Analysis, Stored};
 use crate::backend::{BackendError, RecordState};
 
-use super::error::{direction_word, RunError};
+use super::error::RunError;
 use super::migrator::Migrator;
 use super::plan::revision_at;
 use super::report::{BackendStatus, Report, Status};
@@ -85,7 +85,10 @@ fn backend_status(
             .records
             .iter()
             .filter_map(|r| match r.state {
-                RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, direction_word(d))),
+                RecordState::Dirty(d) => Some(match &r.progress {
+                    None => format!("{} ({})", r.revision_id, d),
+                    Some(p) => format!("{} ({}): {}", r.revision_id, d, p.summary),
+                }),
                 RecordState::Applied => None,
             })
             .collect(),
@@ -126,6 +129,7 @@ mod tests {
                     duration: Duration::ZERO,
                     state: RecordState::Applied,
                     applied_by: String::new(),
+                    progress: None,
                 })
                 .collect(),
         }

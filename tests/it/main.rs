@@ -8,6 +8,7 @@ mod history_records;
 mod neo4j;
 mod pause;
 mod postgres;
+mod response_timeout;
 mod roundtrip;
 mod services;
 mod weaviate;

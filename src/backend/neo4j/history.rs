@@ -119,6 +119,7 @@ pub(super) fn from_row(row: &Row) -> Result<AppliedMigration, String> {
             .get::<Option<String>>("applied_by")
             .map_err(|e| field("applied_by", e))?
             .unwrap_or_default(),
+        progress: None,
         revision_id,
     })
 }

@@ -265,6 +265,7 @@ fn record(row: &PgRow, location: &str) -> Result<AppliedMigration, BackendError>
         duration: Duration::from_millis(duration_ms),
         state,
         applied_by: row.try_get(7).map_err(unreadable)?,
+        progress: None,
         revision_id,
     })
 }
@@ -391,6 +392,25 @@ impl Backend for PostgresBackend {
             ),
             RecordChange::Removed { revision_id } => sql::delete_record(&self.config, revision_id),
         };
+        self.run(&text).await
+    }
+
+    async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
+        // One explicit transaction: a failing record leaves none written.
+        let mut text = String::from("BEGIN;\n");
+        for change in changes {
+            text.push_str(&match *change {
+                RecordChange::Applied {
+                    migration,
+                    applied_by,
+                } => sql::upsert_record(&self.config, migration, applied_by, "applied", "0"),
+                RecordChange::Removed { revision_id } => {
+                    sql::delete_record(&self.config, revision_id)
+                }
+            });
+            text.push('\n');
+        }
+        text.push_str("COMMIT;");
         self.run(&text).await
     }
 }

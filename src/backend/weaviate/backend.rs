@@ -7,6 +7,7 @@ use super::client::{WeaviateClient, WeaviateConfig};
 use super::exec::{self, parse_ops, Source};
 use super::history::{self, history_class};
 use super::lock::{self, ensure_class, ObjectLease};
+use super::progress::{FaultHook, RebuildProgress, Recorder};
 #[cfg(feature = "testing")]
 use super::snapshot;
 use crate::backend::lease::{Checkpoint, Lease, LeaseHandle, PauseHook};
@@ -26,6 +27,7 @@ pub struct WeaviateBackend {
     lock_class: String,
     lease: Mutex<Option<Lease>>,
     hook: Option<PauseHook>,
+    fault: Option<FaultHook>,
 }
 
 impl WeaviateBackend {
@@ -38,6 +40,7 @@ impl WeaviateBackend {
             lock_class: format!("{prefix}Lock"),
             lease: Mutex::new(None),
             hook: None,
+            fault: None,
         }
     }
 
@@ -46,6 +49,14 @@ impl WeaviateBackend {
     #[cfg(feature = "testing")]
     pub fn with_pause_hook(mut self, hook: PauseHook) -> Self {
         self.hook = Some(hook);
+        self
+    }
+
+    /// Stops a `rebuild_collection` right after it recorded a progress the
+    /// hook returns `true` for, as a killed process would (fault tests).
+    #[cfg(feature = "testing")]
+    pub fn with_fault_hook(mut self, hook: FaultHook) -> Self {
+        self.fault = Some(hook);
         self
     }
 
@@ -130,12 +141,8 @@ impl WeaviateBackend {
                 ));
             }
         }
-        validate(&ops, schema).map_err(|e| {
-            refused(
-                migration,
-                format!("{} section: {e}", direction_name(step.direction)),
-            )
-        })?;
+        validate(&ops, schema)
+            .map_err(|e| refused(migration, format!("{} section: {e}", step.direction)))?;
         Ok((ops, source))
     }
 
@@ -146,19 +153,49 @@ impl WeaviateBackend {
         applied_by: &str,
         took: Duration,
     ) -> Result<(), BackendError> {
-        let properties = history::record(migration, state, applied_by, took);
-        let call = history::upsert_call(&self.history_class, &migration.revision_id, properties);
-        let results = self.client.expect(&call).await?;
-        let error = results
-            .pointer("/0/result/errors/error/0/message")
-            .and_then(|m| m.as_str());
-        match error {
-            None => Ok(()),
-            Some(message) => Err(BackendError::Rejected {
-                location: self.location(),
-                what: "writing the history record".to_string(),
-                message: message.to_string(),
-            }),
+        let class = &self.history_class;
+        history::put(
+            &self.client,
+            class,
+            migration,
+            state,
+            applied_by,
+            took,
+            None,
+        )
+        .await
+    }
+
+    /// Records the end of a step: applied (up) or removed (down), once the
+    /// lease is confirmed on the server.
+    async fn finish(
+        &self,
+        step: &Step<'_>,
+        lease: Option<&LeaseHandle>,
+        took: Duration,
+    ) -> Result<(), BackendError> {
+        if let Some(lease) = lease {
+            lease.ensure().await?;
+        }
+        let migration = step.migration;
+        match step.direction {
+            Direction::Up => {
+                self.put_record(migration, RecordState::Applied, step.applied_by, took)
+                    .await
+            }
+            Direction::Down => self.delete_record(&migration.revision_id).await,
+        }
+    }
+
+    fn recorder<'a>(&'a self, step: &Step<'a>, lease: Option<&'a LeaseHandle>) -> Recorder<'a> {
+        Recorder {
+            client: &self.client,
+            history_class: &self.history_class,
+            migration: step.migration,
+            direction: step.direction,
+            applied_by: step.applied_by,
+            lease,
+            fault: self.fault.as_ref(),
         }
     }
 
@@ -183,13 +220,6 @@ fn refused(migration: &Migration, message: String) -> BackendError {
     BackendError::Refused {
         path: migration.path.clone(),
         message,
-    }
-}
-
-fn direction_name(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
     }
 }
 
@@ -287,21 +317,52 @@ impl Backend for WeaviateBackend {
         )
         .await?;
         let started = Instant::now();
-        let revision_id = migration.revision_id.as_str();
-        let fenced = lease.as_ref().map(|lease| (lease, revision_id));
-        exec::run_ops(&self.client, source, &ops, fenced).await?;
+        let recorder = self.recorder(step, lease.as_ref());
+        exec::run_ops(&self.client, source, &ops, Some(&recorder), None).await?;
         let took = started.elapsed();
-        if let Some(lease) = &lease {
-            lease.ensure().await?;
-        }
-        match step.direction {
-            Direction::Up => {
-                self.put_record(migration, RecordState::Applied, step.applied_by, took)
-                    .await?
-            }
-            Direction::Down => self.delete_record(&migration.revision_id).await?,
-        }
+        self.finish(step, lease.as_ref(), took).await?;
         Ok(took)
+    }
+
+    async fn resume(
+        &self,
+        step: &Step<'_>,
+        record: &AppliedMigration,
+    ) -> Result<Option<Duration>, BackendError> {
+        let Some(progress) = &record.progress else {
+            return Ok(None);
+        };
+        let migration = step.migration;
+        let resume: RebuildProgress = serde_json::from_str(&progress.state).map_err(|e| {
+            refused(
+                migration,
+                format!("the recorded progress is unreadable: {e}"),
+            )
+        })?;
+        let lease = self.held();
+        if let Some(lease) = &lease {
+            lease
+                .checkpoint(Checkpoint::BeforeStep, &migration.revision_id)
+                .await;
+            lease.ensure().await?;
+            let records = self.read_history().await?;
+            if !records.iter().any(|r| r == record) {
+                tracing::error!(revision = %migration.revision_id, "the interrupted step's record changed under a held lock");
+                return Err(lease.lost_error());
+            }
+        }
+        tracing::info!(revision = %migration.revision_id, progress = %progress.summary, "resuming an interrupted step");
+        let source = Source {
+            path: &migration.path,
+            line: migration.section_line(step.direction),
+        };
+        let ops = parse_ops(source, migration.section(step.direction))?;
+        let started = Instant::now();
+        let recorder = self.recorder(step, lease.as_ref());
+        exec::run_ops(&self.client, source, &ops, Some(&recorder), Some(resume)).await?;
+        let took = started.elapsed();
+        self.finish(step, lease.as_ref(), took).await?;
+        Ok(Some(took))
     }
 
     fn plan(&self, step: &Step<'_>) -> Result<Vec<PlannedCall>, BackendError> {
@@ -344,6 +405,9 @@ impl Backend for WeaviateBackend {
     }
 
     async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError> {
+        if let Some(lease) = self.held() {
+            lease.ensure().await?;
+        }
         match change {
             RecordChange::Applied {
                 migration,
@@ -380,7 +444,7 @@ impl crate::testing::TestBackend for WeaviateBackend {
         let ops = parse_ops(source, script)?;
         let schema = exec::read_schema(&self.client).await?;
         validate(&ops, &schema).map_err(|e| refused(migration, e.to_string()))?;
-        exec::run_ops(&self.client, source, &ops, None).await
+        exec::run_ops(&self.client, source, &ops, None, None).await
     }
 }
 

@@ -3,8 +3,9 @@
 use serde_json::{json, Value};
 
 use super::client::{Call, WeaviateClient};
+use super::progress::{RebuildProgress, Recorder, Stop};
 use super::rebuild;
-use crate::backend::lease::{Checkpoint, LeaseHandle};
+use crate::backend::lease::Checkpoint;
 use crate::backend::BackendError;
 use crate::weaviate_ops::{merged_update, Operation, Schema, TenantSpec};
 
@@ -50,18 +51,32 @@ pub async fn read_schema(client: &WeaviateClient) -> Result<Schema, BackendError
 }
 
 /// Runs `ops` in order; the first failure stops and names the operation.
-/// Under a lease, renews it on the server right before each operation and
-/// stops when it is lost.
+/// Under a lease (the recorder's), renews it on the server right before
+/// each operation and checks it before each call, stopping when it is
+/// lost. With `resume`, starts at the interrupted `rebuild_collection`
+/// and goes on from its recorded progress.
 pub async fn run_ops(
     client: &WeaviateClient,
     source: Source<'_>,
     ops: &[Operation],
-    lease: Option<(&LeaseHandle, &str)>,
+    recorder: Option<&Recorder<'_>>,
+    mut resume: Option<RebuildProgress>,
 ) -> Result<(), BackendError> {
-    for (index, op) in ops.iter().enumerate() {
-        if let Some((lease, revision_id)) = lease {
-            lease.checkpoint(Checkpoint::MidStep, revision_id).await;
-            lease.ensure().await?;
+    let first = resume.as_ref().map_or(0, |progress| progress.op);
+    for (index, op) in ops.iter().enumerate().skip(first) {
+        if let Some(recorder) = recorder {
+            if index > first && is_rebuild(&ops[index - 1]) {
+                // The rebuild before finished: a later failure is an ordinary dirty step.
+                recorder
+                    .save(None)
+                    .await
+                    .map_err(|stop| stopped(source, index - 1, &ops[index - 1], stop))?;
+            }
+            if let Some(lease) = recorder.lease {
+                let revision_id = recorder.migration.revision_id.as_str();
+                lease.checkpoint(Checkpoint::MidStep, revision_id).await;
+                lease.ensure().await?;
+            }
         }
         tracing::info!(
             op = op.name(),
@@ -69,15 +84,26 @@ pub async fn run_ops(
             path = source.path,
             "weaviate operation"
         );
-        run_op(client, op)
+        run_op(client, op, index, resume.take(), recorder)
             .await
-            .map_err(|message| BackendError::Statement {
-                path: source.path.to_string(),
-                line: source.line,
-                message: format!("operation {} (`{}`): {message}", index + 1, op.name()),
-            })?;
+            .map_err(|stop| stopped(source, index, op, stop))?;
     }
     Ok(())
+}
+
+fn is_rebuild(op: &Operation) -> bool {
+    matches!(op, Operation::RebuildCollection { .. })
+}
+
+fn stopped(source: Source<'_>, index: usize, op: &Operation, stop: Stop) -> BackendError {
+    match stop {
+        Stop::Fenced(error) => error,
+        Stop::Failed(message) => BackendError::Statement {
+            path: source.path.to_string(),
+            line: source.line,
+            message: format!("operation {} (`{}`): {message}", index + 1, op.name()),
+        },
+    }
 }
 
 /// The rebuild a `rebuild_collection` operation asks for (with the default
@@ -102,9 +128,18 @@ fn rebuild_of(op: &Operation, default_batch: u32) -> Option<rebuild::Rebuild<'_>
     }
 }
 
-async fn run_op(client: &WeaviateClient, op: &Operation) -> Result<(), String> {
+async fn run_op(
+    client: &WeaviateClient,
+    op: &Operation,
+    index: usize,
+    resume: Option<RebuildProgress>,
+    recorder: Option<&Recorder<'_>>,
+) -> Result<(), Stop> {
     if let Some(plan) = rebuild_of(op, client.config.batch_size) {
-        return rebuild::run(client, &plan).await;
+        return rebuild::run(client, &plan, index, resume, recorder).await;
+    }
+    if let Some(recorder) = recorder {
+        recorder.fence()?;
     }
     match op {
         Operation::UpdateCollection { collection, config } => {
@@ -114,7 +149,7 @@ async fn run_op(client: &WeaviateClient, op: &Operation) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let merged = merged_update(&current, config)?;
-            expect(client, &Call::new("PUT", path, Some(merged))).await
+            Ok(expect(client, &Call::new("PUT", path, Some(merged))).await?)
         }
         _ => {
             for call in static_calls(op) {

@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::client::Call;
-use crate::backend::{AppliedMigration, RecordState};
+use super::client::{Call, WeaviateClient};
+use super::progress::RebuildProgress;
+use crate::backend::{AppliedMigration, BackendError, RecordState};
 use crate::migration::Migration;
 
 /// The deterministic object id of `key` in `class`: SHA-256 of both, shaped
@@ -57,6 +58,7 @@ pub fn history_class(class: &str) -> Value {
             "checksum",
             "state",
             "applied_by",
+            "progress",
         ],
         &["applied_at_ms", "duration_ms"],
     )
@@ -99,6 +101,36 @@ pub fn upsert_call(class: &str, revision_id: &str, properties: Value) -> Call {
         "/v1/batch/objects",
         Some(json!({ "objects": [object] })),
     )
+}
+
+/// Writes the record of `migration` in `state`, with a step's progress
+/// (JSON of a [`RebuildProgress`]) when it has one.
+pub async fn put(
+    client: &WeaviateClient,
+    class: &str,
+    migration: &Migration,
+    state: RecordState,
+    applied_by: &str,
+    took: Duration,
+    progress: Option<&str>,
+) -> Result<(), BackendError> {
+    let mut properties = record(migration, state, applied_by, took);
+    if let Some(progress) = progress {
+        properties["progress"] = json!(progress);
+    }
+    let call = upsert_call(class, &migration.revision_id, properties);
+    let results = client.expect(&call).await?;
+    let error = results
+        .pointer("/0/result/errors/error/0/message")
+        .and_then(|m| m.as_str());
+    match error {
+        None => Ok(()),
+        Some(message) => Err(BackendError::Rejected {
+            location: client.location().to_string(),
+            what: "writing the history record".to_string(),
+            message: message.to_string(),
+        }),
+    }
 }
 
 /// Deletes a record.
@@ -158,6 +190,14 @@ fn parse_record(object: &Value) -> Result<AppliedMigration, String> {
         return Err(format!("object {} has no revision_id", object["id"]));
     }
     let parent = Some(text("parent")).filter(|parent| !parent.is_empty());
+    let progress = Some(text("progress"))
+        .filter(|p| !p.is_empty() && state != RecordState::Applied)
+        .map(|p| {
+            serde_json::from_str::<RebuildProgress>(&p)
+                .map(|p| p.to_step_progress())
+                .map_err(|e| format!("object {} has unreadable progress: {e}", object["id"]))
+        })
+        .transpose()?;
     Ok(AppliedMigration {
         revision_id,
         parent,
@@ -167,6 +207,7 @@ fn parse_record(object: &Value) -> Result<AppliedMigration, String> {
         duration: Duration::from_millis(number("duration_ms") as u64),
         state,
         applied_by: text("applied_by"),
+        progress,
     })
 }
 

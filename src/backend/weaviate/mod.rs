@@ -4,12 +4,15 @@
 
 mod backend;
 mod client;
+mod copy;
 mod exec;
 mod history;
 mod lock;
+mod progress;
 mod rebuild;
 #[cfg(feature = "testing")]
 mod snapshot;
 
 pub use backend::WeaviateBackend;
 pub use client::{Call, WeaviateClient, WeaviateConfig};
+pub use progress::{FaultHook, RebuildPhase, RebuildProgress};

@@ -42,6 +42,17 @@ impl Scope {
         Scope { suffix, client }
     }
 
+    /// The same names with a new client, for a runtime of its own (a
+    /// client's connections belong to the runtime that opened them).
+    pub fn with_new_client(&self) -> Scope {
+        let config = self.client.config.clone();
+        let client = WeaviateClient::new(&common::weaviate_url(), None, config).expect("client");
+        Scope {
+            suffix: self.suffix.clone(),
+            client,
+        }
+    }
+
     pub fn backend(&self) -> WeaviateBackend {
         WeaviateBackend::new(self.client.clone())
     }
