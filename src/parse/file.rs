@@ -8,20 +8,6 @@ use crate::migration::{Migration, MigrationOptions};
 use super::name::{file_name_of, parse_file_name};
 use super::{sections, weaviate};
 
-/// What the body of a file says, whatever its backend.
-#[derive(Debug, Default)]
-pub(crate) struct Body {
-    pub message: String,
-    pub revises: Option<String>,
-    pub revises_line: u32,
-    pub created: Option<String>,
-    pub options: MigrationOptions,
-    pub up: String,
-    pub down: String,
-    pub up_line: u32,
-    pub down_line: u32,
-}
-
 /// An error inside a file: its 1-based line and kind.
 pub(crate) type LineError = (u32, ParseErrorKind);
 
@@ -44,29 +30,33 @@ pub fn parse_migration(path: &str, text: &str) -> Result<Migration, ParseError> 
         return Err(error(1, ParseErrorKind::Empty));
     }
     let descriptor = name.backend.descriptor();
-    let body = match descriptor.layout {
-        Layout::Json => weaviate::parse_json(&normalised),
-        Layout::Comments { prefix } => sections::parse_sections(&normalised, descriptor, prefix),
-    }
-    .map_err(|(line, kind)| error(line, kind))?;
-    Ok(Migration {
+    // The name's fields and the checksum; the body's parser fills in the rest.
+    let mut migration = Migration {
         revision_id: name.revision_id,
         rev: name.rev,
         slug: name.slug,
         file_name: file_name.to_string(),
         path: path.to_string(),
         backend: name.backend,
-        parent: body.revises,
-        revises_line: body.revises_line,
-        message: body.message,
-        created: body.created,
-        options: body.options,
-        up: body.up,
-        down: body.down,
-        up_line: body.up_line,
-        down_line: body.down_line,
+        parent: None,
+        revises_line: 0,
+        message: String::new(),
+        created: None,
+        options: MigrationOptions::default(),
+        up: String::new(),
+        down: String::new(),
+        up_line: 0,
+        down_line: 0,
         checksum: checksum(text),
-    })
+    };
+    match descriptor.layout {
+        Layout::Json => weaviate::parse_json(&normalised, &mut migration),
+        Layout::Comments { prefix } => {
+            sections::parse_sections(&normalised, descriptor, prefix, &mut migration)
+        }
+    }
+    .map_err(|(line, kind)| error(line, kind))?;
+    Ok(migration)
 }
 
 /// Parses one migration file's bytes: like [`parse_migration`], plus an

@@ -4,8 +4,9 @@
 use crate::backend::{Descriptor, DESCRIPTORS};
 use crate::error::ParseErrorKind;
 
-use super::file::{line_number, Body, LineError};
+use super::file::{line_number, LineError};
 use super::header::{split_key_value, Header};
+use crate::migration::Migration;
 
 /// A `migrate:` marker line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +41,14 @@ fn is_statement(line: &str, prefix: &str) -> bool {
     !line.is_empty() && !line.starts_with(prefix)
 }
 
-/// Parses normalised (LF, no BOM) text of a `.sql` or `.cypher` file.
+/// Parses normalised (LF, no BOM) text of a `.sql` or `.cypher` file into
+/// `migration`'s header and section fields.
 pub(crate) fn parse_sections(
     text: &str,
     descriptor: &Descriptor,
     prefix: &str,
-) -> Result<Body, LineError> {
+    migration: &mut Migration,
+) -> Result<(), LineError> {
     let extension = descriptor.extension;
     let lines: Vec<&str> = text.split('\n').collect();
     let (up_marker, down_marker) = find_markers(&lines, prefix)?;
@@ -77,17 +80,14 @@ pub(crate) fn parse_sections(
         check(&up, up_line)?;
         check(&down, down_line)?;
     }
-    Ok(Body {
-        message,
-        revises: header.revises,
-        revises_line: header.revises_line,
-        created: header.created,
-        options: header.options,
-        up,
-        down,
-        up_line,
-        down_line,
-    })
+    migration.message = message;
+    migration.parent = header.revises;
+    migration.revises_line = header.revises_line;
+    migration.created = header.created;
+    migration.options = header.options;
+    (migration.up, migration.up_line) = (up, up_line);
+    (migration.down, migration.down_line) = (down, down_line);
+    Ok(())
 }
 
 /// The 0-based lines of the up and down markers, checking their order.

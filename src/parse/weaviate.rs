@@ -4,12 +4,14 @@
 use crate::error::ParseErrorKind;
 use crate::weaviate_ops::{Operation, OpsError, WeaviateFile};
 
-use super::file::{line_number, Body, LineError};
+use super::file::{line_number, LineError};
 use super::header::parse_revises;
 use super::json_layout::{layout, KeyLayout};
+use crate::migration::Migration;
 
-/// Parses normalised (LF, no BOM) text of a `.weaviate.json` file.
-pub(crate) fn parse_json(text: &str) -> Result<Body, LineError> {
+/// Parses normalised (LF, no BOM) text of a `.weaviate.json` file into
+/// `migration`'s header and section fields.
+pub(crate) fn parse_json(text: &str, migration: &mut Migration) -> Result<(), LineError> {
     if let Some((index, found)) = text
         .char_indices()
         .find(|(_, c)| !c.is_whitespace())
@@ -48,20 +50,14 @@ pub(crate) fn parse_json(text: &str) -> Result<Body, LineError> {
     let (down, down_line) = down_list(&file, key_line("down"), last_line)?;
     file.check()
         .map_err(|error| operation_error(&file, error, key("up"), key("down")))?;
-    Ok(Body {
-        message: file.message.trim().to_string(),
-        revises,
-        revises_line: key_line("revises").unwrap_or(0),
-        created: file.created.clone(),
-        options: crate::migration::MigrationOptions {
-            irreversible: file.irreversible,
-            ..Default::default()
-        },
-        up: pretty(&file.up),
-        down,
-        up_line,
-        down_line,
-    })
+    migration.message = file.message.trim().to_string();
+    migration.parent = revises;
+    migration.revises_line = key_line("revises").unwrap_or(0);
+    migration.created = file.created.clone();
+    migration.options.irreversible = file.irreversible;
+    (migration.up, migration.up_line) = (pretty(&file.up), up_line);
+    (migration.down, migration.down_line) = (down, down_line);
+    Ok(())
 }
 
 /// The `down` list: required and non-empty unless irreversible, absent or empty when irreversible.
