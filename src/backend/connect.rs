@@ -31,6 +31,9 @@ pub struct ConnectOptions {
     pub statement_timeout: Option<Duration>,
     /// Keep bookkeeping apart from the real history (`cargo dbmigrate test`).
     pub for_tests: bool,
+    /// The lease of Neo4j's and Weaviate's migration lock (the backends'
+    /// default, 10 s, when `None`).
+    pub lease: Option<Duration>,
 }
 
 /// A backend being connected.
@@ -151,14 +154,12 @@ async fn neo4j(connection: Connection) -> Result<super::neo4j::Neo4jBackend, Bac
         setting("NEO4J_PASSWORD").unwrap_or_default(),
         setting("NEO4J_DATABASE"),
     )?;
-    Ok(if connection.options.for_tests {
-        backend.with_config(Neo4jConfig {
-            label_prefix: "__DbmigrateTest".into(),
-            ..Neo4jConfig::default()
-        })
-    } else {
-        backend
-    })
+    let mut config = Neo4jConfig::default();
+    if connection.options.for_tests {
+        config.label_prefix = "__DbmigrateTest".into();
+    }
+    config.lease = connection.options.lease.unwrap_or(config.lease);
+    Ok(backend.with_config(config))
 }
 
 /// Connects Weaviate: API key from `WEAVIATE_API_KEY`.
@@ -171,6 +172,7 @@ async fn weaviate(
     if connection.options.for_tests {
         config.collection_prefix = "DbmigrateTest".into();
     }
+    config.lease_ttl = connection.options.lease.unwrap_or(config.lease_ttl);
     let api_key = connection.settings.get("WEAVIATE_API_KEY").cloned();
     let client = WeaviateClient::new(&connection.url, api_key, config)?;
     Ok(WeaviateBackend::new(client))

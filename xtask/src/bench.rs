@@ -10,12 +10,16 @@
 //! - one migration of `--big-mb` megabytes (5 by default): `cargo dbmigrate
 //!   upgrade` and `plan` against `psql -1 -f`. Target: ≤ 1.5×.
 //!
+//! - round trip (`--round-trip 250`, 0 skips it): `cargo dbmigrate test` on
+//!   a history of N small migrations against `upgrade` + `downgrade base`.
+//!
 //! ```text
-//! cargo xtask bench [--migrations 1000] [--rounds 5] [--big-mb 5] [--release] [--shared] [--check]
+//! cargo xtask bench [--migrations 1000] [--rounds 5] [--big-mb 5] [--round-trip 250] [--release] [--shared] [--check]
 //! ```
 
 mod big;
 mod cluster;
+mod round_trip;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,6 +50,10 @@ pub struct Options {
     /// Use the shared server of `DATABASE_URL` (fsync off) instead of an own cluster.
     #[arg(long)]
     shared: bool,
+    /// Migrations in the round-trip case (`cargo dbmigrate test` against
+    /// `upgrade` + `downgrade base`); 0 skips it.
+    #[arg(long, value_name = "N", default_value_t = 250)]
+    round_trip: usize,
     /// Fail when a ratio is above its target.
     #[arg(long)]
     check: bool,
@@ -107,6 +115,21 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             ok,
             large(options, &psql, &binary, &dir.join("big"), &server.admin_url)?,
         ))
+    })
+    .and_then(|ratios| {
+        if options.round_trip > 0 {
+            let rt = dir.join("round-trip");
+            write_project(&rt, options.round_trip)?;
+            round_trip::run(
+                &psql,
+                &binary,
+                &rt,
+                &server.admin_url,
+                options.round_trip,
+                options.rounds.min(3),
+            )?;
+        }
+        Ok(ratios)
     });
     let _ = std::fs::remove_dir_all(&dir);
     let (small_ratio, big_ratio) = result?;
@@ -305,9 +328,15 @@ fn time_runner(binary: &Path, dir: &Path, url: &str) -> anyhow::Result<Duration>
 }
 
 fn time_cli(binary: &Path, dir: &Path, url: &str, command: &str) -> anyhow::Result<Duration> {
+    time_cli_args(binary, dir, url, &[command])
+}
+
+fn time_cli_args(binary: &Path, dir: &Path, url: &str, args: &[&str]) -> anyhow::Result<Duration> {
+    let command = args.join(" ");
     let started = Instant::now();
     let status = Command::new(binary)
-        .args(["dbmigrate", command])
+        .arg("dbmigrate")
+        .args(args)
         .current_dir(dir)
         .env("DATABASE_URL", url)
         // PostgreSQL only: the other servers of `services env` stay out of it.

@@ -168,6 +168,21 @@ pub fn scrub(text: &str, connection_strings: &[String]) -> String {
     redact_urls_in(&text)
 }
 
+/// A positive number of seconds from the environment variable `name`.
+fn seconds_from_env(name: &str) -> anyhow::Result<Option<std::time::Duration>> {
+    let Ok(text) = std::env::var(name) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Ok(Some(std::time::Duration::from_secs_f64(seconds)))
+        }
+        _ => anyhow::bail!(crate::exit::UsageError(format!(
+            "{name}={text:?} is not a positive number of seconds\n  help: for example {name}=10"
+        ))),
+    }
+}
+
 /// The migrator for the project's history and every configured database.
 pub async fn migrator(
     history: History,
@@ -175,8 +190,10 @@ pub async fn migrator(
     project: &Project,
 ) -> anyhow::Result<Migrator> {
     let mut migrator = Migrator::from_history(history);
-    if let Some(timeout) = project.settings.lock_timeout {
-        migrator = migrator.lock_timeout(timeout.max(std::time::Duration::from_secs(1)));
+    // The wait for the migration lock is the runner's own setting; the
+    // `lock-timeout` setting is PostgreSQL's per statement (issue 13.7).
+    if let Some(wait) = seconds_from_env("DBMIGRATE_LOCK_WAIT_SECONDS")? {
+        migrator = migrator.lock_timeout(wait);
     }
     if settings.is_empty() {
         let flags: Vec<&str> = DESCRIPTORS.iter().map(|d| d.url_flag).collect();
@@ -191,6 +208,7 @@ pub async fn migrator(
         history_table: project.settings.history_table.clone(),
         lock_timeout: project.settings.lock_timeout,
         statement_timeout: project.settings.statement_timeout,
+        lease: seconds_from_env("DBMIGRATE_LEASE_SECONDS")?,
         ..ConnectOptions::default()
     };
     for (descriptor, connection) in &settings.databases {

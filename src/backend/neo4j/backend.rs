@@ -8,7 +8,7 @@ use tracing::Instrument;
 use super::config::{Names, Neo4jConfig};
 use super::cypher::Cypher;
 use super::db::Db;
-use super::execute::{self, Call, Guard};
+use super::execute::{self, check_in, Call, Guard};
 use super::history;
 use super::lock::{self, NodeLease};
 #[cfg(feature = "testing")]
@@ -225,14 +225,6 @@ impl Neo4jBackend {
             lease.abandon();
         }
     }
-
-    /// Runs one bookkeeping query in auto-commit.
-    async fn run_bookkeeping(&self, cypher: Cypher) -> Result<(), BackendError> {
-        self.db
-            .run(cypher.to_query(0))
-            .await
-            .map_err(|e| self.db.error(e))
-    }
 }
 
 #[async_trait::async_trait]
@@ -318,19 +310,24 @@ impl Backend for Neo4jBackend {
     }
 
     async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError> {
-        let cypher = match change {
-            RecordChange::Applied {
-                migration,
-                applied_by,
-            } => history::write(&self.names, migration, RecordState::Applied, applied_by),
-            RecordChange::Removed { revision_id } => history::delete(&self.names, revision_id),
-        };
-        self.run_bookkeeping(cypher).await
+        self.write_records(&[change]).await
     }
 
     async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
         // One explicit transaction: a failing record leaves none written.
+        // Under a lease it starts with the fence check of its token, which
+        // holds the lock node until the commit: a stale holder writes nothing.
+        let guard = self.lease().map(|lease| Guard {
+            fence_check: lock::renew(&self.names, lease.fence(), self.config.lease),
+            lease,
+        });
         let mut txn = self.db.begin().await.map_err(|e| self.db.error(e))?;
+        if let Some(guard) = &guard {
+            if let Err(error) = check_in(&self.db, &mut txn, guard).await {
+                let _ = txn.rollback().await;
+                return Err(error);
+            }
+        }
         for change in changes {
             let cypher = match *change {
                 RecordChange::Applied {

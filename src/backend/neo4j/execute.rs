@@ -233,7 +233,7 @@ async fn fence(
 }
 
 /// Runs the fence check in `txn`; fails when the lease is no longer ours.
-async fn check_in(db: &Db, txn: &mut Txn, guard: &Guard) -> Result<(), BackendError> {
+pub(super) async fn check_in(db: &Db, txn: &mut Txn, guard: &Guard) -> Result<(), BackendError> {
     let mut rows = txn
         .execute(guard.fence_check.to_query(0))
         .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dbmigrate_core::backend::lease::{Checkpoint, PauseHook};
 use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
-use dbmigrate_core::backend::{Backend, BackendError};
+use dbmigrate_core::backend::{Backend, BackendError, RecordChange};
 use dbmigrate_core::{History, Migration, Migrator, Target};
 
 use super::support::*;
@@ -147,4 +147,34 @@ async fn lock_is_a_no_op_for_its_holder_and_a_timeout_names_the_holder() {
         .await
         .expect("free after one unlock");
     waiter.unlock().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_record_write_by_a_holder_whose_lease_was_taken_over_is_refused() {
+    let scratch = Scratch(names("StaleStamp"));
+    let (names, graph) = (&scratch.0, graph());
+    let holder = backend(&graph, names, LEASE);
+    holder.ensure_history().await.unwrap();
+    holder
+        .lock("stale holder", Duration::from_secs(10))
+        .await
+        .unwrap();
+    // Another run took the lock over (as after this one stalled past its
+    // lease): the lock node carries a higher fencing token.
+    let takeover = format!(
+        "MATCH (l:`{}Lock` {{name: 'lock'}}) SET l.fence = l.fence + 1, l.holder = 'the run that took over'",
+        names.prefix
+    );
+    graph.run(neo4rs::query(&takeover)).await.unwrap();
+    let migrations = effects(&names.label);
+    let stamp = RecordChange::Applied {
+        migration: &migrations[0],
+        applied_by: "stale holder",
+    };
+    let error = holder.write_record(stamp).await.unwrap_err();
+    assert!(matches!(error, BackendError::LockLost { .. }), "{error}");
+    assert!(
+        holder.read_history().await.unwrap().is_empty(),
+        "a stale holder wrote a record"
+    );
 }
