@@ -8,6 +8,7 @@
 
 pub(crate) mod connect;
 mod live;
+mod log;
 mod render;
 mod test;
 
@@ -30,6 +31,13 @@ pub use connect::{migrator, scrub, Settings};
 pub enum OnlineCommand {
     /// Show where each database stands: position, pending, chain hash, dirty records.
     Status {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Every migration in timeline order with its state in its database
+    /// (applied, pending, dirty, edited since applied), applied_at,
+    /// applied_by and duration; exit 4 when a line needs attention.
+    Log {
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -108,6 +116,7 @@ impl OnlineCommand {
         match self {
             OnlineCommand::Status { connection }
             | OnlineCommand::Current { connection }
+            | OnlineCommand::Log { connection }
             | OnlineCommand::Upgrade { connection, .. }
             | OnlineCommand::Downgrade { connection, .. }
             | OnlineCommand::Redo { connection }
@@ -171,6 +180,14 @@ async fn run_with(
             let status = migrator.status().await?;
             render::status(&status, format, &mut out)?;
             if !status.problems.is_empty() {
+                out.flush().context("failed to write the output")?;
+                return Ok(ExitCode::from(crate::exit::NEEDS_ATTENTION));
+            }
+        }
+        OnlineCommand::Log { .. } => {
+            let entries = log::entries(&migrator).await?;
+            log::render(&entries, format, &mut out)?;
+            if log::needs_attention(&entries) {
                 out.flush().context("failed to write the output")?;
                 return Ok(ExitCode::from(crate::exit::NEEDS_ATTENTION));
             }

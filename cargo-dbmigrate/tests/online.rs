@@ -10,6 +10,8 @@ use dbmigrate_core::testing::TestBackend;
 
 #[path = "online/live.rs"]
 mod live;
+#[path = "online/log.rs"]
+mod log;
 
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {
