@@ -39,13 +39,13 @@ pub enum EmbedError {
         message: String,
     },
     /// Reading the folder or writing the generated file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file or folder.
         path: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error. It is part of this message, so it is not also
+        /// given as `source()` (the cause would print twice).
+        cause: std::io::Error,
     },
 }
 

@@ -98,7 +98,7 @@ pub(crate) fn write_if_changed(path: &Path, code: &str) -> Result<(), EmbedError
     }
     std::fs::write(path, code).map_err(|source| EmbedError::Io {
         path: path.display().to_string(),
-        source,
+        cause: source,
     })
 }
 

@@ -44,7 +44,7 @@ impl Settings {
         let path = manifest_dir.join("Cargo.toml");
         let text = std::fs::read_to_string(&path).map_err(|source| EmbedError::Io {
             path: path.display().to_string(),
-            source,
+            cause: source,
         })?;
         let manifest: Manifest = toml::from_str(&text).map_err(|error| EmbedError::Config {
             message: format!("{}: {error}", path.display()),

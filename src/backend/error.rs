@@ -65,7 +65,14 @@ pub enum BackendError {
         /// The cargo feature that compiles it.
         feature: &'static str,
     },
-    /// Any other database error.
-    #[error("{0}")]
-    Other(String),
+    /// The server answered a request with an error.
+    #[error("{location}: {what} failed: {message}")]
+    Rejected {
+        /// The database.
+        location: String,
+        /// The request (`reading history`, `PUT /v1/schema/X`).
+        what: String,
+        /// The server's message.
+        message: String,
+    },
 }

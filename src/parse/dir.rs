@@ -42,7 +42,7 @@ fn classify(file_name: &str) -> Entry {
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, Vec<Error>> {
     let io_error = |path: &Path, source| Error::Io {
         path: path.display().to_string(),
-        source,
+        cause: source,
     };
     let entries = std::fs::read_dir(dir).map_err(|source| vec![io_error(dir, source)])?;
     let mut files = Vec::new();

@@ -101,6 +101,10 @@ pub enum RunError {
         /// The backend it needs.
         backend: BackendKind,
     },
+    /// The history changed again and again while this run waited for the
+    /// migration lock (another run kept migrating).
+    #[error("the history changed while waiting for the migration lock\n  help: run again once the other run has finished")]
+    HistoryMoved,
     /// `repair` found nothing to repair.
     #[error("{0}")]
     NothingToRepair(String),
@@ -108,7 +112,7 @@ pub enum RunError {
     #[error(transparent)]
     Backend(#[from] BackendError),
     /// A step failed; `report` holds what was applied before it.
-    #[error("{direction} of `{revision_id}` failed on {backend}: {source}\n  help: {help}")]
+    #[error("{direction} of `{revision_id}` failed on {backend}: {cause}\n  help: {help}")]
     Step {
         /// The file.
         path: String,
@@ -122,9 +126,9 @@ pub enum RunError {
         help: String,
         /// What was applied before the failure.
         report: Box<Report>,
-        /// The backend's error.
-        #[source]
-        source: Box<BackendError>,
+        /// The backend's error. It is part of this message, so it is not also
+        /// given as `source()` (the cause would print twice).
+        cause: Box<BackendError>,
     },
 }
 

@@ -79,7 +79,7 @@ impl Migrator {
                 direction,
                 help,
                 report: up,
-                source,
+                cause,
             }) => {
                 report.applied.extend(up.applied.iter().cloned());
                 Err(RunError::Step {
@@ -89,7 +89,7 @@ impl Migrator {
                     direction,
                     help,
                     report: Box::new(report),
-                    source,
+                    cause,
                 })
             }
             Err(other) => Err(other),
@@ -207,11 +207,7 @@ impl Migrator {
             match result {
                 // The timeline moved while we waited: lock every backend.
                 Ok(false) if kinds.len() < self.backends.len() => kinds.clear(),
-                Ok(false) => {
-                    return Err(RunError::Backend(crate::backend::BackendError::Other(
-                        "the history changed while waiting for the lock; run again".to_string(),
-                    )))
-                }
+                Ok(false) => return Err(RunError::HistoryMoved),
                 Ok(true) => return released.map(|()| report).map_err(RunError::from),
                 Err(error) => return Err(error),
             }
@@ -360,7 +356,7 @@ impl Migrator {
                     "downgrade"
                 },
                 report: Box::new(report.clone()),
-                source: Box::new(source),
+                cause: Box::new(source),
             }),
         }
     }

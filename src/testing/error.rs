@@ -20,7 +20,7 @@ pub enum RoundTripError {
         report: Box<super::StairwayReport>,
     },
     /// A step, snapshot or fixture failed on the database.
-    #[error("{revision_id} {slug}: {action} failed on {backend}: {source}")]
+    #[error("{revision_id} {slug}: {action} failed on {backend}: {cause}")]
     Backend {
         /// The migration's revision id.
         revision_id: String,
@@ -30,9 +30,9 @@ pub enum RoundTripError {
         backend: BackendKind,
         /// What the harness was doing (`upgrade`, `downgrade`, `snapshot`, `fixture <path>`).
         action: String,
-        /// The database's error.
-        #[source]
-        source: Box<BackendError>,
+        /// The database's error. It is part of this message, so it is not also
+        /// given as `source()` (the cause would print twice).
+        cause: Box<BackendError>,
     },
     /// A migration targets a backend the stairway was not given.
     #[error("{path}: is a {backend} migration but the stairway has no {backend} backend\n  help: add one with `Stairway::backend` (or `Stairway::postgres`)")]
@@ -46,13 +46,13 @@ pub enum RoundTripError {
     #[error(transparent)]
     Load(Box<crate::Error>),
     /// A fixture file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file or folder.
         path: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error. It is part of this message, so it is not also
+        /// given as `source()` (the cause would print twice).
+        cause: std::io::Error,
     },
     /// Creating, connecting to or dropping a scratch database failed.
     #[error("{location}: {message}")]

@@ -70,7 +70,7 @@ impl Fixtures {
         }
         let io_error = |source| RoundTripError::Io {
             path: dir.display().to_string(),
-            source,
+            cause: source,
         };
         let prefix = format!("{revision_id}.{}.", phase.name());
         let mut fixtures = Vec::new();
@@ -87,7 +87,7 @@ impl Fixtures {
             };
             let script = std::fs::read_to_string(&path).map_err(|source| RoundTripError::Io {
                 path: path.display().to_string(),
-                source,
+                cause: source,
             })?;
             fixtures.push(Fixture {
                 path,

@@ -14,7 +14,7 @@ pub fn load_history(dir: impl AsRef<Path>) -> Result<History, Error> {
     let dir = dir.as_ref();
     let io_error = |source| Error::Io {
         path: dir.display().to_string(),
-        source,
+        cause: source,
     };
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error)? {
@@ -33,7 +33,7 @@ pub fn load_history(dir: impl AsRef<Path>) -> Result<History, Error> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
             path: shown.clone(),
-            source,
+            cause: source,
         })?;
         migrations.push(parse_migration(&shown, &text)?);
     }

@@ -403,7 +403,7 @@ async fn ensure_history(backend: &dyn TestBackend, at: &str) -> Result<(), Round
             slug: "history".into(),
             backend: backend.kind(),
             action: "creating the history store".into(),
-            source: Box::new(source),
+            cause: Box::new(source),
         })
 }
 
@@ -419,7 +419,7 @@ fn backend_error(migration: &Migration, action: &str, source: BackendError) -> R
         slug: migration.slug.clone(),
         backend: migration.backend,
         action: action.to_string(),
-        source: Box::new(source),
+        cause: Box::new(source),
     }
 }
 

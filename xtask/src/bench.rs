@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
+use crate::paths::target_dir;
+
 /// The ratio `cargo dbmigrate upgrade` / `psql -1 -f` must stay under.
 const TARGET_RATIO: f64 = 1.15;
 
@@ -69,7 +71,7 @@ fn server(options: &Options, psql: &Path) -> anyhow::Result<Server> {
             _cluster: None,
         });
     }
-    let cluster = cluster::Cluster::start(&target_dir()?)?;
+    let cluster = cluster::Cluster::start(&target_dir())?;
     Ok(Server {
         admin_url: cluster.url("postgres"),
         settings: format!(
@@ -91,7 +93,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     if sqlx.is_none() {
         println!("sqlx-cli not found on PATH or in ~/.cache/dbmigrate/peers/bin: to compare with it, run\n  cargo install sqlx-cli --no-default-features --features postgres,rustls --root ~/.cache/dbmigrate/peers");
     }
-    let dir = target_dir()?.join(format!("bench-project-{}", std::process::id()));
+    let dir = target_dir().join(format!("bench-project-{}", std::process::id()));
     let result = small(
         options,
         &psql,
@@ -249,13 +251,6 @@ fn median(times: &mut [Duration]) -> Duration {
     times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
-fn target_dir() -> anyhow::Result<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?;
-    Ok(std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from))
-}
-
 /// `sqlx` on PATH, or in the peers folder `cargo xtask peers install` fills.
 fn find_sqlx() -> Option<PathBuf> {
     let peers = std::env::var_os("HOME")
@@ -377,8 +372,7 @@ fn write_project(dir: &Path, n: usize) -> anyhow::Result<[PathBuf; 2]> {
 }
 
 fn build_cli(release: bool) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = Command::new(crate::paths::cargo());
     command.args(["build", "-q", "-p", "cargo-dbmigrate"]);
     if release {
         command.arg("--release");
@@ -387,7 +381,7 @@ fn build_cli(release: bool) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("building cargo-dbmigrate failed");
     }
-    Ok(target_dir()?
+    Ok(target_dir()
         .join(if release { "release" } else { "debug" })
         .join("cargo-dbmigrate"))
 }

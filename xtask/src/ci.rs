@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 
-use crate::services;
+use crate::{paths, services};
 
 /// `cargo xtask ci` options.
 #[derive(Debug, clap::Args)]
@@ -92,9 +92,8 @@ fn step<T>(name: &str, body: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Resu
 
 /// Runs `cargo <args>` with extra environment variables; fails on a non-zero exit.
 fn cargo(args: &[&str], vars: &[(String, String)]) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args(args).current_dir(workspace_root());
+    let mut command = Command::new(paths::cargo());
+    command.args(args).current_dir(paths::workspace_root());
     for (name, value) in vars {
         command.env(name, value);
     }
@@ -105,10 +104,4 @@ fn cargo(args: &[&str], vars: &[(String, String)]) -> anyhow::Result<()> {
         bail!("`cargo {}` exited with {status}", args.join(" "));
     }
     Ok(())
-}
-
-/// The workspace root: the parent of this crate's folder.
-fn workspace_root() -> std::path::PathBuf {
-    let xtask_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
 }

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _};
 
-use crate::test_migrations::{cargo, server_env, target_dir, workspace_root};
+use crate::paths::{cargo, target_dir, workspace_root};
+use crate::test_migrations::server_env;
 
 /// Runs `cargo xtask demo`.
 pub fn run() -> anyhow::Result<()> {

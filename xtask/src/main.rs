@@ -6,6 +6,7 @@ mod bench;
 mod ci;
 mod demo;
 mod package;
+mod paths;
 mod peers;
 mod services;
 mod test_migrations;

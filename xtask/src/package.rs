@@ -17,7 +17,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _};
 
-use crate::test_migrations::{cargo, target_dir, workspace_root};
+use crate::paths::{cargo, target_dir, workspace_root};
 
 /// The published crates, in dependency order.
 const CRATES: [&str; 3] = ["dbmigrate-core", "dbmigrate-build", "cargo-dbmigrate"];

@@ -5,12 +5,13 @@
 //! The servers come from the environment when `DATABASE_URL`, `NEO4J_URI`
 //! and `WEAVIATE_URL` are all set, else from `cargo xtask services up`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 
+use crate::paths::{cargo, target_dir, workspace_root};
 use crate::services;
 
 /// The variables that point the tests at the servers.
@@ -85,24 +86,5 @@ fn print_timings(path: &Path) {
         _ => eprintln!(
             "test-migrations: no timings recorded (the edututor round trip did not finish)"
         ),
-    }
-}
-
-/// `$CARGO`, as cargo sets it for `cargo xtask`, else `cargo`.
-pub(crate) fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
-}
-
-/// The workspace root: xtask's parent folder.
-pub(crate) fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-/// `$CARGO_TARGET_DIR`, else `<workspace>/target`.
-pub(crate) fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => workspace_root().join("target"),
     }
 }

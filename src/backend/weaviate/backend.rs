@@ -154,10 +154,11 @@ impl WeaviateBackend {
             .and_then(|m| m.as_str());
         match error {
             None => Ok(()),
-            Some(message) => Err(BackendError::Other(format!(
-                "{}: writing the history record failed: {message}",
-                self.location()
-            ))),
+            Some(message) => Err(BackendError::Rejected {
+                location: self.location(),
+                what: "writing the history record".to_string(),
+                message: message.to_string(),
+            }),
         }
     }
 
@@ -169,11 +170,11 @@ impl WeaviateBackend {
         if answer.ok() || answer.status == 404 {
             Ok(())
         } else {
-            Err(BackendError::Other(format!(
-                "{}: deleting the history record failed: {}",
-                self.location(),
-                answer.message()
-            )))
+            Err(BackendError::Rejected {
+                location: self.location(),
+                what: "deleting the history record".to_string(),
+                message: answer.message(),
+            })
         }
     }
 }
@@ -225,11 +226,11 @@ impl Backend for WeaviateBackend {
             return Ok(Vec::new());
         }
         if !answer.ok() {
-            return Err(BackendError::Other(format!(
-                "{}: reading history failed: {}",
-                self.location(),
-                answer.message()
-            )));
+            return Err(BackendError::Rejected {
+                location: self.location(),
+                what: "reading history".to_string(),
+                message: answer.message(),
+            });
         }
         history::parse_records(&answer.body).map_err(|message| BackendError::CorruptHistory {
             location: self.location(),

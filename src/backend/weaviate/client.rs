@@ -214,13 +214,11 @@ impl WeaviateClient {
         if answer.ok() {
             Ok(answer.body)
         } else {
-            Err(BackendError::Other(format!(
-                "{}: {} {} failed: {}",
-                self.location,
-                call.method,
-                call.path,
-                answer.message()
-            )))
+            Err(BackendError::Rejected {
+                location: self.location.clone(),
+                what: format!("{} {}", call.method, call.path),
+                message: answer.message(),
+            })
         }
     }
 

@@ -85,11 +85,11 @@ async fn add_missing_properties(
 }
 
 fn failed(client: &WeaviateClient, what: &str, answer: &Answer) -> BackendError {
-    BackendError::Other(format!(
-        "{}: {what} failed: {}",
-        client.location(),
-        answer.message()
-    ))
+    BackendError::Rejected {
+        location: client.location().to_string(),
+        what: what.to_string(),
+        message: answer.message(),
+    }
 }
 
 /// The marker collections of `class` (`{class}{N}`) with their token

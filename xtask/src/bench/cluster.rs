@@ -115,20 +115,5 @@ fn bin_dir() -> anyhow::Result<PathBuf> {
 
 /// The `postgres` user's ids when we run as root (the server refuses root).
 fn postgres_user() -> anyhow::Result<Option<(u32, u32)>> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let root = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0");
-    if !root {
-        return Ok(None);
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd")?;
-    let fields = passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&"postgres") && f.len() > 3)
-        .context("we run as root and there is no `postgres` user to own the cluster")?;
-    Ok(Some((fields[2].parse()?, fields[3].parse()?)))
+    crate::services::cluster_owner()
 }

@@ -20,12 +20,8 @@ pub struct Layout {
 impl Layout {
     /// The layout of this workspace: `$CARGO_TARGET_DIR` or `<workspace>/target`.
     pub fn discover() -> anyhow::Result<Layout> {
-        let target = match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => workspace_root().join("target"),
-        };
         Ok(Layout {
-            services: target.join("services"),
+            services: crate::paths::target_dir().join("services"),
             cache: cache_dir()?,
         })
     }
@@ -54,12 +50,6 @@ impl Layout {
     pub fn lock_file(&self) -> PathBuf {
         self.services.join(".lock")
     }
-}
-
-/// The workspace root: the parent of this crate's manifest folder.
-pub fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 fn cache_dir() -> anyhow::Result<PathBuf> {

@@ -2,11 +2,11 @@
 //! `cargo xtask services up|down|status|env`, and the same as a library for the other
 //! xtask subcommands (`services::up(&[])` returns the environment to hand to a child).
 
-mod bolt;
 mod cli;
 mod layout;
 mod lifecycle;
 mod neo4j;
+mod ports;
 mod postgres;
 mod probe;
 mod process;
@@ -16,6 +16,7 @@ mod weaviate;
 
 pub use cli::{run, Args};
 pub use layout::Layout;
+pub use postgres::cluster_owner;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
 pub use lifecycle::{down, env, status, up, ServerStatus};

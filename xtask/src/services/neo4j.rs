@@ -1,6 +1,7 @@
 //! Neo4j Community 5.26 on Java 17: its jars from Maven Central (cached outside `target/`),
-//! run as a real server with Bolt on 127.0.0.1:56687, HTTP on 127.0.0.1:56474, auth on
-//! with a test password and usage reporting off.
+//! run as a real server with Bolt on 127.0.0.1:56687, HTTP on 127.0.0.1:56474 (see
+//! `ports`), auth on with a test password and usage reporting off. Ready means a
+//! `RETURN 1` as the test user answers over the HTTP API and Bolt accepts connections.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,18 +9,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::bolt;
 use super::layout::{create_dir, Layout};
+use super::ports::Port;
+use super::probe;
 use super::process::{run_logged, spawn_logged};
 use super::server::Server;
 use super::service::Service;
 
 /// The Neo4j release; keep `xtask/neo4j/pom.xml` in step.
 pub const NEO4J_VERSION: &str = "5.26.12";
-/// Bolt on 127.0.0.1.
-pub const BOLT_PORT: u16 = 56687;
-/// The HTTP API on 127.0.0.1.
-pub const HTTP_PORT: u16 = 56474;
 /// The built-in admin user.
 pub const USER: &str = "neo4j";
 /// Its test password (a throwaway, loopback only).
@@ -42,12 +40,18 @@ impl Service for Neo4j {
     }
 
     fn ports(&self) -> Vec<(&'static str, u16)> {
-        vec![("bolt", BOLT_PORT), ("http", HTTP_PORT)]
+        vec![
+            ("bolt", Port::Neo4jBolt.get()),
+            ("http", Port::Neo4jHttp.get()),
+        ]
     }
 
     fn env(&self) -> Vec<(String, String)> {
         vec![
-            ("NEO4J_URI".into(), format!("bolt://127.0.0.1:{BOLT_PORT}")),
+            (
+                "NEO4J_URI".into(),
+                format!("bolt://127.0.0.1:{}", Port::Neo4jBolt.get()),
+            ),
             ("NEO4J_USER".into(), USER.into()),
             ("NEO4J_PASSWORD".into(), PASSWORD.into()),
         ]
@@ -88,7 +92,7 @@ impl Service for Neo4j {
     }
 
     fn answers(&self, _layout: &Layout) -> bool {
-        bolt::return_1(BOLT_PORT, USER, PASSWORD).is_ok()
+        return_1().is_ok() && probe::port_open(Port::Neo4jBolt.get())
     }
 
     fn startup_timeout(&self) -> Duration {
@@ -99,6 +103,25 @@ impl Service for Neo4j {
         let home = layout.dir(Server::Neo4j);
         vec![layout.log_file(Server::Neo4j), home.join("logs/neo4j.log")]
     }
+}
+
+/// Runs `RETURN 1` as the test user through the HTTP API's transaction endpoint, so a
+/// wrong password or a database that is not up yet counts as not ready.
+fn return_1() -> anyhow::Result<()> {
+    let credentials = format!("{USER}:{PASSWORD}");
+    let request = probe::Request {
+        method: "POST",
+        port: Port::Neo4jHttp.get(),
+        path: "/db/neo4j/tx/commit",
+        basic_auth: Some(&credentials),
+        json: Some(r#"{"statements":[{"statement":"RETURN 1 AS one"}]}"#),
+    };
+    let (status, body) = probe::http(&request)?;
+    anyhow::ensure!(
+        status == 200 && body.contains(r#""errors":[]"#) && body.contains(r#""row":[1]"#),
+        "RETURN 1 over HTTP answered {status}: {body}"
+    );
+    Ok(())
 }
 
 /// The cache folder of this Neo4j release.
@@ -183,16 +206,17 @@ fn set_initial_password(layout: &Layout, lib: &Path) -> anyhow::Result<()> {
 /// `neo4j.conf`: every listener on loopback, small memory, no phone-home.
 fn config(home: &Path) -> String {
     let home = home.display();
+    let (bolt_port, http_port) = (Port::Neo4jBolt.get(), Port::Neo4jHttp.get());
     format!(
         "# Written by `cargo xtask services up`; rewritten at every start.\n\
          server.default_listen_address=127.0.0.1\n\
          server.default_advertised_address=127.0.0.1\n\
          server.bolt.enabled=true\n\
-         server.bolt.listen_address=127.0.0.1:{BOLT_PORT}\n\
-         server.bolt.advertised_address=127.0.0.1:{BOLT_PORT}\n\
+         server.bolt.listen_address=127.0.0.1:{bolt_port}\n\
+         server.bolt.advertised_address=127.0.0.1:{bolt_port}\n\
          server.http.enabled=true\n\
-         server.http.listen_address=127.0.0.1:{HTTP_PORT}\n\
-         server.http.advertised_address=127.0.0.1:{HTTP_PORT}\n\
+         server.http.listen_address=127.0.0.1:{http_port}\n\
+         server.http.advertised_address=127.0.0.1:{http_port}\n\
          server.https.enabled=false\n\
          dbms.security.auth_enabled=true\n\
          dbms.usage_report.enabled=false\n\

@@ -1,5 +1,5 @@
 //! PostgreSQL: Debian's `postgresql` package (installed with apt-get when missing), a
-//! private cluster in `target/services/postgres/data` on 127.0.0.1:56432, owned by the
+//! private cluster in `target/services/postgres/data` on 127.0.0.1:56432 (see `ports`), owned by the
 //! `postgres` system user when we run as root (initdb and postgres refuse root).
 
 use std::io::Write as _;
@@ -11,12 +11,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::layout::{create_dir, Layout};
+use super::ports::Port;
 use super::process::{run_logged, spawn_logged};
 use super::server::Server;
 use super::service::Service;
 
-/// The port on 127.0.0.1.
-pub const PORT: u16 = 56432;
 /// The login role the tests use; it may create databases.
 pub const USER: &str = "dbmigrate";
 /// The test role's password (a throwaway, loopback only).
@@ -37,11 +36,12 @@ impl Service for Postgres {
     }
 
     fn ports(&self) -> Vec<(&'static str, u16)> {
-        vec![("sql", PORT)]
+        vec![("sql", Port::Postgres.get())]
     }
 
     fn env(&self) -> Vec<(String, String)> {
-        let url = format!("postgres://{USER}:{PASSWORD}@127.0.0.1:{PORT}/{DATABASE}");
+        let port = Port::Postgres.get();
+        let url = format!("postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/{DATABASE}");
         vec![("DATABASE_URL".into(), url)]
     }
 
@@ -57,7 +57,11 @@ impl Service for Postgres {
         let bin = bin_dir().context("postgres binaries vanished after prepare")?;
         let data = layout.data_dir(Server::Postgres);
         let mut command = Command::new(bin.join("postgres"));
-        command.arg("-D").arg(&data).arg("-p").arg(PORT.to_string());
+        command
+            .arg("-D")
+            .arg(&data)
+            .arg("-p")
+            .arg(Port::Postgres.get().to_string());
         for setting in [
             "listen_addresses=127.0.0.1".to_string(),
             format!("unix_socket_directories={}", data.display()),
@@ -75,7 +79,15 @@ impl Service for Postgres {
     fn answers(&self, _layout: &Layout) -> bool {
         let Some(bin) = bin_dir() else { return false };
         Command::new(bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &PORT.to_string(), "-t", "2"])
+            .args([
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &Port::Postgres.get().to_string(),
+                "-t",
+                "2",
+            ])
             .stdin(Stdio::null())
             .status()
             .is_ok_and(|status| status.success())
@@ -112,7 +124,7 @@ fn bin_dir() -> Option<PathBuf> {
 /// Installs Debian's `postgresql` package; only root can.
 fn install(layout: &Layout) -> anyhow::Result<PathBuf> {
     anyhow::ensure!(
-        effective_uid()? == 0,
+        nix::unistd::geteuid().is_root(),
         "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run \
          `sudo apt-get install -y postgresql`, then `cargo xtask services up` again"
     );
@@ -188,7 +200,7 @@ fn create_role_and_database(layout: &Layout) -> anyhow::Result<()> {
         ])
         .arg("-h")
         .arg(&data)
-        .args(["-p", &PORT.to_string(), "-f", "-"])
+        .args(["-p", &Port::Postgres.get().to_string(), "-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -222,29 +234,16 @@ fn as_cluster_owner(command: &mut Command, dir: &Path) -> anyhow::Result<()> {
 }
 
 /// The uid and gid of the `postgres` system user when we run as root, else `None`
-/// (the cluster then belongs to whoever runs `cargo xtask`).
-fn cluster_owner() -> anyhow::Result<Option<(u32, u32)>> {
-    if effective_uid()? != 0 {
+/// (the cluster then belongs to whoever runs `cargo xtask`). Also used by `bench`.
+pub fn cluster_owner() -> anyhow::Result<Option<(u32, u32)>> {
+    if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }
-    let passwd = std::fs::read_to_string("/etc/passwd").context("failed to read /etc/passwd")?;
-    let ids = passwd
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.first() == Some(&"postgres") && fields.len() > 3)
-        .and_then(|fields| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)));
-    ids.map(Some).context(
-        "we run as root and there is no `postgres` user to own the cluster (initdb refuses \
-         root): run `apt-get install -y postgresql`, which creates it",
-    )
-}
-
-/// This process's effective user id, from `/proc/self/status`.
-fn effective_uid() -> anyhow::Result<u32> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1)?.parse().ok())
-        .context("no Uid line in /proc/self/status")
+    let user = nix::unistd::User::from_name("postgres")
+        .context("failed to look up the `postgres` user")?
+        .context(
+            "we run as root and there is no `postgres` user to own the cluster (initdb refuses \
+             root): run `apt-get install -y postgresql`, which creates it",
+        )?;
+    Ok(Some((user.uid.as_raw(), user.gid.as_raw())))
 }

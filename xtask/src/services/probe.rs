@@ -1,28 +1,18 @@
-//! Blocking readiness probes over loopback: a TCP connect and a tiny HTTP/1.0 client.
-//! No dependencies; every address is 127.0.0.1.
+//! Blocking readiness probes over loopback: a TCP connect, and HTTP requests through
+//! `ureq` (no proxy, short timeouts). Every address is 127.0.0.1.
 
-use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use base64::Engine as _;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-}
-
-fn connect(port: u16) -> std::io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(&loopback(port), Duration::from_millis(500))?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
-    Ok(stream)
-}
-
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
 pub fn port_open(port: u16) -> bool {
-    connect(port).is_ok()
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
 }
 
 /// An HTTP request to 127.0.0.1.
@@ -39,40 +29,31 @@ pub struct Request<'a> {
     pub json: Option<&'a str>,
 }
 
-/// Sends `request` and returns the status code and the body.
+/// Sends `request` and returns the status code and the body, whatever the status.
 pub fn http(request: &Request<'_>) -> anyhow::Result<(u16, String)> {
-    let mut stream = connect(request.port)
-        .with_context(|| format!("failed to connect to 127.0.0.1:{}", request.port))?;
-    let mut head = format!(
-        "{} {} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nAccept: application/json\r\nConnection: close\r\n",
-        request.method, request.path, request.port
-    );
+    let url = format!("http://127.0.0.1:{}{}", request.port, request.path);
+    let mut builder = ureq::http::Request::builder()
+        .method(request.method)
+        .uri(&url)
+        .header("Accept", "application/json");
     if let Some(credentials) = request.basic_auth {
-        head.push_str(&format!(
-            "Authorization: Basic {}\r\n",
-            base64(credentials.as_bytes())
-        ));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        builder = builder.header("Authorization", format!("Basic {encoded}"));
     }
-    let body = request.json.unwrap_or("");
-    if request.json.is_some() {
-        head.push_str("Content-Type: application/json\r\n");
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    parse_response(&String::from_utf8_lossy(&response))
-}
-
-fn parse_response(response: &str) -> anyhow::Result<(u16, String)> {
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .with_context(|| format!("not an HTTP response: {:?}", head.lines().next()))?;
-    Ok((status, body.to_string()))
+    let sent = match request.json {
+        Some(json) => agent().run(
+            builder
+                .header("Content-Type", "application/json")
+                .body(json.to_string())?,
+        ),
+        None => agent().run(builder.body(())?),
+    };
+    let mut response = sent.with_context(|| format!("{} {url} failed", request.method))?;
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("{} {url}: unreadable body", request.method))?;
+    Ok((response.status().as_u16(), body))
 }
 
 /// Whether `GET path` on 127.0.0.1:`port` answers 200.
@@ -87,49 +68,57 @@ pub fn http_ok(port: u16, path: &str) -> bool {
     matches!(http(&request), Ok((200, _)))
 }
 
-/// Standard base64 with padding (for HTTP basic authentication).
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, byte)| n | u32::from(*byte) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// An agent for loopback probes: no proxy from the environment, no redirects, short
+/// timeouts, and statuses returned rather than turned into errors.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(None)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .new_agent()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::net::TcpListener;
+
     use super::*;
 
+    /// One request to a loopback listener: the request head it received, and our answer.
     #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        for (input, expected) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), expected, "{input}");
-        }
-    }
-
-    #[test]
-    fn parses_status_and_body() {
-        let (status, body) = parse_response("HTTP/1.1 200 OK\r\nA: b\r\n\r\n{\"x\":1}").unwrap();
-        assert_eq!((status, body.as_str()), (200, "{\"x\":1}"));
-        assert!(parse_response("garbage").is_err());
+    fn sends_auth_and_json_and_returns_status_and_body() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            while !head.ends_with("\r\n\r\n") {
+                reader.read_line(&mut head).unwrap();
+            }
+            let mut body = [0u8; 7];
+            reader.read_exact(&mut body).unwrap();
+            let answer = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 5\r\n\r\nnope!";
+            reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            (head, String::from_utf8_lossy(&body).into_owned())
+        });
+        let request = Request {
+            method: "POST",
+            port,
+            path: "/db/tx",
+            basic_auth: Some("neo4j:secret"),
+            json: Some(r#"{"a":1}"#),
+        };
+        let (status, body) = http(&request).unwrap();
+        let (head, sent) = server.join().unwrap();
+        assert_eq!((status, body.as_str()), (401, "nope!"));
+        assert!(head.starts_with("POST /db/tx HTTP/1.1\r\n"), "{head}");
+        // base64("neo4j:secret")
+        assert!(head.contains("Basic bmVvNGo6c2VjcmV0"), "{head}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert_eq!(sent, r#"{"a":1}"#);
     }
 }

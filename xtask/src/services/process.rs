@@ -1,5 +1,5 @@
 //! Server processes: spawning them detached with their output in a log file, PID files,
-//! liveness checks through `/proc`, graceful-then-forced stops, and waiting with a deadline.
+//! liveness checks and signals (nix), graceful-then-forced stops, and waiting with a deadline.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom};
@@ -10,6 +10,10 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use nix::errno::Errno;
+use nix::sys::signal::{self, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 
 /// How often readiness and exit are polled.
 const POLL: Duration = Duration::from_millis(250);
@@ -67,27 +71,36 @@ pub fn is_alive(pid: u32, program: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether `pid` is a live (not zombie) process, whatever it runs.
-fn is_running(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // Field 3 (after the parenthesised command name) is the state; Z and X are dead.
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    !matches!(state, None | Some("Z") | Some("X"))
+/// `pid` as a process id; `None` for 0 and for values that would name a process group.
+fn process_id(pid: u32) -> Option<Pid> {
+    i32::try_from(pid)
+        .ok()
+        .filter(|pid| *pid > 0)
+        .map(Pid::from_raw)
 }
 
-/// Sends `signal` (a name such as `TERM`, `INT`, `KILL`) to `pid`.
+/// Whether `pid` is a live process, whatever it runs. A child of this process that has
+/// exited is reaped here, so a zombie left by a server this run started counts as gone.
+fn is_running(pid: u32) -> bool {
+    let Some(pid) = process_id(pid) else {
+        return false;
+    };
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::StillAlive) | Err(_) => {}
+        Ok(_) => return false,
+    }
+    // Signal 0 only checks; EPERM means it exists but belongs to another user.
+    !matches!(signal::kill(pid, None), Err(Errno::ESRCH))
+}
+
+/// Sends `signal` (a name such as `TERM`, `INT`, `KILL`, with or without `SIG`) to `pid`.
 pub fn send_signal(pid: u32, signal: &str) -> anyhow::Result<()> {
-    let status = Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .stderr(Stdio::null())
-        .status()
-        .context("failed to run `kill`")?;
-    anyhow::ensure!(status.success(), "`kill -{signal} {pid}` failed");
-    Ok(())
+    let name = format!("SIG{}", signal.trim_start_matches("SIG"));
+    let parsed: Signal = name
+        .parse()
+        .with_context(|| format!("unknown signal `{signal}`"))?;
+    let target = process_id(pid).with_context(|| format!("{pid} is not a process id"))?;
+    signal::kill(target, parsed).with_context(|| format!("failed to send {name} to {pid}"))
 }
 
 /// How a stop went.
@@ -231,8 +244,21 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::zombie_processes)] // on purpose: `is_running` must reap it
+    fn a_signalled_child_is_gone_once_it_exits() {
+        let child = Command::new("sleep").arg("60").spawn().unwrap();
+        let pid = child.id();
+        assert!(is_running(pid));
+        send_signal(pid, "TERM").unwrap();
+        // Not waited for by `Child`: `is_running` itself must reap the zombie.
+        assert!(wait_for_exit(pid, Duration::from_secs(10)));
+        assert!(send_signal(pid, "BOGUS").is_err());
+    }
+
+    #[test]
     fn tail_keeps_the_last_lines() {
-        let path = std::env::temp_dir().join(format!("xtask-tail-{}", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
         std::fs::write(&path, "one\ntwo\nthree\n").unwrap();
         assert_eq!(tail(&path, 2).as_deref(), Some("two\nthree"));
         std::fs::remove_file(&path).unwrap();

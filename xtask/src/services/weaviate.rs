@@ -1,6 +1,6 @@
 //! Weaviate: `weaviate-server` built once with `go install` from its Go module at a pinned
 //! version (cached outside `target/`), run single-node with anonymous access, no
-//! telemetry, no modules, HTTP on 127.0.0.1:56080.
+//! telemetry, no modules, HTTP on 127.0.0.1:56080 (see `ports`).
 //!
 //! Listener note: Weaviate 1.35.2 binds its public gRPC port (`GRPC_PORT`) and its
 //! internal cluster gRPC port (`CLUSTER_DATA_BIND_PORT`) on all interfaces (`":port"` is
@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::layout::{create_dir, Layout};
+use super::ports::Port;
 use super::probe;
 use super::process::{run_logged, spawn_logged};
 use super::server::Server;
@@ -20,14 +21,6 @@ use super::service::Service;
 
 /// The pinned release (collection aliases need 1.32 or newer).
 pub const WEAVIATE_VERSION: &str = "1.35.2";
-/// The REST API on 127.0.0.1.
-pub const HTTP_PORT: u16 = 56080;
-/// The public gRPC API (bound on all interfaces by Weaviate itself).
-pub const GRPC_PORT: u16 = 56051;
-const GOSSIP_PORT: u16 = 56946;
-const DATA_PORT: u16 = 56947;
-const RAFT_PORT: u16 = 56300;
-const RAFT_RPC_PORT: u16 = 56301;
 
 const MODULE: &str = "github.com/weaviate/weaviate/cmd/weaviate-server";
 const BINARY: &str = "weaviate-server";
@@ -46,19 +39,19 @@ impl Service for Weaviate {
 
     fn ports(&self) -> Vec<(&'static str, u16)> {
         vec![
-            ("http", HTTP_PORT),
-            ("grpc", GRPC_PORT),
-            ("gossip", GOSSIP_PORT),
-            ("cluster data", DATA_PORT),
-            ("raft", RAFT_PORT),
-            ("raft rpc", RAFT_RPC_PORT),
+            ("http", Port::WeaviateHttp.get()),
+            ("grpc", Port::WeaviateGrpc.get()),
+            ("gossip", Port::WeaviateGossip.get()),
+            ("cluster data", Port::WeaviateData.get()),
+            ("raft", Port::WeaviateRaft.get()),
+            ("raft rpc", Port::WeaviateRaftRpc.get()),
         ]
     }
 
     fn env(&self) -> Vec<(String, String)> {
         vec![(
             "WEAVIATE_URL".into(),
-            format!("http://127.0.0.1:{HTTP_PORT}"),
+            format!("http://127.0.0.1:{}", Port::WeaviateHttp.get()),
         )]
     }
 
@@ -71,7 +64,8 @@ impl Service for Weaviate {
         let dir = layout.dir(Server::Weaviate);
         let mut command = Command::new(binary(layout));
         command
-            .args(["--host", "127.0.0.1", "--port", &HTTP_PORT.to_string()])
+            .args(["--host", "127.0.0.1"])
+            .args(["--port", &Port::WeaviateHttp.get().to_string()])
             .args(["--scheme", "http"])
             .current_dir(&dir)
             .env_clear()
@@ -83,7 +77,7 @@ impl Service for Weaviate {
     }
 
     fn answers(&self, _layout: &Layout) -> bool {
-        probe::http_ok(HTTP_PORT, "/v1/.well-known/ready")
+        probe::http_ok(Port::WeaviateHttp.get(), "/v1/.well-known/ready")
     }
 
     fn startup_timeout(&self) -> Duration {
@@ -110,11 +104,11 @@ fn settings() -> Vec<(&'static str, String)> {
         ("RAFT_BOOTSTRAP_EXPECT", "1"),
     ];
     let ports = [
-        ("GRPC_PORT", GRPC_PORT),
-        ("CLUSTER_GOSSIP_BIND_PORT", GOSSIP_PORT),
-        ("CLUSTER_DATA_BIND_PORT", DATA_PORT),
-        ("RAFT_PORT", RAFT_PORT),
-        ("RAFT_INTERNAL_RPC_PORT", RAFT_RPC_PORT),
+        ("GRPC_PORT", Port::WeaviateGrpc),
+        ("CLUSTER_GOSSIP_BIND_PORT", Port::WeaviateGossip),
+        ("CLUSTER_DATA_BIND_PORT", Port::WeaviateData),
+        ("RAFT_PORT", Port::WeaviateRaft),
+        ("RAFT_INTERNAL_RPC_PORT", Port::WeaviateRaftRpc),
     ];
     fixed
         .into_iter()
@@ -122,9 +116,9 @@ fn settings() -> Vec<(&'static str, String)> {
         .chain(
             ports
                 .into_iter()
-                .map(|(name, port)| (name, port.to_string())),
+                .map(|(name, port)| (name, port.get().to_string())),
         )
-        .chain([("RAFT_JOIN", format!("node1:{RAFT_PORT}"))])
+        .chain([("RAFT_JOIN", format!("node1:{}", Port::WeaviateRaft.get()))])
         .collect()
 }
 
@@ -192,6 +186,7 @@ mod tests {
         assert_eq!(get("DISABLE_TELEMETRY"), Some("true"));
         assert_eq!(get("GO_PROFILING_DISABLE"), Some("true"));
         assert_eq!(get("CLUSTER_BIND_ADDR"), Some("127.0.0.1"));
-        assert_eq!(get("RAFT_PORT"), Some("56300"));
+        let raft = Port::WeaviateRaft.get().to_string();
+        assert_eq!(get("RAFT_PORT"), Some(raft.as_str()));
     }
 }
