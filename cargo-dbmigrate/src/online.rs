@@ -84,12 +84,19 @@ pub enum OnlineCommand {
     Repair {
         /// The revision (default: the only dirty one).
         rev: Option<String>,
-        /// Its effects are in place: record it as applied.
-        #[arg(long, conflicts_with = "forget")]
+        /// A dirty record whose effects are in place (finished by hand, or
+        /// the fixed file's statements all took effect): record it as applied.
+        #[arg(long, conflicts_with_all = ["forget", "accept_checksum"])]
         applied: bool,
-        /// Its effects are not in place: remove its record.
-        #[arg(long)]
+        /// A dirty record whose effects are not in place (undone by hand):
+        /// remove its record, so the next upgrade runs it again.
+        #[arg(long, conflicts_with = "accept_checksum")]
         forget: bool,
+        /// A cleanly applied migration whose file was edited since in a way
+        /// that changes nothing applied (a comment, formatting): record the
+        /// file's checksum; prints the old and the new one.
+        #[arg(long, requires = "rev")]
+        accept_checksum: bool,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -218,12 +225,19 @@ async fn run_with(
             rev,
             applied,
             forget,
+            accept_checksum,
             ..
         } => {
+            if let (true, Some(rev)) = (accept_checksum, &rev) {
+                let accepted = migrator.accept_checksum(rev).await?;
+                render::accepted(&accepted, format, &mut out)?;
+                out.flush().context("failed to write the output")?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let action = match (applied, forget) {
                 (true, false) => Repair::MarkApplied,
                 (false, true) => Repair::Forget,
-                _ => return Err(UsageError("say what to record: `--applied` (its effects are in place) or `--forget` (they are not)".into()).into()),
+                _ => return Err(UsageError("say what to record: `--applied` (its effects are in place), `--forget` (they are not) or `--accept-checksum` (a clean migration's edited file)".into()).into()),
             };
             let revision_id = migrator.repair(rev.as_deref(), action).await?;
             render::repaired(&revision_id, action, format, &mut out)?;

@@ -117,9 +117,7 @@ fn a_failing_step_prints_its_cause_once() {
         );
         assert_ne!(output.status.code(), Some(0), "{shown}");
         assert_eq!(
-            shown
-                .matches("does not exist (SQLSTATE 42P01)")
-                .count(),
+            shown.matches("does not exist (SQLSTATE 42P01)").count(),
             1,
             "the cause must appear exactly once ({format}):\n{shown}"
         );

@@ -12,6 +12,8 @@ use dbmigrate_core::testing::TestBackend;
 mod live;
 #[path = "online/log.rs"]
 mod log;
+#[path = "online/recovery.rs"]
+mod recovery;
 
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {
