@@ -177,9 +177,17 @@ async fn run_with(
 ) -> anyhow::Result<ExitCode> {
     let history = project.load_history()?;
     let observer = live.clone();
-    let migrator = connect::migrator(history, settings, project)
+    let mut migrator = connect::migrator(history, settings, project)
         .await?
         .on_progress(move |event| observer.event(event));
+    if matches!(
+        command,
+        OnlineCommand::Upgrade { dry_run: false, .. }
+            | OnlineCommand::Downgrade { dry_run: false, .. }
+            | OnlineCommand::Redo { .. }
+    ) {
+        migrator = migrator.cancel_on(cancel_on_signals()?);
+    }
     // Not locked: the live reporter writes step lines while the run goes on.
     let mut out = std::io::stdout();
     match command {
@@ -348,4 +356,25 @@ fn finish(
             Err(error.into())
         }
     }
+}
+
+/// The first SIGINT or SIGTERM cancels the run (the library stops the
+/// running statement, rolls back or marks dirty, releases the lock); a
+/// second one exits at once.
+fn cancel_on_signals() -> anyhow::Result<dbmigrate_core::runner::Cancel> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let cancel = dbmigrate_core::runner::Cancel::new();
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let handle = cancel.clone();
+    tokio::spawn(async move {
+        tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
+        eprintln!("Interrupted: cancelling the running statement, then releasing the lock (press Ctrl-C again to exit at once)");
+        handle.cancel();
+        tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
+        eprintln!("Interrupted again: exiting now, without waiting; the server may still finish or roll back the step it was running: check `cargo dbmigrate status`");
+        std::process::exit(130);
+    });
+    Ok(cancel)
 }

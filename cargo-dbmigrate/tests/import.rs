@@ -10,6 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// diesel_cli and refinery_cli (crates.io tools).
+#[path = "import/rust_tools.rs"]
+mod rust_tools;
+
+/// adopt stamps all or nothing.
+#[path = "import/atomic.rs"]
+mod atomic;
+
 /// The PostgreSQL server the tests use (never a mock).
 fn database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| {

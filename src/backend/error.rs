@@ -33,6 +33,17 @@ pub enum BackendError {
         /// The fencing token of the lost lease.
         fence: u64,
     },
+    /// The run was cancelled ([`crate::runner::Cancel`], e.g. on Ctrl-C):
+    /// `at` is the statement the database stopped (`path:line`), or the
+    /// step or lock wait that was not started.
+    #[error("{at}: {}", if *started { "cancelled: the database stopped this statement" } else { "cancelled before this started" })]
+    Cancelled {
+        /// `path:line` of the stopped statement, the file of a step that did
+        /// not start, or what was being waited for.
+        at: String,
+        /// Whether the step had started (its statement was stopped).
+        started: bool,
+    },
     /// Connecting or talking to the database failed.
     #[error("{location}: {message}")]
     Connection {
@@ -47,6 +58,20 @@ pub enum BackendError {
         /// The database.
         location: String,
         /// What is wrong.
+        message: String,
+    },
+    /// One history record holds a value dbmigrate never writes (an unknown
+    /// state, a time or duration that is not a count of milliseconds, a
+    /// checksum that is not 64 hex digits); it is reported, never defaulted.
+    #[error("{location}: the {backend} history record of `{revision_id}` is corrupt: {message}\n  help: dbmigrate did not write this value: correct the record in the database by hand, or delete it and record the revision again with `cargo dbmigrate stamp`")]
+    CorruptRecord {
+        /// The database.
+        location: String,
+        /// The backend holding the record.
+        backend: crate::migration::BackendKind,
+        /// The record's revision id.
+        revision_id: String,
+        /// What is wrong with it.
         message: String,
     },
     /// An operation is refused before anything runs.

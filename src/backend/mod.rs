@@ -29,7 +29,9 @@ pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTOR
 #[cfg(feature = "runtime")]
 pub use error::BackendError;
 #[cfg(feature = "runtime")]
-pub use types::{AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step};
+pub use types::{
+    AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step, UnknownState,
+};
 #[cfg(feature = "runtime")]
 pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL};
 
@@ -84,6 +86,13 @@ pub trait Backend: Send + Sync {
     /// expires on its own.
     fn abandon_lock(&self) {}
 
+    /// Asks the database to stop the statement a step of this backend is
+    /// running now (a cancelled run, see [`crate::runner::Cancel`]); the
+    /// step then fails with [`BackendError::Cancelled`] and cleans up as on
+    /// any error. Best effort and without waiting for the step: the default
+    /// does nothing, and the step runs to its end.
+    async fn interrupt(&self) {}
+
     /// Makes every step this backend applied so far durable. A backend may
     /// commit steps without waiting for the disk (PostgreSQL does, then
     /// flushes once); the runner calls this before another backend's step
@@ -107,6 +116,16 @@ pub trait Backend: Send + Sync {
     /// Writes a clean history record or removes one, without running any
     /// migration statement (`stamp`, `repair`).
     async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError>;
+
+    /// Writes several record changes as one unit (`stamp`, `adopt`): all or
+    /// none where the database has transactions. The default writes them one
+    /// by one, for a store without transactions.
+    async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
+        for change in changes {
+            self.write_record(*change).await?;
+        }
+        Ok(())
+    }
 }
 
 /// What only tests and fixtures need from a backend (snapshots, scripts,

@@ -34,6 +34,48 @@ pub enum RecordState {
     Dirty(Direction),
 }
 
+impl RecordState {
+    /// Every state.
+    const ALL: [RecordState; 3] = [
+        RecordState::Applied,
+        RecordState::Dirty(Direction::Up),
+        RecordState::Dirty(Direction::Down),
+    ];
+
+    /// The `state` string a history record stores: the one mapping all
+    /// backends write, and read back with `str::parse`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Applied => "applied",
+            RecordState::Dirty(Direction::Up) => "dirty_up",
+            RecordState::Dirty(Direction::Down) => "dirty_down",
+        }
+    }
+}
+
+impl std::fmt::Display for RecordState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RecordState {
+    type Err = UnknownState;
+
+    /// Reads a stored `state` string; anything else is an error, never a default.
+    fn from_str(text: &str) -> Result<RecordState, UnknownState> {
+        RecordState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| UnknownState(text.to_string()))
+    }
+}
+
+/// A history record's `state` is none of `applied`, `dirty_up`, `dirty_down`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown state `{0}` (dbmigrate writes `applied`, `dirty_up` or `dirty_down`)")]
+pub struct UnknownState(pub String);
+
 /// What a backend can promise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
@@ -94,4 +136,26 @@ pub struct PlannedCall {
     pub text: String,
     /// Whether this is bookkeeping (history, lock) rather than the migration's own.
     pub bookkeeping: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_states_read_back_what_they_store_and_nothing_else() {
+        for state in RecordState::ALL {
+            assert_eq!(state.as_str().parse::<RecordState>(), Ok(state));
+        }
+        assert_eq!(
+            RecordState::Dirty(Direction::Down).to_string(),
+            "dirty_down"
+        );
+        for unknown in ["", "Applied", "dirty", "done"] {
+            assert_eq!(
+                unknown.parse::<RecordState>(),
+                Err(UnknownState(unknown.to_string()))
+            );
+        }
+    }
 }

@@ -86,12 +86,11 @@ pub fn lint(files: &[LintInput<'_>], options: &LintOptions) -> LintReport {
             continue;
         }
         report.linted.push(migration.revision_id.clone());
-        let prefix = if migration.backend == BackendKind::Neo4j {
-            "//"
-        } else {
-            "--"
+        // A JSON layout has no comment header, so no file-wide allows.
+        let file_allows = match migration.backend.descriptor().comment_prefix() {
+            Some(prefix) => header_allows(&file.text.replace("\r\n", "\n"), prefix),
+            None => Vec::new(),
         };
-        let file_allows = header_allows(&file.text.replace("\r\n", "\n"), prefix);
         for finding in findings {
             report.violations.push(suppress(finding, &file_allows));
         }

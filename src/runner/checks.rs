@@ -8,7 +8,7 @@ use crate::backend::{AppliedMigration, RecordState};
 use crate::graph::History;
 use crate::migration::{BackendKind, Direction};
 
-use super::error::{direction_word, RunError};
+use super::error::RunError;
 
 /// The stored history of one backend.
 pub(crate) struct Stored {
@@ -131,7 +131,7 @@ fn dirty_error(
         location: store.location.clone(),
         revision_id: record.revision_id.clone(),
         path,
-        direction: direction_word(direction),
+        direction: direction.as_str(),
     }
 }
 

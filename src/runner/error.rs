@@ -3,7 +3,7 @@
 
 use crate::backend::BackendError;
 use crate::error::TargetError;
-use crate::migration::{BackendKind, Direction};
+use crate::migration::BackendKind;
 
 use super::report::Report;
 
@@ -140,13 +140,5 @@ impl RunError {
             RunError::Step { report, .. } => Some(report),
             _ => None,
         }
-    }
-}
-
-/// `up`/`down` for messages.
-pub(crate) fn direction_word(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
     }
 }

@@ -42,6 +42,7 @@ pub(super) struct Options {
     pub applied_by: String,
     pub allow_ahead: bool,
     pub dry_run: bool,
+    pub cancel: Option<super::Cancel>,
 }
 
 /// How `repair` resolves a dirty (or unknown) record.
@@ -73,6 +74,7 @@ impl Migrator {
                 applied_by: default_applied_by(),
                 allow_ahead: true,
                 dry_run: false,
+                cancel: None,
             },
             progress: None,
         }
@@ -135,6 +137,16 @@ impl Migrator {
     /// Plan only: runs report the calls they would make and touch nothing.
     pub fn dry_run(mut self, dry_run: bool) -> Migrator {
         self.options.dry_run = dry_run;
+        self
+    }
+
+    /// Stops runs when `cancel` fires (Ctrl-C): a lock wait ends, the
+    /// running step is interrupted on the database (its transaction rolls
+    /// back; a `Transaction: none` step stays dirty), no other step starts,
+    /// the locks are released, and the run returns
+    /// [`BackendError::Cancelled`](crate::backend::BackendError::Cancelled).
+    pub fn cancel_on(mut self, cancel: super::Cancel) -> Migrator {
+        self.options.cancel = Some(cancel);
         self
     }
 

@@ -4,6 +4,7 @@
 //! — locks, re-reads and applies the steps in order.
 
 mod advice;
+mod cancel;
 mod checks;
 mod error;
 mod lock;
@@ -13,8 +14,10 @@ mod progress;
 mod repair;
 mod report;
 mod run;
+mod stamp;
 mod status;
 
+pub use cancel::Cancel;
 pub use error::RunError;
 pub use migrator::{Migrator, Repair};
 pub use progress::{Progress, ProgressObserver};

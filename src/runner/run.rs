@@ -11,6 +11,7 @@ use crate::graph::History;
 use crate::migration::{BackendKind, Direction, Migration};
 use crate::target::Target;
 
+use super::cancel;
 use super::checks::{analyse, Analysis, Stored};
 use super::error::RunError;
 use super::lock::LockGuard;
@@ -193,10 +194,14 @@ impl Migrator {
             }
             let backends: Vec<&dyn Backend> =
                 kinds.iter().map(|k| self.backends[k].as_ref()).collect();
-            let guard = LockGuard::acquire(
-                backends,
-                &self.options.applied_by,
-                self.options.lock_timeout,
+            let guard = cancel::waiting(
+                self.options.cancel.as_ref(),
+                "waiting for the migration lock",
+                LockGuard::acquire(
+                    backends,
+                    &self.options.applied_by,
+                    self.options.lock_timeout,
+                ),
             )
             .await?;
             report.locked = true;
@@ -274,6 +279,19 @@ impl Migrator {
         if !self.involved(&decision.pending)?.is_subset(kinds) {
             return Ok(false);
         }
+        if mode == Mode::Stamp {
+            self.stamp_locked(&decision.pending, decision.direction, report)
+                .await?;
+            report.to =
+                decision
+                    .pending
+                    .last()
+                    .map_or(report.to.clone(), |m| match decision.direction {
+                        Direction::Up => Some(m.revision_id.clone()),
+                        Direction::Down => m.parent.clone(),
+                    });
+            return Ok(true);
+        }
         self.notify(super::Progress::Started {
             direction: decision.direction,
             n_steps: decision.pending.len(),
@@ -320,7 +338,7 @@ impl Migrator {
                 .write_record(RecordChange::stamp(&step))
                 .await
                 .map(|()| started.elapsed()),
-            _ => backend.apply(&step).await,
+            _ => cancel::apply(backend, &step, self.options.cancel.as_ref()).await,
         };
         match result {
             Ok(_) => {
@@ -341,6 +359,12 @@ impl Migrator {
             Err(source) => Err(RunError::Step {
                 help: match source {
                     crate::backend::BackendError::LockLost { .. } => lost_help(migration),
+                    crate::backend::BackendError::Cancelled { started, .. } => cancel::help(
+                        migration,
+                        direction,
+                        backend.capabilities().transactional_ddl,
+                        started,
+                    ),
                     _ => {
                         let ddl = backend.capabilities().transactional_ddl;
                         super::advice::failure_help(
@@ -356,11 +380,7 @@ impl Migrator {
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),
                 backend: migration.backend,
-                direction: if direction == Direction::Up {
-                    "upgrade"
-                } else {
-                    "downgrade"
-                },
+                direction: direction.verb(),
                 report: Box::new(report.clone()),
                 cause: Box::new(source),
             }),

@@ -1,13 +1,13 @@
 //! `status`: where every configured backend stands, problems listed
 //! rather than raised.
 
-use crate::checksum::{chain_hash, checksum, Checksum};
+use crate::checksum::{chain_hash, Checksum};
 use crate::graph::History;
 
 use super::checks::{Analysis, Stored};
-use crate::backend::RecordState;
+use crate::backend::{BackendError, RecordState};
 
-use super::error::{direction_word, RunError};
+use super::error::RunError;
 use super::migrator::Migrator;
 use super::plan::revision_at;
 use super::report::{BackendStatus, Report, Status};
@@ -34,7 +34,7 @@ impl Migrator {
         for store in &stored {
             status
                 .backends
-                .push(backend_status(history, store, &analysis));
+                .push(backend_status(history, store, &analysis)?);
         }
         Ok(status)
     }
@@ -43,27 +43,36 @@ impl Migrator {
 /// The chain hash of what the database itself recorded: its records in
 /// stored order, each revision id folded with its stored checksum. Two
 /// environments show the same hash only when they hold the same revisions
-/// with the same contents, whatever binary reads them.
-fn stored_chain_hash(store: &Stored) -> Checksum {
-    let checksums: Vec<(&str, Checksum)> = store
+/// with the same contents, whatever binary reads them. A stored checksum
+/// that is not 64 hex digits is an error naming its record.
+fn stored_chain_hash(store: &Stored) -> Result<Checksum, BackendError> {
+    let checksums = store
         .records
         .iter()
-        .map(|record| {
-            let stored =
-                Checksum::from_hex(&record.checksum).unwrap_or_else(|| checksum(&record.checksum));
-            (record.revision_id.as_str(), stored)
+        .map(|record| match Checksum::from_hex(&record.checksum) {
+            Some(stored) => Ok((record.revision_id.as_str(), stored)),
+            None => Err(BackendError::CorruptRecord {
+                location: store.location.clone(),
+                backend: store.kind,
+                revision_id: record.revision_id.clone(),
+                message: format!("its checksum `{}` is not 64 hex digits", record.checksum),
+            }),
         })
-        .collect();
-    chain_hash(checksums.iter().map(|(id, sum)| (*id, sum)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(chain_hash(checksums.iter().map(|(id, sum)| (*id, sum))))
 }
 
-fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> BackendStatus {
+fn backend_status(
+    history: &History,
+    store: &Stored,
+    analysis: &Analysis,
+) -> Result<BackendStatus, BackendError> {
     let migrations = history.migrations();
     let last = (0..migrations.len())
         .rev()
         .find(|&i| migrations[i].backend == store.kind && analysis.applied[i] == Some(true));
-    let chain = stored_chain_hash(store);
-    BackendStatus {
+    let chain = stored_chain_hash(store)?;
+    Ok(BackendStatus {
         backend: store.kind,
         location: store.location.clone(),
         current: last.map(|i| migrations[i].revision_id.clone()),
@@ -76,7 +85,7 @@ fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> Bac
             .records
             .iter()
             .filter_map(|r| match r.state {
-                RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, direction_word(d))),
+                RecordState::Dirty(d) => Some(format!("{} ({})", r.revision_id, d)),
                 RecordState::Applied => None,
             })
             .collect(),
@@ -86,7 +95,7 @@ fn backend_status(history: &History, store: &Stored, analysis: &Analysis) -> Bac
             .filter(|(l, _)| *l == store.location)
             .map(|(_, id)| id.clone())
             .collect(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -95,7 +104,12 @@ mod tests {
 
     use super::*;
     use crate::backend::AppliedMigration;
+    use crate::checksum::checksum;
     use crate::migration::BackendKind;
+
+    fn hash(store: &Stored) -> Checksum {
+        stored_chain_hash(store).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     fn store(records: &[(&str, &str)]) -> Stored {
         Stored {
@@ -119,16 +133,34 @@ mod tests {
 
     #[test]
     fn the_chain_hash_follows_what_the_database_stored() {
-        let same = stored_chain_hash(&store(&[("r1", "a"), ("r2", "b")]));
-        assert_eq!(same, stored_chain_hash(&store(&[("r1", "a"), ("r2", "b")])));
-        assert_ne!(
-            same,
-            stored_chain_hash(&store(&[("r1", "a"), ("r2", "edited")]))
-        );
-        assert_ne!(same, stored_chain_hash(&store(&[("r1", "a")])));
+        let same = hash(&store(&[("r1", "a"), ("r2", "b")]));
+        assert_eq!(same, hash(&store(&[("r1", "a"), ("r2", "b")])));
+        assert_ne!(same, hash(&store(&[("r1", "a"), ("r2", "edited")])));
+        assert_ne!(same, hash(&store(&[("r1", "a")])));
         assert_eq!(
             same,
             chain_hash([("r1", &checksum("a")), ("r2", &checksum("b"))])
+        );
+    }
+
+    #[test]
+    fn a_corrupt_stored_checksum_is_an_error_naming_the_record() {
+        let mut corrupt = store(&[("r1", "a"), ("r2", "b")]);
+        corrupt.records[1].checksum = "not-a-checksum".into();
+        let error = stored_chain_hash(&corrupt).expect_err("a corrupt checksum is reported");
+        assert!(
+            matches!(
+                &error,
+                BackendError::CorruptRecord { backend: BackendKind::Postgres, revision_id, .. }
+                    if revision_id == "r2"
+            ),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("postgres history record of `r2`")
+                && message.contains("`not-a-checksum` is not 64 hex digits"),
+            "{message}"
         );
     }
 }

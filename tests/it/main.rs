@@ -4,9 +4,11 @@
 //! URLs from the environment and fail (never skip) when one is missing.
 
 mod common;
+mod history_records;
 mod neo4j;
 mod pause;
 mod postgres;
+mod response_timeout;
 mod roundtrip;
 mod services;
 mod weaviate;

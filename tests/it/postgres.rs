@@ -14,6 +14,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use crate::common;
 
 mod cluster;
+mod concurrent;
 mod connect;
 mod crash;
 mod errors;

@@ -2,10 +2,10 @@
 //! lints, real servers up, the whole test suite against them, the migration
 //! round-trips, the demo app — then the servers down again, pass or fail.
 
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
+use xshell::cmd;
 
 use crate::{paths, services};
 
@@ -90,18 +90,14 @@ fn step<T>(name: &str, body: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Resu
     result
 }
 
-/// Runs `cargo <args>` with extra environment variables; fails on a non-zero exit.
+/// Runs `cargo <args>` in the workspace root with extra environment variables; fails on a
+/// non-zero exit.
 fn cargo(args: &[&str], vars: &[(String, String)]) -> anyhow::Result<()> {
-    let mut command = Command::new(paths::cargo());
-    command.args(args).current_dir(paths::workspace_root());
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    let status = command
-        .status()
-        .with_context(|| format!("failed to run cargo {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("`cargo {}` exited with {status}", args.join(" "));
-    }
+    let shell = paths::workspace_shell()?;
+    let cargo = paths::cargo();
+    cmd!(shell, "{cargo} {args...}")
+        .envs(vars.iter().cloned())
+        .quiet()
+        .run()?;
     Ok(())
 }

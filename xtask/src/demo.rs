@@ -7,8 +7,10 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context as _};
+use xshell::cmd;
 
-use crate::paths::{cargo, target_dir, workspace_root};
+use crate::paths::{cargo, target_dir, workspace_shell};
+use crate::services;
 use crate::test_migrations::server_env;
 
 /// Runs `cargo xtask demo`.
@@ -16,14 +18,11 @@ pub fn run() -> anyhow::Result<()> {
     let env = server_env()?;
     let started_servers = !env.is_empty();
     eprintln!("demo: building examples/edututor");
-    let status = Command::new(cargo())
-        .current_dir(workspace_root())
-        .args(["build", "--quiet", "--package", "edututor"])
-        .status()
-        .context("failed to run cargo build")?;
-    if !status.success() {
-        bail!("building edututor failed ({status})");
-    }
+    let (shell, cargo) = (workspace_shell()?, cargo());
+    cmd!(shell, "{cargo} build --quiet --package edututor")
+        .quiet()
+        .run()
+        .context("building edututor failed")?;
     let logs = target_dir().join("demo");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let binary = target_dir()
@@ -70,9 +69,7 @@ fn boot(binary: &Path, env: &[(String, String)], log: &Path) -> anyhow::Result<(
         eprintln!("demo: log: {}", log.display());
         return Ok(());
     }
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let tail: Vec<&str> = text.lines().rev().take(30).collect();
-    for line in tail.iter().rev() {
+    for line in services::tail(log, 30).unwrap_or_default().lines() {
         eprintln!("  | {line}");
     }
     bail!("edututor failed ({status}); full log: {}", log.display())

@@ -1,4 +1,5 @@
-//! Where things are, in one place: the workspace root, the target folder and `$CARGO`.
+//! Where things are, in one place: the workspace root, the target folder and `$CARGO`
+//! (and a shell that runs commands from the root).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,13 @@ pub fn target_dir() -> PathBuf {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => workspace_root().join("target"),
     }
+}
+
+/// An `xshell` shell in the workspace root, for commands run to completion.
+pub fn workspace_shell() -> anyhow::Result<xshell::Shell> {
+    let shell = xshell::Shell::new()?;
+    shell.change_dir(workspace_root());
+    Ok(shell)
 }
 
 /// `$CARGO`, as cargo sets it for `cargo xtask`, else `cargo`.

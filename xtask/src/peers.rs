@@ -23,7 +23,7 @@ struct Peer {
     install: fn(&Path, &str) -> anyhow::Result<()>,
 }
 
-const PEERS: [Peer; 5] = [
+const PEERS: [Peer; 7] = [
     Peer {
         name: "golang-migrate",
         version: "v4.18.3",
@@ -47,6 +47,18 @@ const PEERS: [Peer; 5] = [
         version: "10.22.0",
         binary: "flyway/FlywayMigrate.java",
         install: install_flyway,
+    },
+    Peer {
+        name: "diesel_cli",
+        version: "2.3.14",
+        binary: "bin/diesel",
+        install: install_diesel_cli,
+    },
+    Peer {
+        name: "refinery_cli",
+        version: "0.10.0",
+        binary: "bin/refinery",
+        install: install_refinery_cli,
     },
     // The lint's side-by-side test; the same version as the squawk-linter crate.
     Peer {
@@ -162,18 +174,34 @@ fn install_squawk(dir: &Path, version: &str) -> anyhow::Result<()> {
 }
 
 fn install_sqlx_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
+    cargo_install(dir, "sqlx-cli", version, "postgres,rustls")
+}
+
+/// PostgreSQL only: links the system libpq (Debian: libpq-dev).
+fn install_diesel_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
+    cargo_install(dir, "diesel_cli", version, "postgres")
+        .context("diesel_cli's postgres feature links libpq (Debian: apt-get install libpq-dev)")
+}
+
+fn install_refinery_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
+    cargo_install(dir, "refinery_cli", version, "postgresql")
+}
+
+/// `cargo install` of a pinned crates.io version with only the PostgreSQL
+/// features, into `<dir>/bin`; a cold build takes minutes, a warm one none.
+fn cargo_install(dir: &Path, krate: &str, version: &str, features: &str) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run_command(
         Command::new(cargo)
             .args([
                 "install",
-                "sqlx-cli",
+                krate,
                 "--locked",
                 "--version",
                 version,
                 "--no-default-features",
                 "--features",
-                "postgres,rustls",
+                features,
                 "--root",
             ])
             .arg(dir)

@@ -6,12 +6,12 @@
 //! and `WEAVIATE_URL` are all set, else from `cargo xtask services up`.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
+use xshell::cmd;
 
-use crate::paths::{cargo, target_dir, workspace_root};
+use crate::paths::{cargo, target_dir, workspace_shell};
 use crate::services;
 
 /// The variables that point the tests at the servers.
@@ -35,28 +35,22 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "test-migrations: round-tripping examples/edututor/migrations (tests/it/roundtrip.rs)"
     );
     let started = Instant::now();
-    let mut command = Command::new(cargo());
-    command
-        .current_dir(workspace_root())
-        .args([
-            "test",
-            // --workspace, not --package dbmigrate: the same feature set as
-            // `cargo test --workspace --all-features`, so CI reuses that build.
-            "--workspace",
-            "--all-features",
-            "--test",
-            "it",
-            "roundtrip::",
-            "--",
-        ])
-        .args(&args.test_args)
-        .envs(env);
-    let status = command.status().context("failed to run cargo test")?;
+    let shell = workspace_shell()?;
+    let (cargo, test_args) = (cargo(), &args.test_args);
+    // --workspace, not --package dbmigrate: the same feature set as
+    // `cargo test --workspace --all-features`, so CI reuses that build.
+    let outcome = cmd!(
+        shell,
+        "{cargo} test --workspace --all-features --test it roundtrip:: -- {test_args...}"
+    )
+    .envs(env)
+    .quiet()
+    .run();
     let elapsed = started.elapsed();
     print_timings(&timings);
-    if !status.success() {
+    if let Err(error) = outcome {
         bail!(
-            "round-trip tests failed (cargo test: {status}); if only a snapshot changed, review it with `cargo insta review`"
+            "round-trip tests failed ({error}); if only a snapshot changed, review it with `cargo insta review`"
         );
     }
     eprintln!("test-migrations: ok in {elapsed:.1?} (build included)");

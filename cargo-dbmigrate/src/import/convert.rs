@@ -71,11 +71,8 @@ fn convert_one(
     } else {
         BackendKind::Postgres
     };
-    let c = if backend == BackendKind::Neo4j {
-        "//"
-    } else {
-        "--"
-    };
+    // Both backends an import writes have a comment layout.
+    let c = backend.descriptor().comment_prefix().unwrap_or("--");
     for piece in std::iter::once(&source.up).chain(&source.down) {
         if let Some(line) = marker_line(&piece.text, c) {
             return Err(Problem::new(

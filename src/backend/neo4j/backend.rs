@@ -64,21 +64,38 @@ impl Neo4jBackend {
     /// Connects to `uri` (`neo4j://`, `bolt://`, …) with the default
     /// configuration; `database` `None` takes the server's default database.
     /// Responses may take up to [`RESPONSE_TIMEOUT`] (a long data statement,
-    /// an index coming online).
+    /// an index coming online); [`Neo4jBackend::connect_with`] sets another.
     pub fn connect(
         uri: &str,
         user: &str,
         password: &str,
         database: Option<&str>,
     ) -> Result<Neo4jBackend, BackendError> {
+        let config = Neo4jConfig {
+            database: database.map(str::to_owned),
+            ..Neo4jConfig::default()
+        };
+        Neo4jBackend::connect_with(uri, user, password, config)
+    }
+
+    /// Connects to `uri` with `config`: its database, and
+    /// [`Neo4jConfig::response_timeout`] as the longest a server answer may
+    /// take. No neo4rs type is needed, so an application does not depend on
+    /// the neo4rs release this crate pins.
+    pub fn connect_with(
+        uri: &str,
+        user: &str,
+        password: &str,
+        mut config: Neo4jConfig,
+    ) -> Result<Neo4jBackend, BackendError> {
         let location = crate::backend::redact_url(uri);
         let mut builder = neo4rs::ConfigBuilder::default()
             .uri(uri)
             .user(user)
             .password(password)
-            .connection_timeout(RESPONSE_TIMEOUT);
-        if let Some(database) = database {
-            builder = builder.db(database);
+            .connection_timeout(config.response_timeout);
+        if let Some(database) = &config.database {
+            builder = builder.db(database.as_str());
         }
         let graph = builder
             .build()
@@ -87,11 +104,9 @@ impl Neo4jBackend {
                 location: location.clone(),
                 message: e.to_string(),
             })?;
-        let config = Neo4jConfig {
-            database: database.map(str::to_owned),
-            location,
-            ..Neo4jConfig::default()
-        };
+        if config.location == Neo4jConfig::default().location {
+            config.location = location;
+        }
         Ok(Neo4jBackend::new(graph, config))
     }
 
@@ -323,6 +338,25 @@ impl Backend for Neo4jBackend {
             RecordChange::Removed { revision_id } => history::delete(&self.names, revision_id),
         };
         self.run_bookkeeping(cypher).await
+    }
+
+    async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
+        // One explicit transaction: a failing record leaves none written.
+        let mut txn = self.db.begin().await.map_err(|e| self.db.error(e))?;
+        for change in changes {
+            let cypher = match *change {
+                RecordChange::Applied {
+                    migration,
+                    applied_by,
+                } => history::write(&self.names, migration, RecordState::Applied, applied_by),
+                RecordChange::Removed { revision_id } => history::delete(&self.names, revision_id),
+            };
+            if let Err(error) = txn.run(cypher.to_query(0)).await {
+                let _ = txn.rollback().await;
+                return Err(self.db.error(error));
+            }
+        }
+        txn.commit().await.map_err(|e| self.db.error(e))
     }
 }
 

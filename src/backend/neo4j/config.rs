@@ -24,6 +24,14 @@ pub struct Neo4jConfig {
     /// name or labels/relationship types start with this (tests sharing one
     /// server each snapshot their own labels).
     pub schema_scope: Option<String>,
+    /// How long one server answer may take before the step fails, used by
+    /// [`super::Neo4jBackend::connect_with`] (neo4rs applies its connection
+    /// timeout to every response). Default [`super::RESPONSE_TIMEOUT`],
+    /// 30 minutes: set it just above your longest statement (a big data
+    /// migration, an index coming online) so a hung server fails the step
+    /// after that long instead. A graph given to [`super::Neo4jBackend::new`]
+    /// keeps the timeout it was built with.
+    pub response_timeout: Duration,
 }
 
 impl Default for Neo4jConfig {
@@ -35,6 +43,7 @@ impl Default for Neo4jConfig {
             owner: None,
             location: "neo4j".into(),
             schema_scope: None,
+            response_timeout: super::RESPONSE_TIMEOUT,
         }
     }
 }

@@ -10,18 +10,6 @@ use super::cypher::{Cypher, Param};
 use crate::backend::{AppliedMigration, RecordState};
 use crate::migration::{Direction, Migration};
 
-/// `state` of a clean record.
-const APPLIED: &str = "applied";
-
-/// The `state` property for a record state.
-fn state_name(state: RecordState) -> &'static str {
-    match state {
-        RecordState::Applied => APPLIED,
-        RecordState::Dirty(Direction::Up) => "dirty_up",
-        RecordState::Dirty(Direction::Down) => "dirty_down",
-    }
-}
-
 /// The uniqueness constraint that backs the history (a schema statement).
 pub(super) fn ensure_constraint(names: &Names) -> Cypher {
     Cypher::new(format!(
@@ -66,7 +54,7 @@ pub(super) fn write(
     .param("message", Param::Str(migration.message.clone()))
     .param("checksum", Param::Str(migration.checksum.to_hex()))
     .param("duration_ms", duration)
-    .param("state", Param::Str(state_name(state).into()))
+    .param("state", Param::Str(state.as_str().into()))
     .param("applied_by", Param::Str(applied_by.into()))
 }
 
@@ -87,7 +75,7 @@ pub(super) fn mark_reverting(names: &Names, migration: &Migration, applied_by: &
     .param("applied_by", Param::Str(applied_by.into()))
     .param(
         "state",
-        Param::Str(state_name(RecordState::Dirty(Direction::Down)).into()),
+        Param::Str(RecordState::Dirty(Direction::Down).as_str().into()),
     )
 }
 
@@ -108,12 +96,9 @@ pub(super) fn from_row(row: &Row) -> Result<AppliedMigration, String> {
     let field =
         |name: &str, e: neo4rs::DeError| format!("record {revision_id}: bad `{name}` ({e})");
     let state: String = row.get("state").map_err(|e| field("state", e))?;
-    let state = match state.as_str() {
-        APPLIED => RecordState::Applied,
-        "dirty_up" => RecordState::Dirty(Direction::Up),
-        "dirty_down" => RecordState::Dirty(Direction::Down),
-        other => return Err(format!("record {revision_id}: unknown state `{other}`")),
-    };
+    let state = state
+        .parse::<RecordState>()
+        .map_err(|e| format!("record {revision_id}: {e}"))?;
     let applied_at_ms: i64 = row
         .get("applied_at_ms")
         .map_err(|e| field("applied_at", e))?;

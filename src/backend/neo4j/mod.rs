@@ -16,3 +16,8 @@ pub mod split;
 
 pub use backend::{Neo4jBackend, RESPONSE_TIMEOUT};
 pub use config::Neo4jConfig;
+/// The neo4rs release this backend is built on (a release candidate, pinned
+/// exactly): build a graph for [`Neo4jBackend::new`] or
+/// [`crate::Migrator::neo4j`] through this path, or connect with
+/// [`Neo4jBackend::connect_with`], rather than depending on neo4rs yourself.
+pub use neo4rs;

@@ -40,6 +40,14 @@ pub(super) async fn single(
             backend.keep_connection(conn).await;
             Ok(elapsed)
         }
+        Err((completed, error)) if completed >= committed_after(&calls) => {
+            // The COMMIT went through; only the session reset after it
+            // failed (a cancel arriving late): the step is applied.
+            tracing::warn!(%error, "resetting the session after a committed step failed");
+            backend.recover_connection(conn, sql::SESSION_RESET).await;
+            backend.unflushed.store(true, Ordering::Release);
+            Ok(started.elapsed())
+        }
         Err((completed, error)) => {
             // A failed simple query leaves the explicit transaction aborted.
             let rollback = format!("ROLLBACK;\n{}", sql::SESSION_RESET);
@@ -55,9 +63,30 @@ pub(super) async fn single(
                 line: offset.map_or(first, |offset| first + offset),
                 statement: statement.map(|s| s.text),
             };
+            if backend.cancelled_by_us(&error) {
+                return Err(cancelled(format!(
+                    "{}:{}",
+                    failed.migration.path, failed.line
+                )));
+            }
             Err(failure::statement_error(&backend.location, &failed, &error))
         }
     }
+}
+
+/// How many statements of a step's simple query complete up to its COMMIT
+/// (the session reset follows it, in the last call).
+fn committed_after(calls: &[crate::backend::PlannedCall]) -> usize {
+    let until_commit: String = calls[..calls.len() - 1]
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect();
+    split(&until_commit).len()
+}
+
+/// The error of a step stopped by [`super::backend::PostgresBackend`]'s interrupt.
+fn cancelled(at: String) -> BackendError {
+    BackendError::Cancelled { at, started: true }
 }
 
 /// Runs a multi-statement simple query; on failure, how many of its
@@ -86,11 +115,28 @@ pub(super) async fn none(
     let mut statements = statements.iter();
     let mut conn = backend.work_connection().await?;
     let started = Instant::now();
-    for call in &calls {
+    for (n, call) in calls.iter().enumerate() {
+        if backend.is_interrupted() {
+            // Cancelled between statements: stop before this one.
+            let at = match (call.bookkeeping, statements.clone().next()) {
+                (false, Some(next)) => format!(
+                    "{}:{}",
+                    migration.path,
+                    migration.section_line(step.direction) + next.line
+                ),
+                _ => migration.path.clone(),
+            };
+            backend.recover_connection(conn, sql::SESSION_RESET).await;
+            return Err(BackendError::Cancelled { at, started: n > 0 });
+        }
         let result = if call.bookkeeping {
-            execute(&mut conn, &call.text)
-                .await
-                .map_err(|e| backend.error(&e))
+            execute(&mut conn, &call.text).await.map_err(|e| {
+                if backend.cancelled_by_us(&e) {
+                    cancelled(migration.path.clone())
+                } else {
+                    backend.error(&e)
+                }
+            })
         } else {
             let statement = statements.next().expect("one planned call per statement");
             run_statement(backend, &mut conn, migration, step.direction, statement).await
@@ -115,7 +161,7 @@ async fn run_statement(
     let line = migration.section_line(direction) + statement.line;
     let index = concurrent::index_name(statement.text);
     let existed = match &index {
-        Some(name) => concurrent::exists(conn, name)
+        Some(name) => concurrent::prepare(conn, name)
             .await
             .map_err(|e| backend.error(&e))?,
         None => true,
@@ -127,6 +173,9 @@ async fn run_statement(
                 if let Err(cleanup) = concurrent::drop_if_invalid(conn, name).await {
                     tracing::warn!(index = %name, error = %cleanup, "dropping the invalid index left by a failed CREATE INDEX CONCURRENTLY failed");
                 }
+            }
+            if backend.cancelled_by_us(&error) {
+                return Err(cancelled(format!("{}:{line}", migration.path)));
             }
             let failed = Failed {
                 migration,

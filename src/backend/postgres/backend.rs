@@ -10,9 +10,9 @@ use sqlx::{PgPool, Postgres, Row};
 
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
-    Step,
+    Step, UnknownState,
 };
-use crate::migration::{BackendKind, Direction, TransactionMode};
+use crate::migration::{BackendKind, TransactionMode};
 
 use super::lock::AdvisoryLock;
 use super::{apply, sql};
@@ -73,6 +73,9 @@ pub struct PostgresBackend {
     lock: AdvisoryLock,
     /// A step committed asynchronously since the last flush.
     pub(super) unflushed: AtomicBool,
+    /// The run was cancelled: [`Backend::interrupt`] asked the server to
+    /// stop the running statement; steps stop before their next statement.
+    pub(super) interrupted: AtomicBool,
 }
 
 /// The connection a step runs on: the lock's own session while the lock is
@@ -114,6 +117,7 @@ impl PostgresBackend {
             location,
             lock: AdvisoryLock::default(),
             unflushed: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
         }
     }
 
@@ -183,6 +187,22 @@ impl PostgresBackend {
         }
     }
 
+    /// Whether the run was cancelled ([`Backend::interrupt`]).
+    pub(super) fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Acquire)
+    }
+
+    /// Whether `error` is the server stopping a statement because this run
+    /// was cancelled (SQLSTATE 57014 after [`Backend::interrupt`]; without
+    /// it, 57014 is a `statement_timeout`).
+    pub(super) fn cancelled_by_us(&self, error: &sqlx::Error) -> bool {
+        self.is_interrupted()
+            && error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "57014")
+    }
+
     pub(super) fn error(&self, error: &sqlx::Error) -> BackendError {
         BackendError::Connection {
             location: self.location.clone(),
@@ -209,23 +229,43 @@ fn describe(options: &PgConnectOptions) -> String {
     )
 }
 
-fn record(row: &PgRow) -> Result<AppliedMigration, sqlx::Error> {
-    let millis: i64 = row.try_get::<String, _>(4)?.parse().unwrap_or(0);
-    let duration_ms: u64 = row.try_get::<String, _>(5)?.parse().unwrap_or(0);
-    let state = match row.try_get::<String, _>(6)?.as_str() {
-        "dirty_up" => RecordState::Dirty(Direction::Up),
-        "dirty_down" => RecordState::Dirty(Direction::Down),
-        _ => RecordState::Applied,
+/// A history row, or the error naming the record whose value dbmigrate
+/// never writes (nothing is defaulted).
+fn record(row: &PgRow, location: &str) -> Result<AppliedMigration, BackendError> {
+    let unreadable = |e: sqlx::Error| BackendError::CorruptHistory {
+        location: location.to_string(),
+        message: e.to_string(),
     };
+    let revision_id: String = row.try_get(0).map_err(unreadable)?;
+    let corrupt = |message: String| BackendError::CorruptRecord {
+        location: location.to_string(),
+        backend: BackendKind::Postgres,
+        revision_id: revision_id.clone(),
+        message,
+    };
+    let millis = |column: usize, name: &str| {
+        let text: String = row.try_get(column).map_err(unreadable)?;
+        text.parse::<u64>().map_err(|_| {
+            corrupt(format!(
+                "`{name}` is {text} ms, not a count of milliseconds"
+            ))
+        })
+    };
+    let applied_at = millis(4, "applied_at")?;
+    let duration_ms = millis(5, "duration_ms")?;
+    let state: String = row.try_get(6).map_err(unreadable)?;
+    let state = state
+        .parse()
+        .map_err(|e: UnknownState| corrupt(e.to_string()))?;
     Ok(AppliedMigration {
-        revision_id: row.try_get(0)?,
-        parent: row.try_get(1)?,
-        message: row.try_get(2)?,
-        checksum: row.try_get(3)?,
-        applied_at: SystemTime::UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64),
+        parent: row.try_get(1).map_err(unreadable)?,
+        message: row.try_get(2).map_err(unreadable)?,
+        checksum: row.try_get(3).map_err(unreadable)?,
+        applied_at: SystemTime::UNIX_EPOCH + Duration::from_millis(applied_at),
         duration: Duration::from_millis(duration_ms),
         state,
-        applied_by: row.try_get(7)?,
+        applied_by: row.try_get(7).map_err(unreadable)?,
+        revision_id,
     })
 }
 
@@ -263,13 +303,7 @@ impl Backend for PostgresBackend {
             Err(error) if missing_table(&error) => return Ok(Vec::new()),
             Err(error) => return Err(self.error(&error)),
         };
-        rows.iter()
-            .map(record)
-            .collect::<Result<_, _>>()
-            .map_err(|e| BackendError::CorruptHistory {
-                location: self.location.clone(),
-                message: e.to_string(),
-            })
+        rows.iter().map(|row| record(row, &self.location)).collect()
     }
 
     async fn ensure_history(&self) -> Result<(), BackendError> {
@@ -277,6 +311,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
+        self.interrupted.store(false, Ordering::Release);
         self.lock
             .lock(
                 &self.pool,
@@ -304,6 +339,29 @@ impl Backend for PostgresBackend {
         result.map(|_| ()).map_err(|e| self.error(&e))
     }
 
+    /// Sends `pg_cancel_backend` for the lock session, which runs the
+    /// steps, from a pooled connection. A statement running there fails
+    /// with SQLSTATE 57014 and its step cleans up as on any error; a
+    /// session between statements ignores it, and the step stops before
+    /// its next statement.
+    async fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Release);
+        let Some(pid) = self.lock.pid() else {
+            return;
+        };
+        let sent = sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .persistent(false)
+            .execute(&self.pool)
+            .await;
+        match sent {
+            Ok(_) => tracing::info!(pid, "asked PostgreSQL to cancel the running statement"),
+            Err(error) => {
+                tracing::warn!(pid, %error, "asking PostgreSQL to cancel the running statement failed")
+            }
+        }
+    }
+
     fn abandon_lock(&self) {
         self.lock.abandon();
     }
@@ -324,9 +382,34 @@ impl Backend for PostgresBackend {
             RecordChange::Applied {
                 migration,
                 applied_by,
-            } => sql::upsert_record(&self.config, migration, applied_by, "applied", "0"),
+            } => sql::upsert_record(
+                &self.config,
+                migration,
+                applied_by,
+                RecordState::Applied.as_str(),
+                "0",
+            ),
             RecordChange::Removed { revision_id } => sql::delete_record(&self.config, revision_id),
         };
+        self.run(&text).await
+    }
+
+    async fn write_records(&self, changes: &[RecordChange<'_>]) -> Result<(), BackendError> {
+        // One explicit transaction: a failing record leaves none written.
+        let mut text = String::from("BEGIN;\n");
+        for change in changes {
+            text.push_str(&match *change {
+                RecordChange::Applied {
+                    migration,
+                    applied_by,
+                } => sql::upsert_record(&self.config, migration, applied_by, "applied", "0"),
+                RecordChange::Removed { revision_id } => {
+                    sql::delete_record(&self.config, revision_id)
+                }
+            });
+            text.push('\n');
+        }
+        text.push_str("COMMIT;");
         self.run(&text).await
     }
 }

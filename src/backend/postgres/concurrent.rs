@@ -1,5 +1,7 @@
 //! `CREATE INDEX CONCURRENTLY` cleanup: a failed build leaves an invalid
-//! index behind; drop it (only if the statement created it) so a retry works.
+//! index behind; drop it (only if the statement created it) so a retry works,
+//! and before a build drop the invalid leftover of an interrupted earlier
+//! attempt (a crash or kill mid-step, resumed after `repair --forget`).
 
 use sqlx::PgConnection;
 
@@ -82,18 +84,37 @@ fn schema_of(table: &str) -> Option<&str> {
     None
 }
 
-/// Whether a relation of that name exists.
-pub(crate) async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(&format!(
-        "SELECT to_regclass({}) IS NOT NULL",
+/// Before a `CREATE INDEX CONCURRENTLY` runs: drops an invalid index of the
+/// name it builds that no session is building (what a crash, a kill or a
+/// cancel in the middle of an earlier attempt leaves: a rerun would fail
+/// with "already exists", or skip it with `IF NOT EXISTS`), and says so.
+/// Returns whether an index of that name exists afterwards.
+pub(crate) async fn prepare(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<(bool, bool)> = sqlx::query_as(&format!(
+        "SELECT coalesce(NOT i.indisvalid, false), EXISTS (SELECT 1 FROM pg_stat_progress_create_index p \
+         WHERE p.index_relid = i.indexrelid) \
+         FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid WHERE c.oid = to_regclass({})",
         literal(name)
     ))
     .persistent(false)
-    .fetch_one(conn)
-    .await
+    .fetch_optional(&mut *conn)
+    .await?;
+    match found {
+        Some((true, false)) => {
+            tracing::warn!(index = %name, "dropping the invalid index an interrupted CREATE INDEX CONCURRENTLY left, before building it again");
+            drop_index(conn, name).await?;
+            Ok(false)
+        }
+        Some((true, true)) => {
+            tracing::warn!(index = %name, "an invalid index of this name is being built by another session: not dropping it");
+            Ok(true)
+        }
+        Some(_) => Ok(true),
+        None => Ok(false),
+    }
 }
 
-/// Drops the index if it exists and is invalid.
+/// Drops the index if it exists and is invalid (after this step's own build failed).
 pub(crate) async fn drop_if_invalid(
     conn: &mut PgConnection,
     name: &str,
@@ -107,13 +128,18 @@ pub(crate) async fn drop_if_invalid(
     .await?;
     if invalid == Some(true) {
         tracing::warn!(index = %name, "dropping the invalid index left by a failed CREATE INDEX CONCURRENTLY");
-        sqlx::Executor::execute(
-            conn,
-            sqlx::raw_sql(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")),
-        )
-        .await?;
+        drop_index(conn, name).await?;
     }
     Ok(())
+}
+
+async fn drop_index(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(
+        conn,
+        sqlx::raw_sql(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")),
+    )
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]

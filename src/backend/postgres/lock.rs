@@ -6,6 +6,7 @@
 //! the session ends, after the step's transaction did. Dropping the
 //! connection ends the session, which releases the lock.
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,9 @@ use crate::backend::BackendError;
 #[derive(Default)]
 pub(crate) struct AdvisoryLock {
     held: Mutex<Option<PgConnection>>,
+    /// The server process id of the lock session (0 when not held), for
+    /// cancelling the statement a step runs on it.
+    pid: AtomicI32,
 }
 
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -52,13 +56,15 @@ impl AdvisoryLock {
             .map_err(|e| connection(location, &e))?;
         let started = Instant::now();
         loop {
-            let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(key)
-                .persistent(false)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| connection(location, &e))?;
+            let (granted, pid): (bool, i32) =
+                sqlx::query_as("SELECT pg_try_advisory_lock($1), pg_backend_pid()")
+                    .bind(key)
+                    .persistent(false)
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(|e| connection(location, &e))?;
             if granted {
+                self.pid.store(pid, Ordering::Release);
                 *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
                 return Ok(());
             }
@@ -79,6 +85,7 @@ impl AdvisoryLock {
         let Some(mut conn) = self.held.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(());
         };
+        self.pid.store(0, Ordering::Release);
         let result = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(key)
             .persistent(false)
@@ -87,6 +94,11 @@ impl AdvisoryLock {
         // Closing ends the session, which releases the lock even if the unlock failed.
         let _ = conn.close().await;
         result.map(|_| ()).map_err(|e| connection(location, &e))
+    }
+
+    /// The server process id of the lock session, while the lock is held.
+    pub fn pid(&self) -> Option<i32> {
+        Some(self.pid.load(Ordering::Acquire)).filter(|pid| *pid != 0)
     }
 
     /// Lends the lock session to a step (`None` when the lock is not held).
@@ -101,6 +113,7 @@ impl AdvisoryLock {
 
     /// Drops the lock connection without waiting (a cancelled run).
     pub fn abandon(&self) {
+        self.pid.store(0, Ordering::Release);
         drop(self.held.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
 }

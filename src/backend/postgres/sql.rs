@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::backend::{PlannedCall, Step};
+use crate::backend::{PlannedCall, RecordState, Step};
 use crate::migration::{Direction, Migration, TransactionMode};
 
 use super::PostgresConfig;
@@ -191,7 +191,7 @@ fn single_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
             config,
             migration,
             step.applied_by,
-            "applied",
+            RecordState::Applied.as_str(),
             ELAPSED_SINCE_NOW,
         ),
         Direction::Down => delete_record(config, &migration.revision_id),
@@ -222,10 +222,24 @@ fn none_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
     let id = &migration.revision_id;
     let mut calls = vec![match step.direction {
         Direction::Up => call(
-            upsert_record(config, migration, step.applied_by, "dirty_up", "0"),
+            upsert_record(
+                config,
+                migration,
+                step.applied_by,
+                RecordState::Dirty(Direction::Up).as_str(),
+                "0",
+            ),
             true,
         ),
-        Direction::Down => call(set_state(config, id, "dirty_down", "duration_ms"), true),
+        Direction::Down => call(
+            set_state(
+                config,
+                id,
+                RecordState::Dirty(Direction::Down).as_str(),
+                "duration_ms",
+            ),
+            true,
+        ),
     }];
     let timeouts = timeouts(config, migration);
     for (name, value) in &timeouts {
@@ -241,7 +255,15 @@ fn none_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
         calls.push(call(format!("RESET {name};"), true));
     }
     calls.push(match step.direction {
-        Direction::Up => call(set_state(config, id, "applied", ELAPSED_SINCE_RECORD), true),
+        Direction::Up => call(
+            set_state(
+                config,
+                id,
+                RecordState::Applied.as_str(),
+                ELAPSED_SINCE_RECORD,
+            ),
+            true,
+        ),
         Direction::Down => call(delete_record(config, id), true),
     });
     calls.push(call(SESSION_RESET.to_string(), true));

@@ -130,12 +130,8 @@ impl WeaviateBackend {
                 ));
             }
         }
-        validate(&ops, schema).map_err(|e| {
-            refused(
-                migration,
-                format!("{} section: {e}", direction_name(step.direction)),
-            )
-        })?;
+        validate(&ops, schema)
+            .map_err(|e| refused(migration, format!("{} section: {e}", step.direction)))?;
         Ok((ops, source))
     }
 
@@ -183,13 +179,6 @@ fn refused(migration: &Migration, message: String) -> BackendError {
     BackendError::Refused {
         path: migration.path.clone(),
         message,
-    }
-}
-
-fn direction_name(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
     }
 }
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::client::Call;
 use crate::backend::{AppliedMigration, RecordState};
-use crate::migration::{Direction, Migration};
+use crate::migration::Migration;
 
 /// The deterministic object id of `key` in `class`: SHA-256 of both, shaped
 /// as a version-5-like UUID.
@@ -77,11 +77,7 @@ pub fn record(
     applied_by: &str,
     duration: Duration,
 ) -> Value {
-    let state = match state {
-        RecordState::Applied => "applied",
-        RecordState::Dirty(Direction::Up) => "dirty_up",
-        RecordState::Dirty(Direction::Down) => "dirty_down",
-    };
+    let state = state.as_str();
     json!({
         "revision_id": migration.revision_id,
         "parent": migration.parent.clone().unwrap_or_default(),
@@ -154,17 +150,9 @@ fn parse_record(object: &Value) -> Result<AppliedMigration, String> {
             .unwrap_or_default()
             .max(0.0)
     };
-    let state = match text("state").as_str() {
-        "applied" => RecordState::Applied,
-        "dirty_up" => RecordState::Dirty(Direction::Up),
-        "dirty_down" => RecordState::Dirty(Direction::Down),
-        other => {
-            return Err(format!(
-                "object {} has unknown state `{other}`",
-                object["id"]
-            ))
-        }
-    };
+    let state = text("state")
+        .parse::<RecordState>()
+        .map_err(|e| format!("object {}: {e}", object["id"]))?;
     let revision_id = text("revision_id");
     if revision_id.is_empty() {
         return Err(format!("object {} has no revision_id", object["id"]));

@@ -100,16 +100,7 @@ impl Drop for Cluster {
 }
 
 fn bin_dir() -> anyhow::Result<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("bin"))
-        .filter(|bin| bin.join("initdb").is_file())
-        .collect();
-    found.sort();
-    found
-        .pop()
+    crate::services::postgres_bin_dir()
         .context("no /usr/lib/postgresql/*/bin/initdb: apt-get install postgresql")
 }
 

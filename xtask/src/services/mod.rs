@@ -16,7 +16,8 @@ mod weaviate;
 
 pub use cli::{run, Args};
 pub use layout::Layout;
-pub use postgres::cluster_owner;
+pub use postgres::{bin_dir as postgres_bin_dir, cluster_owner};
+pub use process::tail;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
 pub use lifecycle::{down, env, status, up, ServerStatus};

@@ -108,7 +108,8 @@ impl Service for Postgres {
 }
 
 /// The `bin` folder of the newest installed PostgreSQL (`/usr/lib/postgresql/<v>/bin`).
-fn bin_dir() -> Option<PathBuf> {
+/// Also used by `bench`.
+pub fn bin_dir() -> Option<PathBuf> {
     let versions = std::fs::read_dir("/usr/lib/postgresql").ok()?;
     versions
         .filter_map(|entry| {

@@ -90,18 +90,11 @@ fn redact(name: &str, value: &str) -> String {
     if name.ends_with("PASSWORD") {
         return "***".to_string();
     }
-    // scheme://user:password@host → scheme://user:***@host
-    let Some(scheme_end) = value.find("://") else {
-        return value.to_string();
-    };
-    let rest = &value[scheme_end + 3..];
-    match (rest.find('@'), rest.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}{}:***{}",
-            &value[..scheme_end + 3],
-            &rest[..colon],
-            &rest[at..]
-        ),
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
         _ => value.to_string(),
     }
 }
