@@ -178,3 +178,36 @@ async fn a_record_write_by_a_holder_whose_lease_was_taken_over_is_refused() {
         "a stale holder wrote a record"
     );
 }
+
+/// Neo4j clusters (Enterprise) are reached through routing `neo4j://` URIs
+/// that send writes to the leader; here the routing URI points at the one
+/// Community server, which must answer the routing table itself.
+#[tokio::test]
+async fn a_routing_uri_to_the_single_server_migrates_under_the_lock() {
+    let scratch = Scratch(names("Routing"));
+    let names = &scratch.0;
+    let (uri, user, password) = crate::common::neo4j_config();
+    let routing = uri.replacen("bolt://", "neo4j://", 1);
+    assert!(routing.starts_with("neo4j://"), "{routing}");
+    let backend = Neo4jBackend::connect(&routing, &user, &password, None)
+        .expect("a routing URI")
+        .with_config(Neo4jConfig {
+            label_prefix: names.prefix.clone(),
+            lease: LEASE,
+            ..Neo4jConfig::default()
+        });
+    let history = History::new(effects(&names.label)).expect("timeline");
+    let report = Migrator::from_history(history)
+        .backend(Box::new(backend))
+        .upgrade(Target::Head)
+        .await
+        .expect("upgrade over neo4j://");
+    assert_eq!(report.applied.len(), 3);
+    assert!(report.locked);
+    let plain = backend_of(names);
+    assert_eq!(plain.read_history().await.unwrap().len(), 3);
+}
+
+fn backend_of(names: &Names) -> Neo4jBackend {
+    backend(&graph(), names, LEASE)
+}
