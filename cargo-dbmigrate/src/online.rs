@@ -8,6 +8,7 @@
 
 pub(crate) mod connect;
 mod live;
+mod log;
 mod render;
 mod test;
 
@@ -30,6 +31,13 @@ pub use connect::{migrator, scrub, Settings};
 pub enum OnlineCommand {
     /// Show where each database stands: position, pending, chain hash, dirty records.
     Status {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Every migration in timeline order with its state in its database
+    /// (applied, pending, dirty, edited since applied), applied_at,
+    /// applied_by and duration; exit 4 when a line needs attention.
+    Log {
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -76,12 +84,19 @@ pub enum OnlineCommand {
     Repair {
         /// The revision (default: the only dirty one).
         rev: Option<String>,
-        /// Its effects are in place: record it as applied.
-        #[arg(long, conflicts_with = "forget")]
+        /// A dirty record whose effects are in place (finished by hand, or
+        /// the fixed file's statements all took effect): record it as applied.
+        #[arg(long, conflicts_with_all = ["forget", "accept_checksum"])]
         applied: bool,
-        /// Its effects are not in place: remove its record.
-        #[arg(long)]
+        /// A dirty record whose effects are not in place (undone by hand):
+        /// remove its record, so the next upgrade runs it again.
+        #[arg(long, conflicts_with = "accept_checksum")]
         forget: bool,
+        /// A cleanly applied migration whose file was edited since in a way
+        /// that changes nothing applied (a comment, formatting): record the
+        /// file's checksum; prints the old and the new one.
+        #[arg(long, requires = "rev")]
+        accept_checksum: bool,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -108,6 +123,7 @@ impl OnlineCommand {
         match self {
             OnlineCommand::Status { connection }
             | OnlineCommand::Current { connection }
+            | OnlineCommand::Log { connection }
             | OnlineCommand::Upgrade { connection, .. }
             | OnlineCommand::Downgrade { connection, .. }
             | OnlineCommand::Redo { connection }
@@ -183,6 +199,14 @@ async fn run_with(
                 return Ok(ExitCode::from(crate::exit::NEEDS_ATTENTION));
             }
         }
+        OnlineCommand::Log { .. } => {
+            let entries = log::entries(&migrator).await?;
+            log::render(&entries, format, &mut out)?;
+            if log::needs_attention(&entries) {
+                out.flush().context("failed to write the output")?;
+                return Ok(ExitCode::from(crate::exit::NEEDS_ATTENTION));
+            }
+        }
         OnlineCommand::Current { .. } => {
             render::current(&migrator.status().await?, format, &mut out)?
         }
@@ -209,12 +233,19 @@ async fn run_with(
             rev,
             applied,
             forget,
+            accept_checksum,
             ..
         } => {
+            if let (true, Some(rev)) = (accept_checksum, &rev) {
+                let accepted = migrator.accept_checksum(rev).await?;
+                render::accepted(&accepted, format, &mut out)?;
+                out.flush().context("failed to write the output")?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let action = match (applied, forget) {
                 (true, false) => Repair::MarkApplied,
                 (false, true) => Repair::Forget,
-                _ => return Err(UsageError("say what to record: `--applied` (its effects are in place) or `--forget` (they are not)".into()).into()),
+                _ => return Err(UsageError("say what to record: `--applied` (its effects are in place), `--forget` (they are not) or `--accept-checksum` (a clean migration's edited file)".into()).into()),
             };
             let revision_id = migrator.repair(rev.as_deref(), action).await?;
             render::repaired(&revision_id, action, format, &mut out)?;

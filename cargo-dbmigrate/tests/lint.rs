@@ -107,6 +107,42 @@ fn assert_sarif_structure(log: &serde_json::Value) {
     }
 }
 
+/// Validates against the official SARIF 2.1.0 JSON schema (OASIS), vendored
+/// in `tests/fixtures/lint/sarif-schema-2.1.0.json` (see the README there).
+fn sarif_schema_errors(log: &serde_json::Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/lint/sarif-schema-2.1.0.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the vendored schema"))
+            .expect("the schema is JSON");
+    // The `language` pattern of the published 2.1.0 schema (on `run` and
+    // `toolComponent`) has a stray `]` that a strict ECMA-262 regex engine
+    // refuses, so the validator would not compile the schema. It is replaced
+    // in memory by what it evidently means (two letters, optionally `-` and
+    // two more); dbmigrate writes no `language`, so nothing else is relaxed.
+    let n_fixed = fix_language_pattern(&mut schema);
+    assert_eq!(n_fixed, 2, "the vendored schema changed");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    validator
+        .iter_errors(log)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect()
+}
+
+/// Replaces the schema's erratum pattern wherever it occurs; returns how often.
+fn fix_language_pattern(value: &mut serde_json::Value) -> usize {
+    const ERRATUM: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    match value {
+        serde_json::Value::String(text) if text == ERRATUM => {
+            *text = "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$".to_string();
+            1
+        }
+        serde_json::Value::Array(items) => items.iter_mut().map(fix_language_pattern).sum(),
+        serde_json::Value::Object(map) => map.values_mut().map(fix_language_pattern).sum(),
+        _ => 0,
+    }
+}
+
 #[test]
 fn sarif_output_has_the_required_structure() {
     let project = Project::from_lint_fixture("postgres/violating");
@@ -114,6 +150,19 @@ fn sarif_output_has_the_required_structure() {
     let log: serde_json::Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
     assert_sarif_structure(&log);
+    let errors = sarif_schema_errors(&log);
+    assert!(errors.is_empty(), "not valid SARIF 2.1.0: {errors:#?}");
+    // The schema check can fail: a result without its message is refused.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .expect("a result")
+        .remove("message");
+    let errors = sarif_schema_errors(&broken);
+    assert!(
+        errors.iter().any(|e| e.contains("message")),
+        "the schema check accepts a result without message: {errors:#?}"
+    );
     let (code, _, stderr) = project.run(&["history", "--format", "sarif"]);
     assert_eq!(code, 2, "sarif is for lint only: {stderr}");
 }

@@ -10,6 +10,10 @@ use dbmigrate_core::testing::TestBackend;
 
 #[path = "online/live.rs"]
 mod live;
+#[path = "online/log.rs"]
+mod log;
+#[path = "online/recovery.rs"]
+mod recovery;
 
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {

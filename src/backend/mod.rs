@@ -9,6 +9,8 @@ mod descriptor;
 mod error;
 #[cfg(any(feature = "neo4j", feature = "weaviate"))]
 pub mod lease;
+#[cfg(any(feature = "neo4j", feature = "weaviate"))]
+mod step_check;
 #[cfg(feature = "runtime")]
 mod types;
 #[cfg(feature = "runtime")]

@@ -22,3 +22,6 @@ pub use rules::{Rule, RULES};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod rule_fixtures;

@@ -8,7 +8,7 @@ use crate::parse::load_dir;
 
 use super::{lint, LintInput, LintOptions, LintReport};
 
-fn lint_folder(folder: &str, options: &LintOptions) -> LintReport {
+pub(super) fn lint_folder(folder: &str, options: &LintOptions) -> LintReport {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join(folder);
     let history = History::new(load_dir(&dir).expect("fixture parses")).expect("one line");

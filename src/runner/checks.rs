@@ -81,7 +81,10 @@ pub(crate) fn analyse(
                     applied[i] = Some(true);
                     let migration = &migrations[i];
                     let file = migration.checksum.to_hex();
-                    if !record.checksum.eq_ignore_ascii_case(&file) {
+                    // A dirty record's file may have been fixed since: that is
+                    // for `repair`, not an edit of an applied migration.
+                    let clean = record.state == RecordState::Applied;
+                    if clean && !record.checksum.eq_ignore_ascii_case(&file) {
                         analysis.problems.push(RunError::ChecksumMismatch {
                             path: migration.path.clone(),
                             revision_id: record.revision_id.clone(),

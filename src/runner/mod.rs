@@ -3,6 +3,7 @@
 //! records, unknown revisions, gaps), and — only when something is pending
 //! — locks, re-reads and applies the steps in order.
 
+mod advice;
 mod cancel;
 mod checks;
 mod error;
@@ -20,4 +21,5 @@ pub use cancel::Cancel;
 pub use error::RunError;
 pub use migrator::{Migrator, Repair};
 pub use progress::{Progress, ProgressObserver};
+pub use repair::AcceptedChecksum;
 pub use report::{BackendStatus, PlannedStep, Report, Status, StepReport};

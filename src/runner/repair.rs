@@ -1,6 +1,6 @@
 //! `repair`: resolving a dirty (or unknown) record by hand, under the lock.
 
-use crate::backend::RecordChange;
+use crate::backend::{RecordChange, RecordState};
 use crate::graph::History;
 use crate::migration::BackendKind;
 use crate::target::Target;
@@ -28,6 +28,9 @@ impl Migrator {
             .migrations()
             .iter()
             .find(|m| m.revision_id == revision_id);
+        if repair == Repair::MarkApplied {
+            refuse_clean_record(&stored, kind, &revision_id, migration)?;
+        }
         let change = match (repair, migration) {
             (Repair::Forget, _) => RecordChange::Removed {
                 revision_id: &revision_id,
@@ -42,6 +45,57 @@ impl Migrator {
                 )))
             }
         };
+        self.write_locked(kind, change).await?;
+        tracing::info!(revision = %revision_id, backend = %kind, action = ?repair, "repaired");
+        Ok(revision_id)
+    }
+
+    /// Records the file's current checksum for a cleanly applied migration
+    /// whose file was edited since (a comment or formatting change that
+    /// alters nothing applied). Refused for a dirty record (use
+    /// [`Migrator::repair`]) and when the checksums already match.
+    pub async fn accept_checksum(&self, revision_id: &str) -> Result<AcceptedChecksum, RunError> {
+        let history = self.history()?;
+        let mut report = Report::default();
+        let stored = self.read_all(&mut report).await?;
+        let (kind, revision_id) = find_repair_target(history, &stored, Some(revision_id))?;
+        let record = stored_record(&stored, kind, &revision_id);
+        let migration = history.get(&revision_id).ok_or_else(|| {
+            RunError::NothingToRepair(format!(
+                "revision `{revision_id}` is not in this binary's migrations: there is no file checksum to accept"
+            ))
+        })?;
+        let old = record.map(|r| r.checksum.clone()).unwrap_or_default();
+        let new = migration.checksum.to_hex();
+        if record.is_some_and(|r| r.state != RecordState::Applied) {
+            return Err(RunError::NothingToRepair(format!(
+                "`{revision_id}` is dirty, not edited\n  help: check which of its statements took effect, then `cargo dbmigrate repair {revision_id} --applied` or `--forget`"
+            )));
+        }
+        if old.eq_ignore_ascii_case(&new) {
+            return Err(RunError::NothingToRepair(format!(
+                "`{revision_id}` is applied and its file is unchanged (checksum {new}): nothing to accept"
+            )));
+        }
+        let change = RecordChange::Applied {
+            migration,
+            applied_by: &self.options.applied_by,
+        };
+        self.write_locked(kind, change).await?;
+        tracing::info!(revision = %revision_id, backend = %kind, %old, %new, "accepted the edited file's checksum");
+        Ok(AcceptedChecksum {
+            revision_id,
+            backend: kind,
+            old,
+            new,
+        })
+    }
+
+    async fn write_locked(
+        &self,
+        kind: BackendKind,
+        change: RecordChange<'_>,
+    ) -> Result<(), RunError> {
         let backend = self.backends[&kind].as_ref();
         let guard = LockGuard::acquire(
             vec![backend],
@@ -53,8 +107,58 @@ impl Migrator {
         let released = guard.release().await;
         result?;
         released?;
-        tracing::info!(revision = %revision_id, backend = %kind, action = ?repair, "repaired");
-        Ok(revision_id)
+        Ok(())
+    }
+}
+
+/// What [`Migrator::accept_checksum`] changed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AcceptedChecksum {
+    /// The revision.
+    pub revision_id: String,
+    /// Its backend.
+    pub backend: BackendKind,
+    /// The checksum recorded when it was applied (64 hex digits).
+    pub old: String,
+    /// The file's checksum, now recorded.
+    pub new: String,
+}
+
+fn stored_record<'s>(
+    stored: &'s [Stored],
+    kind: BackendKind,
+    revision_id: &str,
+) -> Option<&'s crate::backend::AppliedMigration> {
+    stored
+        .iter()
+        .filter(|s| s.kind == kind)
+        .flat_map(|s| s.records.iter())
+        .find(|r| r.revision_id == revision_id)
+}
+
+/// `repair --applied` resolves dirty records only: on a clean record it
+/// would silently re-record an edited file's checksum.
+fn refuse_clean_record(
+    stored: &[Stored],
+    kind: BackendKind,
+    revision_id: &str,
+    migration: Option<&crate::migration::Migration>,
+) -> Result<(), RunError> {
+    let Some(record) = stored_record(stored, kind, revision_id) else {
+        return Ok(());
+    };
+    if record.state != RecordState::Applied {
+        return Ok(());
+    }
+    let file = migration.map(|m| m.checksum.to_hex());
+    match file {
+        Some(file) if !record.checksum.eq_ignore_ascii_case(&file) => Err(RunError::NothingToRepair(format!(
+            "`{revision_id}` is applied cleanly, but its file was edited since (recorded checksum {}, file checksum {file})\n  help: if the edit changes nothing that was applied (a comment, formatting), run `cargo dbmigrate repair {revision_id} --accept-checksum`; otherwise restore the file and put the change in a new migration",
+            record.checksum
+        ))),
+        _ => Err(RunError::NothingToRepair(format!(
+            "`{revision_id}` is applied and clean: nothing to repair"
+        ))),
     }
 }
 

@@ -412,11 +412,17 @@ impl Migrator {
                         backend.capabilities().transactional_ddl,
                         *started,
                     ),
-                    _ => step_help(
-                        migration,
-                        direction,
-                        backend.capabilities().transactional_ddl,
-                    ),
+                    _ => {
+                        let ddl = backend.capabilities().transactional_ddl;
+                        super::advice::failure_help(
+                            step_help(migration, direction, ddl),
+                            migration,
+                            direction,
+                            ddl && migration.options.transaction
+                                == crate::migration::TransactionMode::Single,
+                            &source,
+                        )
+                    }
                 },
                 path: migration.path.clone(),
                 revision_id: migration.revision_id.clone(),

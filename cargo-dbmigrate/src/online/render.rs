@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use dbmigrate_core::runner::{Repair, Status};
+use dbmigrate_core::runner::{AcceptedChecksum, Repair, Status};
 use dbmigrate_core::{Direction, Report};
 
 use crate::OutputFormat;
@@ -133,20 +133,25 @@ pub fn status(status: &Status, format: OutputFormat, out: &mut dyn Write) -> any
     if format == OutputFormat::Json {
         return json(out, status);
     }
+    let dirty = status.backends.iter().find_map(|b| b.dirty.first());
+    let current = match dirty {
+        Some(dirty) => format!("dirty at {dirty}"),
+        None => status.current.as_deref().unwrap_or("base").to_string(),
+    };
     writeln!(
         out,
-        "timeline: current {}, head {}, {} pending",
-        status.current.as_deref().unwrap_or("base"),
+        "timeline: current {current}, head {}, {} pending",
         status.head.as_deref().unwrap_or("base"),
         status.n_pending
     )?;
     for backend in &status.backends {
         writeln!(out, "{} ({})", backend.backend, backend.location)?;
-        writeln!(
-            out,
-            "  position  {}",
-            backend.current.as_deref().unwrap_or("base")
-        )?;
+        // A dirty record is where the database stands, not an applied step.
+        let position = match backend.dirty.first() {
+            Some(dirty) => format!("dirty at {dirty}"),
+            None => backend.current.as_deref().unwrap_or("base").to_string(),
+        };
+        writeln!(out, "  position  {position}")?;
         writeln!(out, "  applied   {}", backend.n_applied)?;
         writeln!(out, "  pending   {}", backend.n_pending)?;
         writeln!(out, "  chain     {}", backend.chain_hash)?;
@@ -177,17 +182,15 @@ pub fn current(status: &Status, format: OutputFormat, out: &mut dyn Write) -> an
         return json(out, &map);
     }
     for backend in &status.backends {
-        let dirty = if backend.dirty.is_empty() {
-            String::new()
-        } else {
-            " (dirty)".to_string()
-        };
-        writeln!(
-            out,
-            "{}: {}{dirty}",
-            backend.backend,
-            backend.current.as_deref().unwrap_or("base")
-        )?;
+        match backend.dirty.first() {
+            Some(dirty) => writeln!(out, "{}: dirty at {dirty}", backend.backend)?,
+            None => writeln!(
+                out,
+                "{}: {}",
+                backend.backend,
+                backend.current.as_deref().unwrap_or("base")
+            )?,
+        }
     }
     Ok(())
 }
@@ -218,6 +221,25 @@ pub fn stamped(report: &Report, format: OutputFormat, out: &mut dyn Write) -> an
         out,
         "Finished",
         &format!("history now at {}", report.to.as_deref().unwrap_or("base")),
+    )
+}
+
+/// `repair --accept-checksum`: the old and the new checksum.
+pub fn accepted(
+    accepted: &AcceptedChecksum,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        return json(out, accepted);
+    }
+    verb(
+        out,
+        "Accepted",
+        &format!(
+            "{} ({}): checksum {} → {}",
+            accepted.revision_id, accepted.backend, accepted.old, accepted.new
+        ),
     )
 }
 

@@ -13,7 +13,7 @@ use super::history;
 use super::lock::{self, NodeLease};
 #[cfg(feature = "testing")]
 use super::snapshot;
-use crate::backend::lease::{Checkpoint, Lease, LeaseHandle, PauseHook};
+use crate::backend::lease::{Lease, LeaseHandle, PauseHook};
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
     Step,
@@ -179,19 +179,7 @@ impl Neo4jBackend {
         let Some(lease) = self.lease() else {
             return Ok(None);
         };
-        let revision_id = &step.migration.revision_id;
-        lease.checkpoint(Checkpoint::BeforeStep, revision_id).await;
-        lease.ensure().await?;
-        let records = self.read_history().await?;
-        let record = records.iter().find(|r| &r.revision_id == revision_id);
-        let expected = match step.direction {
-            Direction::Up => record.is_none(),
-            Direction::Down => record.is_some_and(|r| r.state == RecordState::Applied),
-        };
-        if !expected {
-            tracing::error!(revision = %revision_id, "the step's history record changed under a held lock");
-            return Err(lease.lost_error());
-        }
+        crate::backend::step_check::before_step(self, &lease, step).await?;
         Ok(Some(Guard {
             fence_check: lock::renew(&self.names, lease.fence(), self.config.lease),
             lease,

@@ -72,19 +72,7 @@ impl WeaviateBackend {
         let Some(lease) = self.held() else {
             return Ok(None);
         };
-        let revision_id = &step.migration.revision_id;
-        lease.checkpoint(Checkpoint::BeforeStep, revision_id).await;
-        lease.ensure().await?;
-        let records = self.read_history().await?;
-        let record = records.iter().find(|r| &r.revision_id == revision_id);
-        let expected = match step.direction {
-            Direction::Up => record.is_none(),
-            Direction::Down => record.is_some_and(|r| r.state == RecordState::Applied),
-        };
-        if !expected {
-            tracing::error!(revision = %revision_id, "the step's history record changed under a held lock");
-            return Err(lease.lost_error());
-        }
+        crate::backend::step_check::before_step(self, &lease, step).await?;
         Ok(Some(lease))
     }
 
