@@ -8,7 +8,7 @@ use std::time::Duration;
 use dbmigrate_core::backend::lease::{Checkpoint, PauseHook};
 use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
 use dbmigrate_core::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
-use dbmigrate_core::backend::{Backend, BackendError};
+use dbmigrate_core::backend::{Backend, BackendError, RecordChange};
 use dbmigrate_core::{History, Migration, Migrator, Target};
 use serde_json::json;
 
@@ -336,4 +336,47 @@ async fn many_migrators_booting_at_once_over_neo4j_and_weaviate_never_fail() {
         .get("n")
         .expect("n");
     assert_eq!(nodes, ROUNDS as i64, "one node per round");
+}
+
+#[tokio::test]
+async fn a_record_write_by_a_holder_whose_lease_was_taken_over_is_refused() {
+    let scope = Scope::new();
+    let backend = scope.backend();
+    backend.ensure_history().await.unwrap();
+    backend
+        .lock("stale holder", Duration::from_secs(10))
+        .await
+        .unwrap();
+    // Another run took the lock over (as after this one stalled past its
+    // lease): the next fence marker collection exists.
+    let lock = format!("{}Lock", scope.prefix());
+    let schema = scope.send("GET", "/v1/schema", None).await;
+    let fence = schema["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| {
+            c["class"]
+                .as_str()?
+                .strip_prefix(&lock)?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .expect("a fence marker");
+    let next = json!({"class": format!("{lock}{}", fence + 1), "vectorizer": "none"});
+    scope.send("POST", "/v1/schema", Some(next)).await;
+    let migration = scope.edututor("20241203_0900_f6a7b8_text_chunk_collection.weaviate.json");
+    let stamp = RecordChange::Applied {
+        migration: &migration,
+        applied_by: "stale holder",
+    };
+    let error = backend.write_record(stamp).await.unwrap_err();
+    assert!(matches!(error, BackendError::LockLost { .. }), "{error}");
+    assert!(
+        backend.read_history().await.unwrap().is_empty(),
+        "a stale holder wrote a record"
+    );
+    drop(backend);
+    scope.cleanup(&[]).await;
 }
