@@ -21,6 +21,9 @@ struct Peer {
     binary: &'static str,
     /// Installs it into `<cache>/peers`.
     install: fn(&Path, &str) -> anyhow::Result<()>,
+    /// Installed by `peers install` with no names (what the tests use); the
+    /// others only when named.
+    by_default: bool,
 }
 
 const PEERS: [Peer; 7] = [
@@ -28,36 +31,44 @@ const PEERS: [Peer; 7] = [
         name: "golang-migrate",
         version: "v4.18.3",
         binary: "bin/migrate",
+        by_default: true,
         install: install_golang_migrate,
     },
     Peer {
         name: "alembic",
         version: "1.14.1",
         binary: "alembic-venv/bin/alembic",
+        by_default: true,
         install: install_alembic,
     },
     Peer {
         name: "sqlx-cli",
         version: "0.8.6",
         binary: "bin/sqlx",
+        by_default: true,
         install: install_sqlx_cli,
     },
     Peer {
         name: "flyway",
         version: "10.22.0",
         binary: "flyway/FlywayMigrate.java",
+        by_default: true,
         install: install_flyway,
     },
     Peer {
         name: "diesel_cli",
         version: "2.3.14",
         binary: "bin/diesel",
+        by_default: true,
         install: install_diesel_cli,
     },
     Peer {
         name: "refinery_cli",
         version: "0.10.0",
         binary: "bin/refinery",
+        // No test runs it yet (its real-tool test is not written), so CI does
+        // not pay its cold build: `cargo xtask peers install refinery_cli`.
+        by_default: false,
         install: install_refinery_cli,
     },
     // The lint's side-by-side test; the same version as the squawk-linter crate.
@@ -65,6 +76,7 @@ const PEERS: [Peer; 7] = [
         name: "squawk",
         version: "2.68.0",
         binary: "squawk-venv/bin/squawk",
+        by_default: true,
         install: install_squawk,
     },
 ];
@@ -72,7 +84,7 @@ const PEERS: [Peer; 7] = [
 /// `cargo xtask peers …`.
 #[derive(Debug, clap::Subcommand)]
 pub enum PeersCommand {
-    /// Install the named tools (all when none is named) into `<cache>/peers`.
+    /// Install the named tools (when none is named: every tool a test uses) into `<cache>/peers`.
     Install {
         /// The tools.
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(PEERS.map(|peer| peer.name)))]
@@ -98,7 +110,7 @@ pub fn peers_dir() -> anyhow::Result<PathBuf> {
     Ok(Layout::discover()?.cache.join("peers"))
 }
 
-/// Installs the named tools (all when none is named); returns `<cache>/peers`.
+/// Installs the named tools (when none is named, every tool a test uses).
 pub fn install(names: &[String]) -> anyhow::Result<()> {
     let dir = peers_dir()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -107,10 +119,13 @@ pub fn install(names: &[String]) -> anyhow::Result<()> {
             bail!("unknown tool `{name}`");
         }
     }
-    for peer in PEERS
-        .iter()
-        .filter(|peer| names.is_empty() || names.iter().any(|n| n == peer.name))
-    {
+    for peer in PEERS.iter().filter(|peer| {
+        if names.is_empty() {
+            peer.by_default
+        } else {
+            names.iter().any(|n| n == peer.name)
+        }
+    }) {
         let stamp = dir.join(format!(".{}.version", peer.name));
         let installed = std::fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == peer.version);
         if installed && dir.join(peer.binary).is_file() {
@@ -177,10 +192,40 @@ fn install_sqlx_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
     cargo_install(dir, "sqlx-cli", version, "postgres,rustls")
 }
 
-/// PostgreSQL only: links the system libpq (Debian: libpq-dev).
+/// PostgreSQL only: links the system libpq, so Debian's `libpq-dev` is
+/// installed first when it is missing (as root, like the PostgreSQL server).
 fn install_diesel_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
+    ensure_debian_package("libpq-dev")?;
     cargo_install(dir, "diesel_cli", version, "postgres")
         .context("diesel_cli's postgres feature links libpq (Debian: apt-get install libpq-dev)")
+}
+
+/// Installs a Debian package with apt-get unless dpkg says it is installed.
+fn ensure_debian_package(package: &str) -> anyhow::Result<()> {
+    let status = Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output();
+    if status.is_ok_and(|out| out.stdout.ends_with(b"install ok installed")) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        nix::unistd::geteuid().is_root(),
+        "{package} is not installed: run `sudo apt-get install -y {package}`, then \
+         `cargo xtask peers install` again"
+    );
+    eprintln!("peers: installing Debian's {package} package");
+    for args in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", package][..],
+    ] {
+        run_command(
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+        .with_context(|| format!("apt-get {}", args.join(" ")))?;
+    }
+    Ok(())
 }
 
 fn install_refinery_cli(dir: &Path, version: &str) -> anyhow::Result<()> {
