@@ -112,6 +112,12 @@ pub enum Command {
     /// Moving to dbmigrate from another tool.
     #[command(flatten)]
     Import(crate::import::ImportCommand),
+    /// Print a shell completion script for `cargo-dbmigrate`, e.g.
+    /// `cargo dbmigrate completions bash > ~/.local/share/bash-completion/completions/cargo-dbmigrate`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `new "message" [--target …] [--revises …]`.

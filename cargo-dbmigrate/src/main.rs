@@ -58,6 +58,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     logging::init(cli.verbose);
+    // Completions need no project: they work from any folder.
+    if let Command::Completions { shell } = cli.command {
+        return completions(shell, &mut std::io::stdout().lock());
+    }
     let project = Project::discover(cli.manifest_path.as_deref())?;
     if let Command::Lint(args) = &cli.command {
         return lint::lint_command(
@@ -94,9 +98,32 @@ fn run_offline(
         Command::Online(command) => run_online(command, project, format, false),
         Command::Import(command) => import::run(command, project, format, out),
         Command::Lint(args) => lint::lint_command(project, &args, format.into(), out),
+        Command::Completions { shell } => completions(shell, out),
     }
 }
 
+/// `completions <shell>`: clap_complete's script for the `cargo-dbmigrate`
+/// binary (cargo's own completion does not reach into `cargo <subcommand>`).
+fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // The binary's own name: the help's "cargo dbmigrate" has a space, which
+    // the generated scripts cannot carry in their function names.
+    let mut command = <Cli as clap::CommandFactory>::command()
+        .name("cargo-dbmigrate")
+        .bin_name("cargo-dbmigrate")
+        .display_name("cargo-dbmigrate");
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "cargo-dbmigrate", &mut script);
+    let mut script = String::from_utf8(script)?;
+    if shell == clap_complete::Shell::Bash {
+        // clap_complete 4.6 spells a hyphenated binary's name two ways in the
+        // bash script (`cargo__dbmigrate` in the subcommand walk,
+        // `cargo__subcmd__dbmigrate` in the per-subcommand cases), so options
+        // after a subcommand were never offered; one spelling fixes it.
+        script = script.replace("cargo__subcmd__dbmigrate", "cargo__dbmigrate");
+    }
+    out.write_all(script.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
 fn run_online(
     command: online::OnlineCommand,
     project: &Project,

@@ -142,7 +142,7 @@ pub async fn run(
     format: OutputFormat,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    let settings = connect::Settings::resolve(command.connection(), &project.root);
+    let settings = connect::Settings::resolve(command.connection(), &project.root)?;
     let secrets = settings.secrets();
     settings.check_urls()?;
     let result = match command {
@@ -277,7 +277,7 @@ pub fn check_databases(
     project: &crate::config::Project,
     connection: &ConnectionArgs,
 ) -> anyhow::Result<Option<DatabaseCheck>> {
-    let settings = connect::Settings::resolve(connection, &project.root);
+    let settings = connect::Settings::resolve(connection, &project.root)?;
     if settings.is_empty() {
         return Ok(None);
     }

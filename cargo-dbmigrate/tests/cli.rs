@@ -492,3 +492,66 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn completions_for_each_shell_from_any_folder() {
+    let empty = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F _cargo__dbmigrate"),
+        ("zsh", "#compdef cargo-dbmigrate"),
+        ("fish", "complete -c cargo-dbmigrate"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
+            .args(["completions", shell])
+            .current_dir(empty.path())
+            .output()
+            .expect("run cargo-dbmigrate");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{shell}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(script.contains(marker), "{shell} script lacks {marker}");
+        // Every subcommand is offered, the online and import ones too.
+        for subcommand in ["upgrade", "downgrade", "log", "adopt", "lint"] {
+            assert!(
+                script.contains(subcommand),
+                "{shell} script lacks {subcommand}"
+            );
+        }
+    }
+    // The bash script, sourced by bash, completes a subcommand and its options.
+    let script = empty.path().join("cargo-dbmigrate.bash");
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    std::fs::write(&script, &output.stdout).unwrap();
+    let complete = |words: &str| {
+        let words: Vec<&str> = words.split(' ').collect();
+        let line = format!(
+            "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _cargo__dbmigrate cargo-dbmigrate '{}' '{}'; \
+             echo \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words.join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = Command::new("bash")
+            .args(["-c", &line])
+            .output()
+            .expect("bash");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete("cargo-dbmigrate lo"), "log");
+    assert_eq!(complete("cargo-dbmigrate upgrade --dr"), "--dry-run");
+    let unknown = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
+        .args(["completions", "tcsh"])
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+}

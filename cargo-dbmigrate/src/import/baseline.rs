@@ -80,7 +80,7 @@ pub fn baseline(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let settings = Settings::resolve(connection, &project.root);
+    let settings = Settings::resolve(connection, &project.root)?;
     let secrets = settings.secrets();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

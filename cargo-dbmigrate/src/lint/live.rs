@@ -23,7 +23,7 @@ pub fn read(
     history: &History,
     args: &ConnectionArgs,
 ) -> anyhow::Result<Option<Found>> {
-    let settings = online::Settings::resolve(args, &project.root);
+    let settings = online::Settings::resolve(args, &project.root)?;
     if settings.is_empty() {
         return Ok(None);
     }

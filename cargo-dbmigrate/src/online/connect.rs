@@ -51,9 +51,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Flags, else the environment, else `<root>/.env`.
-    pub fn resolve(args: &ConnectionArgs, root: &Path) -> Settings {
-        let dotenv = read_dotenv(&root.join(".env"));
+    /// Flags, else the environment, else `<root>/.env`; a malformed `.env`
+    /// is an error naming its line.
+    pub fn resolve(args: &ConnectionArgs, root: &Path) -> anyhow::Result<Settings> {
+        let dotenv = read_dotenv(&root.join(".env"))?;
         let lookup = |name: &str| -> Option<String> {
             std::env::var(name)
                 .ok()
@@ -81,7 +82,7 @@ impl Settings {
                 Some((descriptor, connection))
             })
             .collect();
-        Settings { databases }
+        Ok(Settings { databases })
     }
 
     /// Every connection string as given: a message that quotes one whole
@@ -225,46 +226,99 @@ pub async fn migrator(
 }
 
 /// `KEY=value` lines; `export`, comments, blank lines and quotes handled.
-fn read_dotenv(path: &Path) -> HashMap<String, String> {
-    std::fs::read_to_string(path)
-        .map(|text| parse_dotenv(&text))
-        .unwrap_or_default()
+/// `<root>/.env`, read by dotenvy: `export`, quotes, `# comments` (also after
+/// a value) and `${VAR}` expansion from earlier lines and the environment. A
+/// missing file is no settings; a malformed line is an error naming the file
+/// and line but never its text, which may hold a password.
+fn read_dotenv(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+    let lines = match dotenvy::from_path_iter(path) {
+        Ok(lines) => lines,
+        Err(error) if error.not_found() => return Ok(HashMap::new()),
+        Err(error) => {
+            return Err(anyhow::anyhow!(
+                "{}: cannot read ({})",
+                path.display(),
+                dotenv_error_kind(&error)
+            ))
+        }
+    };
+    let mut values = HashMap::new();
+    for item in lines {
+        match item {
+            Ok((key, value)) => {
+                values.insert(key, value);
+            }
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let number = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| text.lines().position(|l| l.trim() == line.trim()))
+                    .map_or_else(String::new, |index| format!(":{}", index + 1));
+                anyhow::bail!(
+                    "{}{number}: not a `NAME=value` line (its text is not shown: it may hold a \
+                     secret)\nhelp: write `NAME=value`; quote a value that holds spaces, `#` or \
+                     quotes, e.g. NAME=\"a b\"",
+                    path.display()
+                );
+            }
+            Err(error) => anyhow::bail!(
+                "{}: cannot read ({})",
+                path.display(),
+                dotenv_error_kind(&error)
+            ),
+        }
+    }
+    Ok(values)
 }
 
-fn parse_dotenv(text: &str) -> HashMap<String, String> {
-    let mut values = HashMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let value = value.trim();
-        let value = ['"', '\'']
-            .iter()
-            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-            .unwrap_or(value);
-        values.insert(key.trim().to_string(), value.to_string());
+/// What went wrong reading `.env`, without any of its text.
+fn dotenv_error_kind(error: &dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::Io(io) => io.kind().to_string(),
+        dotenvy::Error::EnvVar(_) => "an environment variable is not valid Unicode".into(),
+        dotenvy::Error::LineParse(..) => "a malformed line".into(),
+        _ => "not a .env file".into(),
     }
-    values
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn dotenv_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(".env");
+        std::fs::write(&path, text).expect("write .env");
+        (dir, path)
+    }
+
     #[test]
-    fn dotenv_lines() {
-        let values = parse_dotenv(
-            "# c\nexport DATABASE_URL=\"postgres://a:b@h/d\"\nNEO4J_USER='neo'\n\nBAD\nX = 1\n",
+    fn dotenv_lines_with_quotes_comments_and_expansion() {
+        let (_dir, path) = dotenv_file(
+            "# c\nexport DATABASE_URL=\"postgres://a:b@h/d\"\nNEO4J_USER='neo' # the user\n\n\
+             HOST=h2\nWEAVIATE_URL=http://${HOST}:8080 # local\nX = 1\n",
         );
+        let values = read_dotenv(&path).expect("reads");
         assert_eq!(values["DATABASE_URL"], "postgres://a:b@h/d");
         assert_eq!(values["NEO4J_USER"], "neo");
+        assert_eq!(values["WEAVIATE_URL"], "http://h2:8080");
         assert_eq!(values["X"], "1");
-        assert_eq!(values.len(), 3);
+        assert_eq!(values.len(), 5);
+    }
+
+    #[test]
+    fn a_missing_dotenv_is_no_settings() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert!(read_dotenv(&dir.path().join(".env"))
+            .expect("reads")
+            .is_empty());
+    }
+
+    #[test]
+    fn a_malformed_dotenv_line_is_named_but_never_shown() {
+        let (_dir, path) = dotenv_file("A=1\nDATABASE_URL postgres://u:s3cret@h/d\n");
+        let message = read_dotenv(&path).expect_err("malformed").to_string();
+        assert!(message.contains(".env:2:"), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
     }
 
     #[test]

@@ -159,8 +159,9 @@ impl Neo4jBackend {
         )))
     }
 
-    /// Pauses the run at every [`Checkpoint`] of a locked step until the
-    /// hook's future completes, without renewing the lease (fault tests).
+    /// Pauses the run at every [`Checkpoint`](crate::backend::lease::Checkpoint)
+    /// of a locked step until the hook's future completes, without renewing
+    /// the lease (fault tests).
     #[cfg(feature = "testing")]
     pub fn with_pause_hook(mut self, hook: PauseHook) -> Neo4jBackend {
         self.hook = Some(hook);
