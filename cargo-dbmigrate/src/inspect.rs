@@ -91,7 +91,13 @@ pub fn new(
         .iter()
         .map(|migration| migration.rev.clone())
         .collect();
-    let path = relative_to_cwd(&scaffold::write(project, &plan, &taken)?);
+    let floor = scaffold::same_minute_floor(
+        &plan.now.file_stamp(),
+        history
+            .iter()
+            .map(|migration| migration.revision_id.as_str()),
+    );
+    let path = relative_to_cwd(&scaffold::write(project, &plan, &taken, floor)?);
     eprintln!("note: write the up and down sections; the build and `check` refuse an empty one");
     match format {
         OutputFormat::Text => writeln!(out, "{}", path.display())?,

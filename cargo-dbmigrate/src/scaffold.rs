@@ -109,8 +109,16 @@ pub fn slug(message: &str) -> String {
     }
 }
 
-/// A random 6-hex-digit rev not in `taken`.
-pub fn random_rev(taken: &HashSet<String>) -> String {
+/// A random 6-hex-digit rev not in `taken` and above `floor`, the highest rev
+/// already used in the same minute's stamp: files made within one minute
+/// then list (by name) in the order they were made, as the timeline does.
+/// When nothing is left above the floor, any unused rev.
+pub fn random_rev(taken: &HashSet<String>, floor: Option<u32>) -> String {
+    const REVS: u64 = 0x100_0000;
+    let low = match floor {
+        Some(floor) if u64::from(floor) + 1 < REVS => u64::from(floor) + 1,
+        _ => 0,
+    };
     let state = std::collections::hash_map::RandomState::new();
     (0u32..)
         .map(|attempt| {
@@ -118,10 +126,22 @@ pub fn random_rev(taken: &HashSet<String>) -> String {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos());
             let hash = state.hash_one((nanos, std::process::id(), attempt));
-            format!("{:06x}", hash & 0xff_ffff)
+            format!("{:06x}", low + hash % (REVS - low))
         })
         .find(|rev| !taken.contains(rev))
         .expect("an unused rev")
+}
+
+/// The highest rev among `revision_ids` (`YYYYMMDD_HHMM_rev`) stamped `stamp`.
+pub fn same_minute_floor<'a>(
+    stamp: &str,
+    revision_ids: impl IntoIterator<Item = &'a str>,
+) -> Option<u32> {
+    revision_ids
+        .into_iter()
+        .filter_map(|id| id.strip_prefix(stamp)?.strip_prefix('_'))
+        .filter_map(|rev| u32::from_str_radix(rev, 16).ok())
+        .max()
 }
 
 /// The template text for a backend: the project's override or the built-in one.
@@ -168,12 +188,13 @@ pub fn write(
     project: &Project,
     plan: &NewPlan,
     taken_revs: &HashSet<String>,
+    floor: Option<u32>,
 ) -> anyhow::Result<PathBuf> {
     let text = render(&template(project, plan.backend)?, plan);
     let file_name = format!(
         "{}_{}_{}.{}",
         plan.now.file_stamp(),
-        random_rev(taken_revs),
+        random_rev(taken_revs, floor),
         slug(&plan.message),
         plan.backend.extension()
     );
@@ -212,11 +233,30 @@ mod tests {
 
     #[test]
     fn revs_are_six_hex_digits_and_unused() {
-        let rev = random_rev(&HashSet::new());
+        let rev = random_rev(&HashSet::new(), None);
         assert_eq!(rev.len(), 6);
         assert!(rev
             .chars()
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn a_rev_in_a_used_minute_sorts_after_that_minute_s_revs() {
+        let ids = [
+            "20241201_1200_fffff0",
+            "20241201_1200_00aa00",
+            "20241201_1159_ffffff",
+        ];
+        let floor = same_minute_floor("20241201_1200", ids);
+        assert_eq!(floor, Some(0xff_fff0));
+        for _ in 0..50 {
+            let rev = random_rev(&HashSet::new(), floor);
+            assert!(rev.as_str() > "fffff0", "{rev}");
+        }
+        assert_eq!(same_minute_floor("20241201_1201", ids), None);
+        // A full minute: any unused rev, still six hex digits.
+        let rev = random_rev(&HashSet::new(), Some(0xff_ffff));
+        assert_eq!(rev.len(), 6);
     }
 
     #[test]

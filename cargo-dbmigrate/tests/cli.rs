@@ -555,3 +555,31 @@ fn completions_for_each_shell_from_any_folder() {
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[test]
+fn migrations_made_in_one_minute_list_in_timeline_order() {
+    let project = Project::from_fixture("good");
+    let mut made = Vec::new();
+    for message in ["first", "second", "third", "fourth", "fifth"] {
+        let run = project.run(&["dbmigrate", "new", message]).success();
+        let file_name = run
+            .stdout
+            .trim()
+            .strip_prefix("migrations/")
+            .unwrap()
+            .to_string();
+        // Fill the sections, as a user would before the next `new`.
+        let path = project.root.join("migrations").join(&file_name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("-- migrate:up\n", "-- migrate:up\nSELECT 1;\n")
+            .replace("-- migrate:down\n", "-- migrate:down\nSELECT 2;\n");
+        std::fs::write(&path, text).unwrap();
+        made.push(file_name);
+    }
+    let mut by_name = made.clone();
+    by_name.sort();
+    // Most of the five share a minute: their random revs must still sort in
+    // the order they were made (each revises the one before).
+    assert_eq!(by_name, made);
+}

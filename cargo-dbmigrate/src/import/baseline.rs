@@ -131,7 +131,7 @@ async fn write_and_stamp(
     let file_name = format!(
         "{}_{}_{}.sql",
         now.file_stamp(),
-        random_rev(&Default::default()),
+        random_rev(&Default::default(), None),
         crate::scaffold::slug(message)
     );
     let text = format!(
