@@ -14,6 +14,8 @@ mod live;
 mod log;
 #[path = "online/recovery.rs"]
 mod recovery;
+#[path = "online/shared.rs"]
+mod shared;
 
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {
