@@ -55,6 +55,8 @@ pub enum OnlineCommand {
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
+        lock: crate::args::LockArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Revert applied migrations down to a target (default: -1, the last one).
@@ -66,10 +68,14 @@ pub enum OnlineCommand {
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
+        lock: crate::args::LockArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Revert the last applied migration and apply it again.
     Redo {
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -77,6 +83,8 @@ pub enum OnlineCommand {
     Stamp {
         /// The revision to record (`base` clears the history).
         rev: String,
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -97,6 +105,8 @@ pub enum OnlineCommand {
         /// file's checksum; prints the old and the new one.
         #[arg(long, requires = "rev")]
         accept_checksum: bool,
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -126,11 +136,23 @@ impl OnlineCommand {
             | OnlineCommand::Log { connection }
             | OnlineCommand::Upgrade { connection, .. }
             | OnlineCommand::Downgrade { connection, .. }
-            | OnlineCommand::Redo { connection }
+            | OnlineCommand::Redo { connection, .. }
             | OnlineCommand::Stamp { connection, .. }
             | OnlineCommand::Repair { connection, .. }
             | OnlineCommand::Plan { connection, .. }
             | OnlineCommand::Test { connection, .. } => connection,
+        }
+    }
+
+    /// The migration lock flags of the commands that take the lock.
+    fn lock(&self) -> crate::args::LockArgs {
+        match self {
+            OnlineCommand::Upgrade { lock, .. }
+            | OnlineCommand::Downgrade { lock, .. }
+            | OnlineCommand::Redo { lock, .. }
+            | OnlineCommand::Stamp { lock, .. }
+            | OnlineCommand::Repair { lock, .. } => *lock,
+            _ => crate::args::LockArgs::default(),
         }
     }
 }
@@ -142,7 +164,8 @@ pub async fn run(
     format: OutputFormat,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    let settings = connect::Settings::resolve(command.connection(), &project.root)?;
+    let settings =
+        connect::Settings::resolve(command.connection(), &project.root)?.with_lock(command.lock());
     let secrets = settings.secrets();
     settings.check_urls()?;
     let result = match command {
