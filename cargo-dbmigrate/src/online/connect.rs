@@ -153,6 +153,17 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// A setting of a configured backend (`NEO4J_DATABASE`, `WEAVIATE_API_KEY`).
+    pub fn setting(&self, kind: BackendKind, name: &str) -> Option<&str> {
+        self.databases
+            .iter()
+            .find(|(descriptor, _)| descriptor.kind == kind)
+            .and_then(|(_, connection)| connection.settings.get(name))
+            .map(String::as_str)
+    }
+}
+
 /// The backends `cargo dbmigrate test` runs on the configured servers (those
 /// isolated by a bookkeeping prefix, so the real history is not touched).
 pub async fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn TestBackend>>> {
