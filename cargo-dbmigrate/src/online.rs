@@ -9,6 +9,7 @@
 pub(crate) mod connect;
 mod live;
 mod log;
+mod offline;
 mod render;
 mod test;
 
@@ -55,6 +56,8 @@ pub enum OnlineCommand {
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
+        lock: crate::args::LockArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Revert applied migrations down to a target (default: -1, the last one).
@@ -66,10 +69,14 @@ pub enum OnlineCommand {
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
+        lock: crate::args::LockArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Revert the last applied migration and apply it again.
     Redo {
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -77,6 +84,8 @@ pub enum OnlineCommand {
     Stamp {
         /// The revision to record (`base` clears the history).
         rev: String,
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -98,13 +107,24 @@ pub enum OnlineCommand {
         #[arg(long, requires = "rev")]
         accept_checksum: bool,
         #[command(flatten)]
+        lock: crate::args::LockArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Print the exact statements an upgrade (or downgrade) to a target would run.
     Plan {
-        /// `head`, `base`, a revision, `+N` or `-N` (default: head).
+        /// `head`, `base`, a revision, `+N` or `-N` (default: head); with
+        /// `--offline`, a range `<from>..<to>` (`to` alone: from base).
         #[arg(default_value = "head", allow_hyphen_values = true)]
         target: String,
+        /// Connect to nothing: print the whole script from `<from>` to
+        /// `<to>` (an earlier `<to>` is a downgrade), bookkeeping included,
+        /// for a DBA to run by hand (psql, cypher-shell, HTTP).
+        #[arg(long)]
+        offline: bool,
+        /// With `--offline`: only this database's steps.
+        #[arg(long, requires = "offline", value_parser = parse_backend, value_name = "postgres|neo4j|weaviate")]
+        backend: Option<dbmigrate_core::BackendKind>,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -126,11 +146,23 @@ impl OnlineCommand {
             | OnlineCommand::Log { connection }
             | OnlineCommand::Upgrade { connection, .. }
             | OnlineCommand::Downgrade { connection, .. }
-            | OnlineCommand::Redo { connection }
+            | OnlineCommand::Redo { connection, .. }
             | OnlineCommand::Stamp { connection, .. }
             | OnlineCommand::Repair { connection, .. }
             | OnlineCommand::Plan { connection, .. }
             | OnlineCommand::Test { connection, .. } => connection,
+        }
+    }
+
+    /// The migration lock flags of the commands that take the lock.
+    fn lock(&self) -> crate::args::LockArgs {
+        match self {
+            OnlineCommand::Upgrade { lock, .. }
+            | OnlineCommand::Downgrade { lock, .. }
+            | OnlineCommand::Redo { lock, .. }
+            | OnlineCommand::Stamp { lock, .. }
+            | OnlineCommand::Repair { lock, .. } => *lock,
+            _ => crate::args::LockArgs::default(),
         }
     }
 }
@@ -142,7 +174,18 @@ pub async fn run(
     format: OutputFormat,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    let settings = connect::Settings::resolve(command.connection(), &project.root)?;
+    if let OnlineCommand::Plan {
+        target,
+        offline: true,
+        backend,
+        ..
+    } = &command
+    {
+        let mut out = std::io::stdout().lock();
+        return offline::plan(project, target, *backend, format, &mut out);
+    }
+    let settings =
+        connect::Settings::resolve(command.connection(), &project.root)?.with_lock(command.lock());
     let secrets = settings.secrets();
     settings.check_urls()?;
     let result = match command {
@@ -260,6 +303,10 @@ async fn run_with(
     }
     out.flush().context("failed to write the output")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_backend(text: &str) -> Result<dbmigrate_core::BackendKind, String> {
+    text.parse()
 }
 
 /// What the databases' histories say about the files (the online half of `check`).
