@@ -68,7 +68,14 @@ pub fn new(
         )
         .into());
     }
-    let history = project.load_history()?;
+    // A file whose up section is still empty does not stop the next one:
+    // only build, check and upgrade refuse it.
+    let (history, unwritten) = project.load_history_lenient()?;
+    for error in &unwritten {
+        eprintln!(
+            "warning: {error}\n  note: `new` goes on; the build, `check` and `upgrade` refuse the file until it is written"
+        );
+    }
     let parent = match &args.revises {
         Some(text) => resolve(&history, text)?,
         None => history.head(),

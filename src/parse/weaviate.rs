@@ -11,7 +11,11 @@ use crate::migration::{Migration, Section};
 
 /// Parses normalised (LF, no BOM) text of a `.weaviate.json` file into
 /// `migration`'s header and section fields.
-pub(crate) fn parse_json(text: &str, migration: &mut Migration) -> Result<(), LineError> {
+pub(crate) fn parse_json(
+    text: &str,
+    migration: &mut Migration,
+    allow_empty: bool,
+) -> Result<(), LineError> {
     if let Some((index, found)) = text
         .char_indices()
         .find(|(_, c)| !c.is_whitespace())
@@ -44,10 +48,13 @@ pub(crate) fn parse_json(text: &str, migration: &mut Migration) -> Result<(), Li
         })?,
     };
     let up_line = key_line("up").unwrap_or(1);
-    if file.up.is_empty() {
+    if !allow_empty && file.up.is_empty() {
         return Err((up_line, ParseErrorKind::EmptyUp));
     }
-    let down_line = down_line(&file, key_line("down"), last_line)?;
+    let down_line = match down_line(&file, key_line("down"), last_line) {
+        Err((line, ParseErrorKind::EmptyDown)) if allow_empty => line,
+        down_line => down_line?,
+    };
     file.check()
         .map_err(|error| operation_error(&file, error, key("up"), key("down")))?;
     migration.message = file.message.trim().to_string();
