@@ -49,7 +49,7 @@ fn weaviate() -> WeaviateBackend {
 async fn execute(backend: &dyn TestBackend, file: &str, script: &str) {
     let carrier = dbmigrate_core::parse::parse_migration(file, script).expect("carrier parses");
     backend
-        .execute_script(&carrier, &carrier.up)
+        .execute_script(&carrier, &carrier.up.to_string())
         .await
         .unwrap_or_else(|e| panic!("{script}: {e}"));
 }

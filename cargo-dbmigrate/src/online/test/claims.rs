@@ -26,10 +26,9 @@ impl Claims {
         let mut claims = Claims::default();
         for migration in migrations.iter().filter(|m| m.backend == kind) {
             for section in [&migration.up, &migration.down] {
-                match kind.descriptor().layout {
-                    Layout::Json => claims.add_operations(section),
-                    Layout::Comments { prefix: "//" } => claims.add_cypher(section),
-                    Layout::Comments { .. } => {}
+                claims.add_operations(section.operations());
+                if matches!(kind.descriptor().layout, Layout::Comments { prefix: "//" }) {
+                    claims.add_cypher(section.script());
                 }
             }
         }
@@ -73,12 +72,9 @@ impl Claims {
             && matches!(&tokens[i - 1].kind, Kind::Word(w) | Kind::Quoted(w) if self.labels.contains(w))
     }
 
-    fn add_operations(&mut self, text: &str) {
-        let Ok(operations) = serde_json::from_str::<Vec<Operation>>(text) else {
-            return;
-        };
+    fn add_operations(&mut self, operations: &[Operation]) {
         for operation in operations {
-            let value = serde_json::to_value(&operation).unwrap_or_default();
+            let value = serde_json::to_value(operation).unwrap_or_default();
             let class = value["class"]["class"].as_str();
             for name in [class, value["collection"].as_str(), value["alias"].as_str()] {
                 self.names.extend(name.map(str::to_string));
@@ -230,10 +226,12 @@ mod tests {
     #[test]
     fn weaviate_collections_and_aliases_are_claimed() {
         let mut claims = Claims::default();
-        claims.add_operations(
+        let operations: Vec<Operation> = serde_json::from_str(
             r#"[{"op": "create_collection", "class": {"class": "Article"}},
                 {"op": "create_alias", "alias": "Latest", "collection": "Article"}]"#,
-        );
+        )
+        .expect("operations");
+        claims.add_operations(&operations);
         let names: Vec<&str> = claims.names.iter().map(String::as_str).collect();
         assert_eq!(names, ["Article", "Latest"]);
         assert!(claims.covers(&SchemaObject::new("collection", "article", "{}")));
