@@ -223,13 +223,13 @@ fn write_details(out: &mut dyn Write, migration: &Migration) -> std::io::Result<
         out,
         "\n== up (line {}) ==\n{}",
         migration.up_line,
-        migration.up.trim_end()
+        migration.up.to_string().trim_end()
     )?;
     writeln!(
         out,
         "\n== down (line {}) ==\n{}",
         migration.down_line,
-        migration.down.trim_end()
+        migration.down.to_string().trim_end()
     )
 }
 

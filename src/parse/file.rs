@@ -3,7 +3,7 @@
 use crate::backend::Layout;
 use crate::checksum::{checksum, normalise};
 use crate::error::{ParseError, ParseErrorKind};
-use crate::migration::{Migration, MigrationOptions};
+use crate::migration::{Migration, MigrationOptions, Section};
 
 use super::name::{file_name_of, parse_file_name};
 use super::{sections, weaviate};
@@ -71,8 +71,8 @@ fn parse_with(path: &str, text: &str, allow_empty: bool) -> Result<Migration, Pa
         message: String::new(),
         created: None,
         options: MigrationOptions::default(),
-        up: String::new(),
-        down: String::new(),
+        up: Section::Script(String::new()),
+        down: Section::Script(String::new()),
         up_line: 0,
         down_line: 0,
         checksum: checksum(text),

@@ -6,7 +6,7 @@ use crate::error::ParseErrorKind;
 
 use super::file::{line_number, LineError};
 use super::header::{split_key_value, Header};
-use crate::migration::Migration;
+use crate::migration::{Migration, Section};
 
 /// A `migrate:` marker line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +89,8 @@ pub(crate) fn parse_sections(
     migration.revises_line = header.revises_line;
     migration.created = header.created;
     migration.options = header.options;
-    (migration.up, migration.up_line) = (up, up_line);
-    (migration.down, migration.down_line) = (down, down_line);
+    (migration.up, migration.up_line) = (Section::Script(up), up_line);
+    (migration.down, migration.down_line) = (Section::Script(down), down_line);
     Ok(())
 }
 
