@@ -366,6 +366,20 @@ impl crate::testing::TestBackend for Neo4jBackend {
             .await
             .map(drop)
     }
+
+    async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
+        let names = &self.names;
+        for cypher in [
+            format!("MATCH (m:{}) DETACH DELETE m", names.migration),
+            format!("MATCH (l:{}) DETACH DELETE l", names.lock),
+            format!("DROP CONSTRAINT {} IF EXISTS", names.migration_constraint),
+            format!("DROP CONSTRAINT {} IF EXISTS", names.lock_constraint),
+        ] {
+            let query = neo4rs::query(&cypher);
+            self.db.run(query).await.map_err(|e| self.db.error(e))?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Neo4jBackend {

@@ -414,6 +414,19 @@ impl crate::testing::TestBackend for WeaviateBackend {
         validate(&ops, &schema).map_err(|e| refused(migration, e.to_string()))?;
         exec::run_ops(&self.client, source, &ops, None, None).await
     }
+
+    async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
+        let markers = lock::markers(&self.client, &self.lock_class).await?;
+        let schema = exec::read_schema(&self.client).await?;
+        let mut own = vec![self.history_class.clone(), self.lock_class.clone()];
+        own.retain(|class| schema.classes.contains_key(class));
+        own.extend(markers.into_iter().map(|(_, name, _)| name));
+        for class in own {
+            let call = super::client::Call::new("DELETE", format!("/v1/schema/{class}"), None);
+            self.client.expect(&call).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for WeaviateBackend {
