@@ -6,6 +6,7 @@ mod cli;
 mod layout;
 mod lifecycle;
 mod neo4j;
+pub mod pg_cluster;
 mod ports;
 mod postgres;
 mod probe;
@@ -16,7 +17,6 @@ mod weaviate;
 
 pub use cli::{run, Args};
 pub use layout::Layout;
-pub use postgres::{bin_dir as postgres_bin_dir, cluster_owner};
 pub use process::tail;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
