@@ -9,6 +9,7 @@
 pub(crate) mod connect;
 mod live;
 mod log;
+mod offline;
 mod render;
 mod test;
 
@@ -102,9 +103,18 @@ pub enum OnlineCommand {
     },
     /// Print the exact statements an upgrade (or downgrade) to a target would run.
     Plan {
-        /// `head`, `base`, a revision, `+N` or `-N` (default: head).
+        /// `head`, `base`, a revision, `+N` or `-N` (default: head); with
+        /// `--offline`, a range `<from>..<to>` (`to` alone: from base).
         #[arg(default_value = "head", allow_hyphen_values = true)]
         target: String,
+        /// Connect to nothing: print the whole script from `<from>` to
+        /// `<to>` (an earlier `<to>` is a downgrade), bookkeeping included,
+        /// for a DBA to run by hand (psql, cypher-shell, HTTP).
+        #[arg(long)]
+        offline: bool,
+        /// With `--offline`: only this database's steps.
+        #[arg(long, requires = "offline", value_parser = parse_backend, value_name = "postgres|neo4j|weaviate")]
+        backend: Option<dbmigrate_core::BackendKind>,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -142,6 +152,16 @@ pub async fn run(
     format: OutputFormat,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
+    if let OnlineCommand::Plan {
+        target,
+        offline: true,
+        backend,
+        ..
+    } = &command
+    {
+        let mut out = std::io::stdout().lock();
+        return offline::plan(project, target, *backend, format, &mut out);
+    }
     let settings = connect::Settings::resolve(command.connection(), &project.root)?;
     let secrets = settings.secrets();
     settings.check_urls()?;
@@ -260,6 +280,10 @@ async fn run_with(
     }
     out.flush().context("failed to write the output")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_backend(text: &str) -> Result<dbmigrate_core::BackendKind, String> {
+    text.parse()
 }
 
 /// What the databases' histories say about the files (the online half of `check`).

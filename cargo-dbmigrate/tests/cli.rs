@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "cli/offline.rs"]
+mod offline;
+
 struct Project {
     _temp: tempfile::TempDir,
     root: PathBuf,

@@ -12,6 +12,8 @@ use dbmigrate_core::testing::TestBackend;
 mod live;
 #[path = "online/log.rs"]
 mod log;
+#[path = "online/offline.rs"]
+mod offline;
 #[path = "online/recovery.rs"]
 mod recovery;
 

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::{Backend, BackendError};
+use super::{Backend, BackendError, PlannedCall, Step};
 
 /// Where one database is and how to keep its bookkeeping.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +41,14 @@ pub type Connecting = Pin<Box<dyn Future<Output = Result<Box<dyn Backend>, Backe
 
 /// Connects one backend.
 pub type ConnectFn = fn(Connection) -> Connecting;
+
+/// Plans one step without a connection (`plan --offline`): the calls
+/// [`Backend::plan`] would give.
+pub type PlanOfflineFn = fn(&ConnectOptions, &Step<'_>) -> Result<Vec<PlannedCall>, BackendError>;
+
+/// The calls that create a backend's history store when missing, as
+/// [`Backend::ensure_history`] makes them (`plan --offline`).
+pub type SetupOfflineFn = fn(&ConnectOptions) -> Result<Vec<PlannedCall>, BackendError>;
 
 /// A backend being connected for tests (it can also run scripts outside bookkeeping).
 #[cfg(feature = "testing")]
@@ -85,6 +93,10 @@ pub struct Connector {
     /// Connects it for round-trip tests.
     #[cfg(feature = "testing")]
     pub connect_for_tests: ConnectForTestsFn,
+    /// Plans a step without a connection.
+    pub plan_offline: PlanOfflineFn,
+    /// Plans the creation of its history store without a connection.
+    pub setup_offline: SetupOfflineFn,
 }
 
 #[cfg(any(
@@ -100,13 +112,15 @@ fn not_compiled(backend: &'static str) -> BackendError {
 }
 
 macro_rules! connector {
-    ($name:ident, $feature:literal, $connect:ident) => {
+    ($name:ident, $feature:literal, $connect:ident, $plan:ident, $setup:ident) => {
         /// The connector of one backend.
         #[cfg(feature = $feature)]
         pub(super) const $name: Connector = Connector {
             connect: |connection| boxed($connect(connection)),
             #[cfg(feature = "testing")]
             connect_for_tests: |connection| boxed_for_tests($connect, connection),
+            plan_offline: $plan,
+            setup_offline: $setup,
         };
         /// The connector of one backend, which this build leaves out.
         #[cfg(not(feature = $feature))]
@@ -114,21 +128,32 @@ macro_rules! connector {
             connect: |_| Box::pin(std::future::ready(Err(not_compiled($feature)))),
             #[cfg(feature = "testing")]
             connect_for_tests: |_| Box::pin(std::future::ready(Err(not_compiled($feature)))),
+            plan_offline: |_, _| Err(not_compiled($feature)),
+            setup_offline: |_| Err(not_compiled($feature)),
         };
     };
 }
 
-connector!(POSTGRES, "postgres", postgres);
-connector!(NEO4J, "neo4j", neo4j);
-connector!(WEAVIATE, "weaviate", weaviate);
+connector!(
+    POSTGRES,
+    "postgres",
+    postgres,
+    postgres_plan,
+    postgres_setup
+);
+connector!(NEO4J, "neo4j", neo4j, neo4j_plan, neo4j_setup);
+connector!(
+    WEAVIATE,
+    "weaviate",
+    weaviate,
+    weaviate_plan,
+    weaviate_setup
+);
 
-/// Connects PostgreSQL with the project's history table and timeouts.
+/// PostgreSQL's settings from the project's: history table and timeouts.
 #[cfg(feature = "postgres")]
-async fn postgres(
-    connection: Connection,
-) -> Result<super::postgres::PostgresBackend, BackendError> {
-    use super::postgres::{PostgresBackend, PostgresConfig};
-    let options = connection.options;
+fn postgres_config(options: &ConnectOptions) -> super::postgres::PostgresConfig {
+    use super::postgres::PostgresConfig;
     let mut config = match options.history_table.as_deref() {
         Some(name) => match name.split_once('.') {
             Some((schema, table)) => PostgresConfig::for_table(schema, table),
@@ -138,6 +163,94 @@ async fn postgres(
     };
     config.lock_timeout = options.lock_timeout;
     config.statement_timeout = options.statement_timeout;
+    config
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_plan(
+    options: &ConnectOptions,
+    step: &Step<'_>,
+) -> Result<Vec<PlannedCall>, BackendError> {
+    let config = postgres_config(options);
+    Ok(super::postgres::PostgresBackend::offline_calls(
+        &config, step,
+    ))
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_setup(options: &ConnectOptions) -> Result<Vec<PlannedCall>, BackendError> {
+    let config = postgres_config(options);
+    Ok(super::postgres::PostgresBackend::offline_setup(&config))
+}
+
+/// Neo4j's settings from the project's: label prefix and lease.
+#[cfg(feature = "neo4j")]
+fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
+    let mut config = super::neo4j::Neo4jConfig::default();
+    if options.for_tests {
+        config.label_prefix = "__DbmigrateTest".into();
+    }
+    config.lease = options.lease.unwrap_or(config.lease);
+    config
+}
+
+#[cfg(feature = "neo4j")]
+fn neo4j_plan(options: &ConnectOptions, step: &Step<'_>) -> Result<Vec<PlannedCall>, BackendError> {
+    let config = neo4j_config(options);
+    Ok(super::neo4j::Neo4jBackend::offline_calls(&config, step))
+}
+
+#[cfg(feature = "neo4j")]
+fn neo4j_setup(options: &ConnectOptions) -> Result<Vec<PlannedCall>, BackendError> {
+    let config = neo4j_config(options);
+    Ok(super::neo4j::Neo4jBackend::offline_setup(&config))
+}
+
+/// Weaviate's settings from the project's: collection prefix and lease.
+#[cfg(feature = "weaviate")]
+fn weaviate_config(options: &ConnectOptions) -> super::weaviate::WeaviateConfig {
+    let mut config = super::weaviate::WeaviateConfig::default();
+    if options.for_tests {
+        config.collection_prefix = "DbmigrateTest".into();
+    }
+    config.lease_ttl = options.lease.unwrap_or(config.lease_ttl);
+    config
+}
+
+/// A Weaviate backend that is never sent anything: its client connects
+/// only on a request, and planning makes none.
+#[cfg(feature = "weaviate")]
+fn weaviate_offline(
+    options: &ConnectOptions,
+) -> Result<super::weaviate::WeaviateBackend, BackendError> {
+    let client = super::weaviate::WeaviateClient::new(
+        "http://offline.invalid",
+        None,
+        weaviate_config(options),
+    )?;
+    Ok(super::weaviate::WeaviateBackend::new(client))
+}
+
+#[cfg(feature = "weaviate")]
+fn weaviate_plan(
+    options: &ConnectOptions,
+    step: &Step<'_>,
+) -> Result<Vec<PlannedCall>, BackendError> {
+    weaviate_offline(options)?.plan(step)
+}
+
+#[cfg(feature = "weaviate")]
+fn weaviate_setup(options: &ConnectOptions) -> Result<Vec<PlannedCall>, BackendError> {
+    Ok(weaviate_offline(options)?.offline_setup())
+}
+
+/// Connects PostgreSQL with the project's history table and timeouts.
+#[cfg(feature = "postgres")]
+async fn postgres(
+    connection: Connection,
+) -> Result<super::postgres::PostgresBackend, BackendError> {
+    use super::postgres::PostgresBackend;
+    let config = postgres_config(&connection.options);
     let backend = PostgresBackend::connect(&connection.url).await?;
     Ok(backend.with_config(config))
 }
@@ -146,7 +259,7 @@ async fn postgres(
 /// `NEO4J_PASSWORD`, database from `NEO4J_DATABASE` (default: the server's).
 #[cfg(feature = "neo4j")]
 async fn neo4j(connection: Connection) -> Result<super::neo4j::Neo4jBackend, BackendError> {
-    use super::neo4j::{Neo4jBackend, Neo4jConfig};
+    use super::neo4j::Neo4jBackend;
     let setting = |name: &str| connection.settings.get(name).map(String::as_str);
     let backend = Neo4jBackend::connect(
         &connection.url,
@@ -154,12 +267,7 @@ async fn neo4j(connection: Connection) -> Result<super::neo4j::Neo4jBackend, Bac
         setting("NEO4J_PASSWORD").unwrap_or_default(),
         setting("NEO4J_DATABASE"),
     )?;
-    let mut config = Neo4jConfig::default();
-    if connection.options.for_tests {
-        config.label_prefix = "__DbmigrateTest".into();
-    }
-    config.lease = connection.options.lease.unwrap_or(config.lease);
-    Ok(backend.with_config(config))
+    Ok(backend.with_config(neo4j_config(&connection.options)))
 }
 
 /// Connects Weaviate: API key from `WEAVIATE_API_KEY`.
@@ -167,12 +275,8 @@ async fn neo4j(connection: Connection) -> Result<super::neo4j::Neo4jBackend, Bac
 async fn weaviate(
     connection: Connection,
 ) -> Result<super::weaviate::WeaviateBackend, BackendError> {
-    use super::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
-    let mut config = WeaviateConfig::default();
-    if connection.options.for_tests {
-        config.collection_prefix = "DbmigrateTest".into();
-    }
-    config.lease_ttl = connection.options.lease.unwrap_or(config.lease_ttl);
+    use super::weaviate::{WeaviateBackend, WeaviateClient};
+    let config = weaviate_config(&connection.options);
     let api_key = connection.settings.get("WEAVIATE_API_KEY").cloned();
     let client = WeaviateClient::new(&connection.url, api_key, config)?;
     Ok(WeaviateBackend::new(client))

@@ -24,7 +24,9 @@ pub mod postgres;
 pub mod weaviate;
 
 #[cfg(feature = "runtime")]
-pub use connect::{ConnectFn, ConnectOptions, Connecting, Connection, Connector};
+pub use connect::{
+    ConnectFn, ConnectOptions, Connecting, Connection, Connector, PlanOfflineFn, SetupOfflineFn,
+};
 #[cfg(feature = "testing")]
 pub use connect::{ConnectForTestsFn, ConnectingForTests};
 pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTORS};

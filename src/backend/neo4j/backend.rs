@@ -189,33 +189,21 @@ impl Neo4jBackend {
 
     /// The exact calls of a step: statements and bookkeeping.
     fn calls(&self, step: &Step<'_>) -> Vec<Call> {
-        let migration = step.migration;
-        let statements = execute::statements(
-            migration.section(step.direction),
-            migration.section_line(step.direction),
-        );
-        let grouped = execute::group(&statements, migration.options.transaction);
-        let (dirty, record) = match step.direction {
-            Direction::Up => (
-                history::write(
-                    &self.names,
-                    migration,
-                    RecordState::Dirty(Direction::Up),
-                    step.applied_by,
-                ),
-                history::write(
-                    &self.names,
-                    migration,
-                    RecordState::Applied,
-                    step.applied_by,
-                ),
-            ),
-            Direction::Down => (
-                history::mark_reverting(&self.names, migration, step.applied_by),
-                history::delete(&self.names, &migration.revision_id),
-            ),
-        };
-        execute::with_bookkeeping(grouped, dirty, record)
+        step_calls(&self.names, step)
+    }
+
+    /// The calls of `step` as [`Backend::plan`] gives them, without a
+    /// connection (`plan --offline`).
+    pub fn offline_calls(config: &Neo4jConfig, step: &Step<'_>) -> Vec<PlannedCall> {
+        let names = Names::new(&config.label_prefix);
+        step_calls(&names, step).iter().map(Call::planned).collect()
+    }
+
+    /// The constraint that [`Backend::ensure_history`] creates when missing
+    /// (`plan --offline`).
+    pub fn offline_setup(config: &Neo4jConfig) -> Vec<PlannedCall> {
+        let names = Names::new(&config.label_prefix);
+        vec![Call::Bookkeeping(history::ensure_constraint(&names)).planned()]
     }
 
     /// Stops renewing the lease and, when a runtime is at hand, releases the
@@ -226,6 +214,32 @@ impl Neo4jBackend {
             lease.abandon();
         }
     }
+}
+
+/// The exact calls of a step: statements and bookkeeping.
+fn step_calls(names: &Names, step: &Step<'_>) -> Vec<Call> {
+    let migration = step.migration;
+    let statements = execute::statements(
+        migration.section(step.direction),
+        migration.section_line(step.direction),
+    );
+    let grouped = execute::group(&statements, migration.options.transaction);
+    let (dirty, record) = match step.direction {
+        Direction::Up => (
+            history::write(
+                names,
+                migration,
+                RecordState::Dirty(Direction::Up),
+                step.applied_by,
+            ),
+            history::write(names, migration, RecordState::Applied, step.applied_by),
+        ),
+        Direction::Down => (
+            history::mark_reverting(names, migration, step.applied_by),
+            history::delete(names, &migration.revision_id),
+        ),
+    };
+    execute::with_bookkeeping(grouped, dirty, record)
 }
 
 #[async_trait::async_trait]

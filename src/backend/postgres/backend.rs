@@ -108,6 +108,22 @@ impl std::ops::DerefMut for Work {
 }
 
 impl PostgresBackend {
+    /// The calls of `step` as [`Backend::plan`] gives them, without a
+    /// connection (`plan --offline`).
+    pub fn offline_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
+        sql::step_calls(config, step)
+    }
+
+    /// The statement that creates the history table when missing, as
+    /// [`Backend::ensure_history`] runs it (`plan --offline`).
+    pub fn offline_setup(config: &PostgresConfig) -> Vec<PlannedCall> {
+        vec![PlannedCall {
+            language: "sql",
+            text: format!("{}\n", sql::create_history(config)),
+            bookkeeping: true,
+        }]
+    }
+
     /// A backend on `pool`.
     pub fn new(pool: PgPool, config: PostgresConfig) -> PostgresBackend {
         let location = describe(&pool.connect_options());

@@ -98,6 +98,14 @@ impl WeaviateBackend {
         &self.client
     }
 
+    /// The call that creates the history collection, as
+    /// [`Backend::ensure_history`] makes it when missing (`plan --offline`).
+    pub fn offline_setup(&self) -> Vec<PlannedCall> {
+        let definition = history_class(&self.history_class);
+        let call = super::client::Call::new("POST", "/v1/schema", Some(definition));
+        vec![bookkeeping(call.render())]
+    }
+
     /// The operations of `migration`'s section for `direction`, validated
     /// offline (irreversibility, shapes) and against `schema`.
     fn checked_ops<'a>(
