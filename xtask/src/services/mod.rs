@@ -14,6 +14,7 @@ mod process;
 mod server;
 mod service;
 mod weaviate;
+pub mod weaviate_cluster;
 
 pub use cli::{run, Args};
 pub use layout::Layout;
