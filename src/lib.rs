@@ -136,7 +136,9 @@ pub use checksum::{chain_hash, checksum, Checksum};
 pub use embedded::{EmbeddedFile, Migrations};
 pub use error::{Error, GraphError, ParseError, ParseErrorKind};
 pub use graph::History;
-pub use migration::{BackendKind, Direction, Migration, MigrationOptions, TransactionMode};
+pub use migration::{
+    BackendKind, Direction, Migration, MigrationOptions, Section, TransactionMode,
+};
 pub use target::Target;
 
 #[cfg(feature = "runtime")]

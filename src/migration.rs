@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::checksum::Checksum;
+use crate::weaviate_ops::Operation;
 
 /// Which database a migration runs on; chosen by the file extension.
 #[derive(
@@ -91,6 +92,15 @@ impl Direction {
             Direction::Down => "downgrade",
         }
     }
+
+    /// The verb a step running in this direction is shown with, cargo-style:
+    /// `Applying` or `Reverting`.
+    pub fn step_verb(self) -> &'static str {
+        match self {
+            Direction::Up => "Applying",
+            Direction::Down => "Reverting",
+        }
+    }
 }
 
 impl fmt::Display for Direction {
@@ -148,10 +158,10 @@ pub struct Migration {
     pub created: Option<String>,
     /// Header options.
     pub options: MigrationOptions,
-    /// The up section, as written (for `.weaviate.json`, the JSON of the `up` list).
-    pub up: String,
-    /// The down section, as written; empty for an irreversible migration.
-    pub down: String,
+    /// The up section: statements as written, or the `up` list's operations.
+    pub up: Section,
+    /// The down section; empty for an irreversible migration.
+    pub down: Section,
     /// 1-based line where the up section starts (for messages).
     pub up_line: u32,
     /// 1-based line where the down section starts (for messages); 0 when absent.
@@ -162,7 +172,7 @@ pub struct Migration {
 
 impl Migration {
     /// The section for a direction.
-    pub fn section(&self, direction: Direction) -> &str {
+    pub fn section(&self, direction: Direction) -> &Section {
         match direction {
             Direction::Up => &self.up,
             Direction::Down => &self.down,
@@ -174,6 +184,63 @@ impl Migration {
         match direction {
             Direction::Up => self.up_line,
             Direction::Down => self.down_line,
+        }
+    }
+}
+
+/// The content of an up or down section, typed by the file's layout.
+///
+/// Serialized untagged: a script as its text, Weaviate operations as a list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Section {
+    /// The statements of a `.sql` or `.cypher` section, as written (LF line
+    /// ends, blank lines around it trimmed).
+    Script(String),
+    /// The operations of a `.weaviate.json` list, parsed and checked once when
+    /// the file is read.
+    Weaviate(Vec<Operation>),
+}
+
+impl Section {
+    /// The statements of a script section; `""` for a Weaviate section
+    /// (a backend only ever receives sections of its own kind).
+    pub fn script(&self) -> &str {
+        match self {
+            Section::Script(text) => text,
+            Section::Weaviate(_) => "",
+        }
+    }
+
+    /// The operations of a Weaviate section; none for a script section.
+    pub fn operations(&self) -> &[Operation] {
+        match self {
+            Section::Script(_) => &[],
+            Section::Weaviate(operations) => operations,
+        }
+    }
+
+    /// True when the section holds nothing (the down section of an irreversible migration).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Section::Script(text) => text.is_empty(),
+            Section::Weaviate(operations) => operations.is_empty(),
+        }
+    }
+}
+
+/// The section as a person reads it: a script's text, or the operations as
+/// pretty-printed JSON (nothing for an empty list).
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Section::Script(text) => f.write_str(text),
+            Section::Weaviate(operations) if operations.is_empty() => Ok(()),
+            Section::Weaviate(operations) => {
+                let json = serde_json::to_string_pretty(operations).map_err(|_| fmt::Error)?;
+                f.write_str(&json)
+            }
         }
     }
 }

@@ -137,6 +137,33 @@ fn parse_backend(text: &str) -> Result<dbmigrate_core::BackendKind, String> {
     text.parse()
 }
 
+/// The runner's migration lock, for the commands that take it (issue
+/// 13.7). Separate from `Lock-Timeout` / `lock-timeout`, which bound
+/// PostgreSQL's wait for table locks inside a step.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+#[command(next_help_heading = "Migration lock")]
+pub struct LockArgs {
+    /// Seconds to wait for the migration lock while another run holds it,
+    /// then fail [default: $DBMIGRATE_LOCK_WAIT_SECONDS, else 60]
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub lock_wait_seconds: Option<std::time::Duration>,
+    /// Neo4j and Weaviate: seconds the lock's lease lasts unrenewed; a killed
+    /// run is taken over after about this long, a run stalled longer is
+    /// fenced out [default: $DBMIGRATE_LEASE_SECONDS, else 10]
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub lease_seconds: Option<std::time::Duration>,
+}
+
+/// A positive, finite number of seconds (`0.5`, `90`).
+pub fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Ok(std::time::Duration::from_secs_f64(seconds))
+        }
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
+}
+
 /// The arguments without the `dbmigrate` that cargo inserts when it runs
 /// `cargo dbmigrate …` as `cargo-dbmigrate dbmigrate …`.
 pub fn normalized_args(

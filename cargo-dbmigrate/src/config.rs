@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dbmigrate_core::{BackendKind, History, Migration};
+use dbmigrate_core::{BackendKind, History, Migration, ParseError};
 
 use crate::exit::{HistoryBroken, UsageError};
 
@@ -131,10 +131,29 @@ impl Project {
     /// Every migration file, parsed; parse errors end in a [`HistoryBroken`]
     /// error (the first; the others are printed to stderr). A missing folder holds no migrations.
     pub fn load_migrations(&self) -> anyhow::Result<Vec<Migration>> {
+        self.load(false).map(|(migrations, _)| migrations)
+    }
+
+    /// Like [`Project::load_history`], but a file whose up section is still
+    /// empty loads too; each such file comes back as a warning (`new` only
+    /// needs the graph; build, check and upgrade refuse the file).
+    pub fn load_history_lenient(&self) -> anyhow::Result<(History, Vec<ParseError>)> {
+        let (migrations, warnings) = self.load(true)?;
+        let history = History::new(migrations).map_err(|error| HistoryBroken(error.to_string()))?;
+        Ok((history, warnings))
+    }
+
+    fn load(&self, lenient: bool) -> anyhow::Result<(Vec<Migration>, Vec<ParseError>)> {
         if !self.migrations_dir.is_dir() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
-        dbmigrate_core::parse::load_dir(&self.display_dir()).map_err(|errors| {
+        let dir = self.display_dir();
+        let loaded = if lenient {
+            dbmigrate_core::parse::load_dir_lenient(&dir)
+        } else {
+            dbmigrate_core::parse::load_dir(&dir).map(|migrations| (migrations, Vec::new()))
+        };
+        loaded.map_err(|errors| {
             // The first error is the command's error (JSON shows its file and
             // line); any others are listed before it.
             for error in errors.iter().skip(1) {

@@ -68,7 +68,14 @@ pub fn new(
         )
         .into());
     }
-    let history = project.load_history()?;
+    // A file whose up section is still empty does not stop the next one:
+    // only build, check and upgrade refuse it.
+    let (history, unwritten) = project.load_history_lenient()?;
+    for error in &unwritten {
+        eprintln!(
+            "warning: {error}\n  note: `new` goes on; the build, `check` and `upgrade` refuse the file until it is written"
+        );
+    }
     let parent = match &args.revises {
         Some(text) => resolve(&history, text)?,
         None => history.head(),
@@ -216,13 +223,13 @@ fn write_details(out: &mut dyn Write, migration: &Migration) -> std::io::Result<
         out,
         "\n== up (line {}) ==\n{}",
         migration.up_line,
-        migration.up.trim_end()
+        migration.up.to_string().trim_end()
     )?;
     writeln!(
         out,
         "\n== down (line {}) ==\n{}",
         migration.down_line,
-        migration.down.trim_end()
+        migration.down.to_string().trim_end()
     )
 }
 

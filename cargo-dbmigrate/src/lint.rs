@@ -4,6 +4,7 @@
 //! configured database has applied, as one run, with live table sizes in the
 //! messages. `--all` lints the whole history. Errors exit 1.
 
+mod counts;
 mod live;
 mod render;
 

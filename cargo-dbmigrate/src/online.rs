@@ -56,6 +56,8 @@ pub enum OnlineCommand {
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
+        lock: crate::args::LockArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Revert applied migrations down to a target (default: -1, the last one).
@@ -67,10 +69,14 @@ pub enum OnlineCommand {
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
+        lock: crate::args::LockArgs,
+        #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Revert the last applied migration and apply it again.
     Redo {
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -78,6 +84,8 @@ pub enum OnlineCommand {
     Stamp {
         /// The revision to record (`base` clears the history).
         rev: String,
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -98,6 +106,8 @@ pub enum OnlineCommand {
         /// file's checksum; prints the old and the new one.
         #[arg(long, requires = "rev")]
         accept_checksum: bool,
+        #[command(flatten)]
+        lock: crate::args::LockArgs,
         #[command(flatten)]
         connection: ConnectionArgs,
     },
@@ -136,11 +146,23 @@ impl OnlineCommand {
             | OnlineCommand::Log { connection }
             | OnlineCommand::Upgrade { connection, .. }
             | OnlineCommand::Downgrade { connection, .. }
-            | OnlineCommand::Redo { connection }
+            | OnlineCommand::Redo { connection, .. }
             | OnlineCommand::Stamp { connection, .. }
             | OnlineCommand::Repair { connection, .. }
             | OnlineCommand::Plan { connection, .. }
             | OnlineCommand::Test { connection, .. } => connection,
+        }
+    }
+
+    /// The migration lock flags of the commands that take the lock.
+    fn lock(&self) -> crate::args::LockArgs {
+        match self {
+            OnlineCommand::Upgrade { lock, .. }
+            | OnlineCommand::Downgrade { lock, .. }
+            | OnlineCommand::Redo { lock, .. }
+            | OnlineCommand::Stamp { lock, .. }
+            | OnlineCommand::Repair { lock, .. } => *lock,
+            _ => crate::args::LockArgs::default(),
         }
     }
 }
@@ -162,7 +184,8 @@ pub async fn run(
         let mut out = std::io::stdout().lock();
         return offline::plan(project, target, *backend, format, &mut out);
     }
-    let settings = connect::Settings::resolve(command.connection(), &project.root)?;
+    let settings =
+        connect::Settings::resolve(command.connection(), &project.root)?.with_lock(command.lock());
     let secrets = settings.secrets();
     settings.check_urls()?;
     let result = match command {

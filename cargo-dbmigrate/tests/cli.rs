@@ -139,14 +139,50 @@ fn new_revises_the_previous_head() {
         .expect("Created header");
     insta::assert_snapshot!("new_sql", text.replace(created, "-- Created: [NOW]"));
 
-    // A scaffold's sections are empty until written: `new` refuses to build on it.
-    let refused = project.run(&["new", "next"]);
-    assert_eq!(refused.code, 3);
+    // A scaffold's sections are empty until written: `new` goes on with a
+    // warning naming the file, and revises it; `check` refuses it.
+    let next = project.run(&["new", "next"]).success();
+    assert!(
+        next.stderr.contains(&format!(
+            "warning: migrations/{file_name}:17: the up section is empty"
+        )),
+        "{}",
+        next.stderr
+    );
+    let next_name = next
+        .stdout
+        .trim()
+        .strip_prefix("migrations/")
+        .unwrap()
+        .to_string();
+    let next_text = project.read_migration(&next_name);
+    assert!(
+        next_text.contains(&format!("-- Revises: {}\n", &file_name[..20])),
+        "{next_text}"
+    );
+    // And again on two unwritten files, each named once.
+    let third = project.run(&["new", "third"]).success();
+    assert_eq!(
+        third.stderr.matches("the up section is empty").count(),
+        2,
+        "{}",
+        third.stderr
+    );
+    let refused = project.run(&["check"]);
+    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
     assert!(
         refused.stderr.contains(":17: the up section is empty"),
         "{}",
         refused.stderr
     );
+    let third_name = third
+        .stdout
+        .trim()
+        .strip_prefix("migrations/")
+        .unwrap()
+        .to_string();
+    std::fs::remove_file(project.migration_path(&third_name)).unwrap();
+    std::fs::remove_file(project.migration_path(&next_name)).unwrap();
     let written = text.replace(
         "-- migrate:up\n\n\n-- migrate:down\n",
         "-- migrate:up\nSELECT 1;\n\n-- migrate:down\nSELECT 1;\n",

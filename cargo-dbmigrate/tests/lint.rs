@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "lint/live_counts.rs"]
+mod live_counts;
+
 struct Project {
     _temp: tempfile::TempDir,
     root: PathBuf,

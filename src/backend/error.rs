@@ -15,7 +15,7 @@ pub enum BackendError {
         message: String,
     },
     /// The lock could not be had in time.
-    #[error("timed out after {waited:?} waiting for the migration lock on {location}, held by {holder}\n  help: wait for that run to finish; if it died, its lock is released when its session ends (PostgreSQL) or its lease expires")]
+    #[error("timed out after {waited:?} waiting for the migration lock on {location}, held by {holder}\n  help: wait for that run to finish, or wait longer for the lock with `--lock-wait-seconds` / `DBMIGRATE_LOCK_WAIT_SECONDS` (`Migrator::lock_timeout` in code; not the `Lock-Timeout` header, which bounds table locks); if it died, its lock is released when its session ends (PostgreSQL) or its lease expires")]
     LockTimeout {
         /// The database.
         location: String,
@@ -26,7 +26,7 @@ pub enum BackendError {
     },
     /// The lease of a held lock was lost: it lapsed before it could be
     /// renewed (a stalled run) or a newer holder took it over.
-    #[error("{location}: the migration lock (fencing token {fence}) was lost before this step could commit; nothing more was run\n  help: another run holds the lock now: run again; if steps stall longer than the lease, raise it (`lease`)")]
+    #[error("{location}: the migration lock (fencing token {fence}) was lost before this step could commit; nothing more was run\n  help: another run holds the lock now: run again; if steps stall longer than the lease, raise it with `--lease-seconds` / `DBMIGRATE_LEASE_SECONDS` (`lease` in code)")]
     LockLost {
         /// The database.
         location: String,

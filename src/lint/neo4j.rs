@@ -21,8 +21,8 @@ use split::{split_statements, Statement, StatementKind};
 
 /// Lints one `.cypher` file.
 pub(crate) fn file(migration: &Migration, context: &mut Context) -> (Vec<Finding>, Vec<Allow>) {
-    let statements = split_statements(&migration.up);
-    let lines: Vec<&str> = migration.up.split('\n').collect();
+    let statements = split_statements(migration.up.script());
+    let lines: Vec<&str> = migration.up.script().split('\n').collect();
     let (mut findings, mut all_allows) = (Vec::new(), Vec::new());
     let mut previous_end = 0usize;
     let has_schema = statements

@@ -46,7 +46,7 @@ pub(crate) struct State {
 
 /// Where a byte offset of the up section is in the file.
 fn position(migration: &Migration, offset: usize) -> (u32, u32) {
-    let before = &migration.up[..offset.min(migration.up.len())];
+    let before = &migration.up.script()[..offset.min(migration.up.script().len())];
     let line = migration.up_line + before.matches('\n').count() as u32;
     let column = before
         .rsplit('\n')
@@ -74,11 +74,15 @@ impl State {
         };
         let (mut findings, mut all_allows) = (Vec::new(), Vec::new());
         let mut previous_end = 0;
-        for statement in statements(&migration.up) {
+        for statement in statements(migration.up.script()) {
             let gap_line = position(migration, previous_end).0;
-            let allows = allows_in(&migration.up[previous_end..statement.start], gap_line, "--");
+            let allows = allows_in(
+                &migration.up.script()[previous_end..statement.start],
+                gap_line,
+                "--",
+            );
             previous_end = statement.end;
-            let text = &migration.up[statement.start..statement.end];
+            let text = &migration.up.script()[statement.start..statement.end];
             if linted {
                 let mut violations = self.squawk_in(&squawk, &statement, migration, context, text);
                 violations.extend(self.own_rules(
@@ -325,10 +329,15 @@ fn is_new_table(statement: &SqlStatement, context: &Context) -> bool {
 
 /// A `Lock-Timeout` header, the project default, or a `SET lock_timeout` in the section.
 fn has_lock_timeout(migration: &Migration, context: &Context) -> bool {
-    let sets_it = migration.up.to_ascii_lowercase().lines().any(|line| {
-        let line = line.trim_start();
-        line.starts_with("set lock_timeout") || line.starts_with("set local lock_timeout")
-    });
+    let sets_it = migration
+        .up
+        .script()
+        .to_ascii_lowercase()
+        .lines()
+        .any(|line| {
+            let line = line.trim_start();
+            line.starts_with("set lock_timeout") || line.starts_with("set local lock_timeout")
+        });
     migration.options.lock_timeout.is_some()
         || context.options.default_lock_timeout.is_some()
         || sets_it
@@ -380,9 +389,9 @@ fn live_clause(rule: SquawkRule, statement: &SqlStatement, context: &Context) ->
 
 /// Squawk's default rules on the up section, told whether it runs in one transaction.
 fn run_squawk(migration: &Migration) -> Vec<squawk_linter::Violation> {
-    let parse = SourceFile::parse(&migration.up);
+    let parse = SourceFile::parse(migration.up.script());
     let mut linter = Linter::with_default_rules();
     linter.settings.assume_in_transaction =
         migration.options.transaction == TransactionMode::Single;
-    linter.lint(&parse, &migration.up)
+    linter.lint(&parse, migration.up.script())
 }

@@ -27,11 +27,8 @@ impl State {
         context: &mut Context,
         linted: bool,
     ) -> Vec<Finding> {
-        let Ok(operations) = serde_json::from_str::<Vec<Operation>>(&migration.up) else {
-            return Vec::new();
-        };
         let mut findings = Vec::new();
-        for (index, operation) in operations.iter().enumerate() {
+        for (index, operation) in migration.up.operations().iter().enumerate() {
             if linted {
                 let at = (op_line(migration, text, index), 1);
                 findings.extend(

@@ -116,7 +116,7 @@ fn crlf_and_bom_copies_parse_to_the_same_migrations() {
             crlf.file_name
         );
         assert!(
-            !crlf.up.contains('\r') && !crlf.down.contains('\r'),
+            !crlf.up.to_string().contains('\r') && !crlf.down.to_string().contains('\r'),
             "{}",
             crlf.file_name
         );

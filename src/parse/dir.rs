@@ -40,6 +40,17 @@ fn classify(file_name: &str) -> Entry {
 /// unknown extension is an error. All errors are returned, not just the first;
 /// paths in them are `dir` joined with the file name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, Vec<Error>> {
+    load(dir, false).map(|(migrations, _)| migrations)
+}
+
+/// Like [`load_dir`], but files whose only problem is an empty up section
+/// load too (see [`parse_migration_lenient`](super::parse_migration_lenient));
+/// their errors come back as warnings beside the migrations.
+pub fn load_dir_lenient(dir: &Path) -> Result<(Vec<Migration>, Vec<ParseError>), Vec<Error>> {
+    load(dir, true)
+}
+
+fn load(dir: &Path, lenient: bool) -> Result<(Vec<Migration>, Vec<ParseError>), Vec<Error>> {
     let io_error = |path: &Path, source| Error::Io {
         path: path.display().to_string(),
         cause: source,
@@ -58,6 +69,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, Vec<Error>> {
     }
     files.sort();
     let mut migrations = Vec::new();
+    let mut warnings = Vec::new();
     for path in files {
         let file_name = path
             .file_name()
@@ -74,8 +86,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, Vec<Error>> {
                 },
             })),
             Entry::Migration => match std::fs::read(&path) {
-                Ok(bytes) => match parse_bytes(&shown, &bytes) {
-                    Ok(migration) => migrations.push(migration),
+                Ok(bytes) => match parse_file(&shown, &bytes, lenient) {
+                    Ok((migration, warning)) => {
+                        migrations.push(migration);
+                        warnings.extend(warning);
+                    }
                     Err(error) => errors.push(Error::Parse(error)),
                 },
                 Err(source) => errors.push(io_error(&path, source)),
@@ -83,9 +98,21 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, Vec<Error>> {
         }
     }
     if errors.is_empty() {
-        Ok(migrations)
+        Ok((migrations, warnings))
     } else {
         Err(errors)
+    }
+}
+
+/// One file's bytes, strictly or leniently parsed.
+fn parse_file(
+    path: &str,
+    bytes: &[u8],
+    lenient: bool,
+) -> Result<(Migration, Option<ParseError>), ParseError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if lenient => super::parse_migration_lenient(path, text),
+        _ => parse_bytes(path, bytes).map(|migration| (migration, None)),
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::backend::Layout;
 use crate::checksum::{checksum, normalise};
 use crate::error::{ParseError, ParseErrorKind};
-use crate::migration::{Migration, MigrationOptions};
+use crate::migration::{Migration, MigrationOptions, Section};
 
 use super::name::{file_name_of, parse_file_name};
 use super::{sections, weaviate};
@@ -18,6 +18,34 @@ pub(crate) type LineError = (u32, ParseErrorKind);
 /// backend. A BOM and CRLF line ends parse exactly like LF text; the sections
 /// are stored with LF line ends and the checksum covers the whole text.
 pub fn parse_migration(path: &str, text: &str) -> Result<Migration, ParseError> {
+    parse_with(path, text, false)
+}
+
+/// Like [`parse_migration`], but a file whose sections are not written yet
+/// (an empty up or down section, as `new` leaves them) still parses, with
+/// those sections empty; the [`EmptyUp`](ParseErrorKind::EmptyUp) or
+/// [`EmptyDown`](ParseErrorKind::EmptyDown) error comes back beside it as a
+/// warning. For tools that only need the revision graph (`new`); building,
+/// checking and applying stay strict.
+pub fn parse_migration_lenient(
+    path: &str,
+    text: &str,
+) -> Result<(Migration, Option<ParseError>), ParseError> {
+    match parse_with(path, text, false) {
+        Ok(migration) => Ok((migration, None)),
+        Err(error)
+            if matches!(
+                error.kind,
+                ParseErrorKind::EmptyUp | ParseErrorKind::EmptyDown
+            ) =>
+        {
+            Ok((parse_with(path, text, true)?, Some(error)))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn parse_with(path: &str, text: &str, allow_empty: bool) -> Result<Migration, ParseError> {
     let error = |line: u32, kind: ParseErrorKind| ParseError {
         path: path.to_string(),
         line,
@@ -43,16 +71,16 @@ pub fn parse_migration(path: &str, text: &str) -> Result<Migration, ParseError> 
         message: String::new(),
         created: None,
         options: MigrationOptions::default(),
-        up: String::new(),
-        down: String::new(),
+        up: Section::Script(String::new()),
+        down: Section::Script(String::new()),
         up_line: 0,
         down_line: 0,
         checksum: checksum(text),
     };
     match descriptor.layout {
-        Layout::Json => weaviate::parse_json(&normalised, &mut migration),
+        Layout::Json => weaviate::parse_json(&normalised, &mut migration, allow_empty),
         Layout::Comments { prefix } => {
-            sections::parse_sections(&normalised, descriptor, prefix, &mut migration)
+            sections::parse_sections(&normalised, descriptor, prefix, &mut migration, allow_empty)
         }
     }
     .map_err(|(line, kind)| error(line, kind))?;

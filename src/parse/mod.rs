@@ -15,6 +15,6 @@ mod corpus;
 #[cfg(test)]
 mod tests;
 
-pub use dir::load_dir;
-pub use file::{parse_bytes, parse_migration};
+pub use dir::{load_dir, load_dir_lenient};
+pub use file::{parse_bytes, parse_migration, parse_migration_lenient};
 pub use header::parse_duration;

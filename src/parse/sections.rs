@@ -6,7 +6,7 @@ use crate::error::ParseErrorKind;
 
 use super::file::{line_number, LineError};
 use super::header::{split_key_value, Header};
-use crate::migration::Migration;
+use crate::migration::{Migration, Section};
 
 /// A `migrate:` marker line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,7 @@ pub(crate) fn parse_sections(
     descriptor: &Descriptor,
     prefix: &str,
     migration: &mut Migration,
+    allow_empty: bool,
 ) -> Result<(), LineError> {
     let extension = descriptor.extension;
     let lines: Vec<&str> = text.split('\n').collect();
@@ -71,11 +72,14 @@ pub(crate) fn parse_sections(
     };
     let up_end = down_marker.unwrap_or(lines.len());
     let up_lines = &lines[up_marker + 1..up_end];
-    if !up_lines.iter().any(|line| is_statement(line, prefix)) {
+    if !allow_empty && !up_lines.iter().any(|line| is_statement(line, prefix)) {
         return Err((line_number(up_marker + 1), ParseErrorKind::EmptyUp));
     }
     let (up, up_line) = section_text(up_lines, up_marker + 1);
-    let (down, down_line) = down_section(&lines, down_marker, &header, prefix, last_line)?;
+    let (down, down_line) = match down_section(&lines, down_marker, &header, prefix, last_line) {
+        Err((line, ParseErrorKind::EmptyDown)) if allow_empty => (String::new(), line),
+        down => down?,
+    };
     if let Some(check) = descriptor.check_section {
         check(&up, up_line)?;
         check(&down, down_line)?;
@@ -85,8 +89,8 @@ pub(crate) fn parse_sections(
     migration.revises_line = header.revises_line;
     migration.created = header.created;
     migration.options = header.options;
-    (migration.up, migration.up_line) = (up, up_line);
-    (migration.down, migration.down_line) = (down, down_line);
+    (migration.up, migration.up_line) = (Section::Script(up), up_line);
+    (migration.down, migration.down_line) = (Section::Script(down), down_line);
     Ok(())
 }
 

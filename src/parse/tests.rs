@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::{parse_bytes, parse_migration};
-use crate::migration::{BackendKind, Migration, TransactionMode};
+use crate::migration::{BackendKind, Migration, Section, TransactionMode};
+use crate::weaviate_ops::Operation;
 
 const SQL: &str = "\
 -- Message: add guardian consent
@@ -87,9 +88,12 @@ fn sql_file_with_every_header() {
         migration.options.statement_timeout,
         Some(Duration::from_secs(120))
     );
-    assert_eq!(migration.up, "CREATE TABLE guardian_consents (id bigint);");
+    assert_eq!(
+        migration.up.script(),
+        "CREATE TABLE guardian_consents (id bigint);"
+    );
     assert_eq!(migration.up_line, 10);
-    assert_eq!(migration.down, "DROP TABLE guardian_consents;");
+    assert_eq!(migration.down.script(), "DROP TABLE guardian_consents;");
     assert_eq!(migration.down_line, 13);
     assert_eq!(migration.checksum, crate::checksum::checksum(SQL));
 }
@@ -100,8 +104,8 @@ fn cypher_file_uses_slash_comments() {
     assert_eq!(migration.backend, BackendKind::Neo4j);
     assert_eq!(migration.parent, None);
     assert_eq!((migration.up_line, migration.down_line), (5, 7));
-    assert!(migration.up.starts_with("CREATE CONSTRAINT"));
-    assert!(migration.down.starts_with("DROP CONSTRAINT"));
+    assert!(migration.up.script().starts_with("CREATE CONSTRAINT"));
+    assert!(migration.down.script().starts_with("DROP CONSTRAINT"));
 }
 
 #[test]
@@ -114,16 +118,12 @@ fn weaviate_file() {
     assert_eq!(migration.message, "text chunk collection");
     assert_eq!(migration.parent.as_deref(), Some("20241202_1000_e5f6a7"));
     assert_eq!((migration.up_line, migration.down_line), (4, 7));
-    assert!(
-        migration.up.contains("\"create_collection\""),
-        "{}",
-        migration.up
-    );
-    assert!(
-        migration.down.contains("\"delete_collection\""),
-        "{}",
-        migration.down
-    );
+    let names = |section: &Section| -> Vec<&str> {
+        section.operations().iter().map(Operation::name).collect()
+    };
+    assert_eq!(names(&migration.up), ["create_collection"]);
+    assert_eq!(names(&migration.down), ["delete_collection"]);
+    assert_eq!(migration.up.script(), "");
 }
 
 #[test]
@@ -146,11 +146,11 @@ fn irreversible_needs_no_down() {
     let text = "-- Message: m\n-- Irreversible: true\n-- migrate:up\nDROP TABLE t;\n";
     let migration = parse_ok("20241201_1100_b2c3d4_x.sql", text);
     assert!(migration.options.irreversible);
-    assert_eq!((migration.down.as_str(), migration.down_line), ("", 0));
+    assert_eq!((migration.down.script(), migration.down_line), ("", 0));
     let with_comment_only = format!("{text}-- migrate:down\n-- nothing can bring it back\n");
     assert_eq!(
         parse_ok("20241201_1100_b2c3d4_x.sql", &with_comment_only).down,
-        ""
+        Section::Script(String::new())
     );
 }
 
@@ -158,7 +158,7 @@ fn irreversible_needs_no_down() {
 fn down_may_be_a_comment_saying_why_nothing_is_undone() {
     let text = "-- Message: m\n-- migrate:up\nUPDATE t SET a = 1;\n-- migrate:down\n-- the column is dropped by the previous step\n";
     assert_eq!(
-        parse_ok("20241201_1100_b2c3d4_x.sql", text).down,
+        parse_ok("20241201_1100_b2c3d4_x.sql", text).down.script(),
         "-- the column is dropped by the previous step"
     );
 }
@@ -311,12 +311,8 @@ fn bad_weaviate_files() {
     );
     let migration = parse_ok(name, &irreversible);
     assert_eq!(
-        (
-            migration.parent,
-            migration.down.as_str(),
-            migration.down_line
-        ),
-        (None, "", 0)
+        (migration.parent, migration.down, migration.down_line),
+        (None, Section::Weaviate(Vec::new()), 0)
     );
 }
 

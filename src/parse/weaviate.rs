@@ -2,16 +2,20 @@
 //! lists of typed operations ([`crate::weaviate_ops`]).
 
 use crate::error::ParseErrorKind;
-use crate::weaviate_ops::{Operation, OpsError, WeaviateFile};
+use crate::weaviate_ops::{OpsError, WeaviateFile};
 
 use super::file::{line_number, LineError};
 use super::header::parse_revises;
 use super::json_layout::{layout, KeyLayout};
-use crate::migration::Migration;
+use crate::migration::{Migration, Section};
 
 /// Parses normalised (LF, no BOM) text of a `.weaviate.json` file into
 /// `migration`'s header and section fields.
-pub(crate) fn parse_json(text: &str, migration: &mut Migration) -> Result<(), LineError> {
+pub(crate) fn parse_json(
+    text: &str,
+    migration: &mut Migration,
+    allow_empty: bool,
+) -> Result<(), LineError> {
     if let Some((index, found)) = text
         .char_indices()
         .find(|(_, c)| !c.is_whitespace())
@@ -21,7 +25,7 @@ pub(crate) fn parse_json(text: &str, migration: &mut Migration) -> Result<(), Li
         let reason = format!("expected one JSON object `{{ \"message\": …, \"up\": […], \"down\": […] }}`, found `{found}`");
         return Err((line, ParseErrorKind::BadJson { reason }));
     }
-    let file = serde_json::from_str::<WeaviateFile>(text).map_err(json_error)?;
+    let mut file = serde_json::from_str::<WeaviateFile>(text).map_err(json_error)?;
     let keys = layout(text);
     let key = |name: &str| keys.iter().find(|key| key.name == name);
     let key_line = |name: &str| key(name).map(|key| key.line);
@@ -44,44 +48,40 @@ pub(crate) fn parse_json(text: &str, migration: &mut Migration) -> Result<(), Li
         })?,
     };
     let up_line = key_line("up").unwrap_or(1);
-    if file.up.is_empty() {
+    if !allow_empty && file.up.is_empty() {
         return Err((up_line, ParseErrorKind::EmptyUp));
     }
-    let (down, down_line) = down_list(&file, key_line("down"), last_line)?;
+    let down_line = match down_line(&file, key_line("down"), last_line) {
+        Err((line, ParseErrorKind::EmptyDown)) if allow_empty => line,
+        down_line => down_line?,
+    };
     file.check()
         .map_err(|error| operation_error(&file, error, key("up"), key("down")))?;
     migration.message = file.message.trim().to_string();
     migration.parent = revises;
     migration.revises_line = key_line("revises").unwrap_or(0);
-    migration.created = file.created.clone();
+    migration.created = file.created.take();
     migration.options.irreversible = file.irreversible;
-    (migration.up, migration.up_line) = (pretty(&file.up), up_line);
-    (migration.down, migration.down_line) = (down, down_line);
+    (migration.up, migration.up_line) = (Section::Weaviate(file.up), up_line);
+    (migration.down, migration.down_line) = (Section::Weaviate(file.down), down_line);
     Ok(())
 }
 
-/// The `down` list: required and non-empty unless irreversible, absent or empty when irreversible.
-fn down_list(
-    file: &WeaviateFile,
-    down_key: Option<u32>,
-    last_line: u32,
-) -> Result<(String, u32), LineError> {
+/// The line of the `down` list (0 when irreversible): required and non-empty
+/// unless irreversible, absent or empty when irreversible.
+fn down_line(file: &WeaviateFile, down_key: Option<u32>, last_line: u32) -> Result<u32, LineError> {
     match (file.irreversible, down_key) {
         (true, Some(line)) if !file.down.is_empty() => {
             Err((line, ParseErrorKind::IrreversibleWithDown))
         }
-        (true, _) => Ok((String::new(), 0)),
+        (true, _) => Ok(0),
         (false, None) => Err((
             last_line,
             ParseErrorKind::MissingSection { section: "down" },
         )),
         (false, Some(line)) if file.down.is_empty() => Err((line, ParseErrorKind::EmptyDown)),
-        (false, Some(line)) => Ok((pretty(&file.down), line)),
+        (false, Some(line)) => Ok(line),
     }
-}
-
-fn pretty(operations: &[Operation]) -> String {
-    serde_json::to_string_pretty(operations).unwrap_or_default()
 }
 
 /// serde_json's error as a line and a message without its position suffix.

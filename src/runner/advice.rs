@@ -55,7 +55,7 @@ fn lost_connection(migration: &Migration, location: &str) -> String {
 
 /// `statements at lines 6, 7 committed; line 8 failed; nothing after it ran`.
 fn committed_lines(migration: &Migration, direction: Direction, failed: u32) -> Option<String> {
-    let section = migration.section(direction);
+    let section = migration.section(direction).script();
     let first = migration.section_line(direction);
     let starts: Vec<u32> = crate::sql::split(section)
         .iter()

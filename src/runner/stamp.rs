@@ -70,11 +70,7 @@ fn stamp_error(
         path: first.path.clone(),
         revision_id: first.revision_id.clone(),
         backend,
-        direction: if direction == Direction::Up {
-            "upgrade"
-        } else {
-            "downgrade"
-        },
+        direction: direction.verb(),
         report: Box::new(report.clone()),
         cause: Box::new(source),
     }

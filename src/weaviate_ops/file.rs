@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::validate::OpsError;
 
 /// A `.weaviate.json` file: header fields and the up/down operation lists.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WeaviateFile {
     /// What the migration does.
@@ -63,7 +63,7 @@ impl WeaviateFile {
 }
 
 /// A tenant to add: a bare name, or a name with an activity status.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum TenantSpec {
     /// `"tenant_a"`.
@@ -92,7 +92,7 @@ impl TenantSpec {
 }
 
 /// One Weaviate operation.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Operation {

@@ -18,12 +18,22 @@ pub struct Stall {
 impl Stall {
     /// Holds the run the first time it reaches `point` of `revision_id`.
     pub fn at(point: Checkpoint, revision_id: &str) -> Stall {
+        Stall::at_nth(point, revision_id, 1)
+    }
+
+    /// Holds the run the `nth` time (from 1) it reaches `point` of
+    /// `revision_id`: [`Checkpoint::MidStep`] comes before every call of a
+    /// Weaviate step, so `nth = 2` is after its first call took effect.
+    pub fn at_nth(point: Checkpoint, revision_id: &str, nth: usize) -> Stall {
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let reached = Arc::new(Notify::new());
         let (release, released) = oneshot::channel::<()>();
         let released = Arc::new(Mutex::new(Some(released)));
         let (wanted, signal) = (revision_id.to_owned(), reached.clone());
         let hook = PauseHook::new(move |at, revision| {
-            let mine = at == point && revision == wanted;
+            let mine = at == point
+                && revision == wanted
+                && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == nth;
             let held = if mine {
                 released.lock().unwrap().take()
             } else {

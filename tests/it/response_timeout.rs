@@ -73,7 +73,9 @@ async fn a_short_response_timeout_fails_a_statement_the_server_does_not_answer()
         &format!("// Message: waits\n// migrate:up\n{waits}\n// migrate:down\nRETURN 1;\n"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let result = backend.execute_script(&migration, &migration.up).await;
+    let result = backend
+        .execute_script(&migration, migration.up.script())
+        .await;
     let _ = locked.rollback().await;
     let error = result.expect_err("the node is locked: no answer within 500 ms");
     let message = error.to_string();

@@ -19,7 +19,7 @@ use dbmigrate_core::backend::{Backend, Step};
 use dbmigrate_core::testing::{
     load_history, FreshDatabase, RoundTripError, SchemaSnapshot, Stairway, StairwayReport,
 };
-use dbmigrate_core::{BackendKind, Direction, Migration};
+use dbmigrate_core::{BackendKind, Direction, Migration, Section};
 
 use crate::common;
 
@@ -255,10 +255,23 @@ impl SharedServers {
     fn rename(&self, migration: &Migration) -> Migration {
         let mut renamed = migration.clone();
         if migration.backend != BackendKind::Postgres {
-            renamed.up = self.rename_text(&migration.up);
-            renamed.down = self.rename_text(&migration.down);
+            renamed.up = self.rename_section(&migration.up);
+            renamed.down = self.rename_section(&migration.down);
         }
         renamed
+    }
+
+    /// A section with every shared name given this run's token (Weaviate
+    /// operations renamed in their JSON form).
+    fn rename_section(&self, section: &Section) -> Section {
+        match section {
+            Section::Weaviate(operations) => {
+                let json = serde_json::to_string(operations).expect("operations serialize");
+                let renamed = serde_json::from_str(&self.rename_text(&json));
+                Section::Weaviate(renamed.expect("renamed operations parse"))
+            }
+            script => Section::Script(self.rename_text(script.script())),
+        }
     }
 
     /// This run's constraints, indexes, collections and aliases, token removed.

@@ -1,10 +1,11 @@
 //! What `lint` reads from the databases: which migrations are pending (from
-//! `status`) and PostgreSQL table sizes from the catalog.
+//! `status`), PostgreSQL table sizes from the catalog, Neo4j node counts per
+//! label and Weaviate object counts per collection (`counts.rs`).
 
 use dbmigrate_core::backend::postgres::PostgresBackend;
 use dbmigrate_core::backend::redact_url;
 use dbmigrate_core::lint::{LiveFacts, TableSize};
-use dbmigrate_core::History;
+use dbmigrate_core::{BackendKind, History};
 
 use crate::config::Project;
 use crate::online::{self, ConnectionArgs};
@@ -37,6 +38,16 @@ pub fn read(
         let mut facts = LiveFacts::default();
         if let Some(url) = settings.database_url() {
             facts.tables = table_sizes(url).await?;
+        }
+        if let Some((uri, user, password)) = settings.neo4j() {
+            let database = settings.setting(BackendKind::Neo4j, "NEO4J_DATABASE");
+            facts.labels = super::counts::neo4j_labels(uri, user, password, database).await?;
+        }
+        if let Some(url) = settings.url(BackendKind::Weaviate) {
+            let key = settings.setting(BackendKind::Weaviate, "WEAVIATE_API_KEY");
+            let counts = super::counts::weaviate(url, key).await?;
+            facts.collections = counts.objects;
+            facts.aliased = counts.aliased;
         }
         anyhow::Ok(Found {
             first_pending: history.len() - status.n_pending,

@@ -48,6 +48,7 @@ impl ConnectionArgs {
 #[derive(Debug, Default)]
 pub struct Settings {
     databases: Vec<(&'static Descriptor, Connection)>,
+    lock: crate::args::LockArgs,
 }
 
 impl Settings {
@@ -82,7 +83,10 @@ impl Settings {
                 Some((descriptor, connection))
             })
             .collect();
-        Ok(Settings { databases })
+        Ok(Settings {
+            databases,
+            lock: crate::args::LockArgs::default(),
+        })
     }
 
     /// Every connection string as given: a message that quotes one whole
@@ -109,6 +113,11 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// These settings with the migration lock flags of the command.
+    pub fn with_lock(self, lock: crate::args::LockArgs) -> Settings {
+        Settings { lock, ..self }
     }
 
     /// True when no database is configured at all.
@@ -141,6 +150,17 @@ impl Settings {
             setting("NEO4J_USER").unwrap_or("neo4j"),
             setting("NEO4J_PASSWORD").unwrap_or_default(),
         ))
+    }
+}
+
+impl Settings {
+    /// A setting of a configured backend (`NEO4J_DATABASE`, `WEAVIATE_API_KEY`).
+    pub fn setting(&self, kind: BackendKind, name: &str) -> Option<&str> {
+        self.databases
+            .iter()
+            .find(|(descriptor, _)| descriptor.kind == kind)
+            .and_then(|(_, connection)| connection.settings.get(name))
+            .map(String::as_str)
     }
 }
 
@@ -193,7 +213,12 @@ pub async fn migrator(
     let mut migrator = Migrator::from_history(history);
     // The wait for the migration lock is the runner's own setting; the
     // `lock-timeout` setting is PostgreSQL's per statement (issue 13.7).
-    if let Some(wait) = seconds_from_env("DBMIGRATE_LOCK_WAIT_SECONDS")? {
+    // The flag wins over the environment variable.
+    let wait = match settings.lock.lock_wait_seconds {
+        Some(wait) => Some(wait),
+        None => seconds_from_env("DBMIGRATE_LOCK_WAIT_SECONDS")?,
+    };
+    if let Some(wait) = wait {
         migrator = migrator.lock_timeout(wait);
     }
     if settings.is_empty() {
@@ -209,7 +234,10 @@ pub async fn migrator(
         history_table: project.settings.history_table.clone(),
         lock_timeout: project.settings.lock_timeout,
         statement_timeout: project.settings.statement_timeout,
-        lease: seconds_from_env("DBMIGRATE_LEASE_SECONDS")?,
+        lease: match settings.lock.lease_seconds {
+            Some(lease) => Some(lease),
+            None => seconds_from_env("DBMIGRATE_LEASE_SECONDS")?,
+        },
         ..ConnectOptions::default()
     };
     for (descriptor, connection) in &settings.databases {

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dbmigrate_core::runner::{Progress, StepReport};
-use dbmigrate_core::Direction;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::OutputFormat;
@@ -131,14 +130,9 @@ fn delayed_bar(n_steps: u64) -> ProgressBar {
 
 /// `    Applying 20241201_1000_a1b2c3 initial_schema (postgres) … 12ms`.
 pub fn step_line(step: &StepReport) -> String {
-    let action = if step.direction == Direction::Up {
-        "Applying"
-    } else {
-        "Reverting"
-    };
     format!(
         "{} {} {} ({}) … {}ms",
-        super::render::painted_verb(action),
+        super::render::painted_verb(step.direction.step_verb()),
         step.revision_id,
         super::render::slug(&step.file_name, &step.revision_id),
         step.backend,

@@ -106,18 +106,14 @@ fn planned(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         );
     }
     for step in &report.planned {
-        let direction = if step.direction == Direction::Up {
-            "up"
-        } else {
-            "down"
-        };
         let comment = step.backend.descriptor().comment_prefix().unwrap_or("--");
         writeln!(
             out,
-            "{comment} {} {} ({}, {direction})",
+            "{comment} {} {} ({}, {})",
             step.revision_id,
             slug(&step.file_name, &step.revision_id),
-            step.backend
+            step.backend,
+            step.direction
         )?;
         for call in &step.calls {
             let text = call.text.trim_end_matches('\n');

@@ -220,7 +220,7 @@ impl Neo4jBackend {
 fn step_calls(names: &Names, step: &Step<'_>) -> Vec<Call> {
     let migration = step.migration;
     let statements = execute::statements(
-        migration.section(step.direction),
+        migration.section(step.direction).script(),
         migration.section_line(step.direction),
     );
     let grouped = execute::group(&statements, migration.options.transaction);
@@ -374,9 +374,9 @@ impl crate::testing::TestBackend for Neo4jBackend {
         migration: &Migration,
         script: &str,
     ) -> Result<(), BackendError> {
-        let first_line = if script == migration.up {
+        let first_line = if script == migration.up.script() {
             migration.up_line
-        } else if script == migration.down {
+        } else if script == migration.down.script() {
             migration.down_line
         } else {
             1

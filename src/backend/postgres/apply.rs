@@ -52,7 +52,7 @@ pub(super) async fn single(
             // A failed simple query leaves the explicit transaction aborted.
             let rollback = format!("ROLLBACK;\n{}", sql::SESSION_RESET);
             backend.recover_connection(conn, &rollback).await;
-            let section = step.migration.section(step.direction);
+            let section = step.migration.section(step.direction).script();
             let statements = split(section);
             let statement = failure::failing(&statements, completed, split(&prefix).len());
             let first = step.migration.section_line(step.direction);
@@ -111,7 +111,7 @@ pub(super) async fn none(
 ) -> Result<Duration, BackendError> {
     let migration = step.migration;
     let calls = sql::step_calls(&backend.config, step);
-    let statements = split(migration.section(step.direction));
+    let statements = split(migration.section(step.direction).script());
     let mut statements = statements.iter();
     let mut conn = backend.work_connection().await?;
     let started = Instant::now();

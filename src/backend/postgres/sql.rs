@@ -205,7 +205,7 @@ fn single_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
 /// The section, ended so that the next statement starts on a new line
 /// (a final `-- comment` without newline would swallow it).
 pub(crate) fn section_text(migration: &Migration, direction: Direction) -> String {
-    let section = migration.section(direction).trim_end();
+    let section = migration.section(direction).script().trim_end();
     let terminated = crate::sql::split(section).last().is_none_or(|last| {
         let end = last.text.as_ptr() as usize - section.as_ptr() as usize + last.text.len();
         section[end..].trim_start().starts_with(';')
@@ -248,7 +248,7 @@ fn none_calls(config: &PostgresConfig, step: &Step<'_>) -> Vec<PlannedCall> {
             true,
         ));
     }
-    for statement in crate::sql::split(migration.section(step.direction)) {
+    for statement in crate::sql::split(migration.section(step.direction).script()) {
         calls.push(call(format!("{};", statement.text), false));
     }
     for (name, _) in &timeouts {

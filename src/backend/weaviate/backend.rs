@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::client::{WeaviateClient, WeaviateConfig};
-use super::exec::{self, parse_ops, Source};
+use super::exec::{self, Source};
 use super::history::{self, history_class};
 use super::lock::{self, ensure_class, ObjectLease};
 use super::progress::{FaultHook, RebuildProgress, Recorder};
@@ -112,7 +112,7 @@ impl WeaviateBackend {
         &self,
         step: &Step<'a>,
         schema: &Schema,
-    ) -> Result<(Vec<Operation>, Source<'a>), BackendError> {
+    ) -> Result<(&'a [Operation], Source<'a>), BackendError> {
         let migration = step.migration;
         let source = Source {
             path: &migration.path,
@@ -124,7 +124,7 @@ impl WeaviateBackend {
                 migration.revision_id
             )));
         }
-        let ops = parse_ops(source, migration.section(step.direction))?;
+        let ops = migration.section(step.direction).operations();
         if step.direction == Direction::Up && !migration.options.irreversible {
             if let Some(op) = ops.iter().find(|op| !op.has_inverse()) {
                 return Err(refused(
@@ -137,7 +137,7 @@ impl WeaviateBackend {
                 ));
             }
         }
-        validate(&ops, schema)
+        validate(ops, schema)
             .map_err(|e| refused(migration, format!("{} section: {e}", step.direction)))?;
         Ok((ops, source))
     }
@@ -314,7 +314,7 @@ impl Backend for WeaviateBackend {
         .await?;
         let started = Instant::now();
         let recorder = self.recorder(step, lease.as_ref());
-        exec::run_ops(&self.client, source, &ops, Some(&recorder), None).await?;
+        exec::run_ops(&self.client, source, ops, Some(&recorder), None).await?;
         let took = started.elapsed();
         self.finish(step, lease.as_ref(), took).await?;
         Ok(took)
@@ -352,10 +352,10 @@ impl Backend for WeaviateBackend {
             path: &migration.path,
             line: migration.section_line(step.direction),
         };
-        let ops = parse_ops(source, migration.section(step.direction))?;
+        let ops = migration.section(step.direction).operations();
         let started = Instant::now();
         let recorder = self.recorder(step, lease.as_ref());
-        exec::run_ops(&self.client, source, &ops, Some(&recorder), Some(resume)).await?;
+        exec::run_ops(&self.client, source, ops, Some(&recorder), Some(resume)).await?;
         let took = started.elapsed();
         self.finish(step, lease.as_ref(), took).await?;
         Ok(Some(took))
@@ -378,7 +378,7 @@ impl Backend for WeaviateBackend {
         calls.push(bookkeeping(
             history::upsert_call(&self.history_class, &migration.revision_id, dirty).render(),
         ));
-        let own = exec::plan_ops(&ops, self.client.config.batch_size);
+        let own = exec::plan_ops(ops, self.client.config.batch_size);
         calls.extend(own.into_iter().map(|text| PlannedCall {
             language: "http",
             text,
@@ -437,7 +437,7 @@ impl crate::testing::TestBackend for WeaviateBackend {
             path: &migration.path,
             line: migration.up_line,
         };
-        let ops = parse_ops(source, script)?;
+        let ops = exec::parse_ops(source, script)?;
         let schema = exec::read_schema(&self.client).await?;
         validate(&ops, &schema).map_err(|e| refused(migration, e.to_string()))?;
         exec::run_ops(&self.client, source, &ops, None, None).await

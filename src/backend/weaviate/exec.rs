@@ -18,7 +18,9 @@ pub struct Source<'a> {
     pub line: u32,
 }
 
-/// Parses a section (`up`/`down` as JSON) into operations.
+/// Parses a fixture script (a JSON list) into operations; a migration's
+/// sections arrive parsed ([`crate::migration::Section::Weaviate`]).
+#[cfg(feature = "testing")]
 pub fn parse_ops(source: Source<'_>, section: &str) -> Result<Vec<Operation>, BackendError> {
     if section.trim().is_empty() {
         return Ok(Vec::new());

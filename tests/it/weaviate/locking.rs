@@ -168,11 +168,12 @@ async fn objects_of_step(scratch: &Scratch, collection: &str, step: i64) -> usiz
 /// over; A resumes and must fail without running anything twice.
 async fn stall_then_take_over(
     point: Checkpoint,
+    nth: usize,
     ops_per_step: usize,
 ) -> (Scratch, String, Result<usize, String>) {
     let scratch = Scratch::new();
     let (collection, migrations) = effects(&scratch, ops_per_step);
-    let stall = Stall::at(point, &migrations[1].revision_id);
+    let stall = Stall::at_nth(point, &migrations[1].revision_id, nth);
     let holder = migrator(&migrations, weaviate(&scratch, Some(stall.hook.clone())));
     let mut holder = tokio::spawn(async move { holder.upgrade(Target::Head).await });
     tokio::select! {
@@ -195,7 +196,7 @@ async fn stall_then_take_over(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_holder_stalled_past_its_lease_between_steps_is_fenced_out() {
-    let (scratch, collection, successor) = stall_then_take_over(Checkpoint::BeforeStep, 1).await;
+    let (scratch, collection, successor) = stall_then_take_over(Checkpoint::BeforeStep, 1, 1).await;
     assert_eq!(successor, Ok(2), "the successor applies steps 2 and 3");
     for step in 1..3 {
         assert_eq!(
@@ -211,7 +212,7 @@ async fn a_holder_stalled_past_its_lease_inside_a_step_makes_no_further_call() {
     // Weaviate cannot commit a step atomically: the stalled holder left the
     // step recorded dirty, so the successor stops there for a human (never
     // guessing), and the fenced-out holder runs none of its operations.
-    let (scratch, collection, successor) = stall_then_take_over(Checkpoint::MidStep, 2).await;
+    let (scratch, collection, successor) = stall_then_take_over(Checkpoint::MidStep, 1, 2).await;
     let error = successor.expect_err("the successor stops at the dirty record");
     assert!(
         error.contains("fce102") && error.contains("dirty"),
@@ -223,6 +224,41 @@ async fn a_holder_stalled_past_its_lease_inside_a_step_makes_no_further_call() {
         "no operation of the stalled step ran"
     );
     assert_eq!(objects_of_step(&scratch, &collection, 2).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_holder_stalled_past_its_lease_between_two_calls_of_a_step_runs_no_more() {
+    // Paused after the step's first call took effect, before its second
+    // (issue 13.1, mid-step): the successor finds the step dirty and stops
+    // for `repair`; the stale holder, resumed, makes no further call, so the
+    // first call's object exists exactly once and none is lost or doubled.
+    let (scratch, collection, successor) = stall_then_take_over(Checkpoint::MidStep, 2, 3).await;
+    let error = successor.expect_err("the successor stops at the dirty record");
+    assert!(
+        error.contains("fce102") && error.contains("dirty"),
+        "{error}"
+    );
+    assert_eq!(
+        objects_of_step(&scratch, &collection, 1).await,
+        1,
+        "the call made before the stall took effect once; none after it ran"
+    );
+    assert_eq!(objects_of_step(&scratch, &collection, 2).await, 0);
+    let history = scratch
+        .scope
+        .backend()
+        .read_history()
+        .await
+        .expect("history");
+    let states: Vec<String> = history
+        .iter()
+        .map(|record| format!("{}:{:?}", record.revision_id, record.state))
+        .collect();
+    assert_eq!(history.len(), 2, "{states:?}");
+    assert!(
+        states[1].starts_with("20240108_0100_fce102") && states[1].contains("Dirty"),
+        "the stalled step stays dirty for repair: {states:?}"
+    );
 }
 
 #[tokio::test]
