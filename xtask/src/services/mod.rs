@@ -18,6 +18,8 @@ pub use cli::{run, Args};
 pub use layout::Layout;
 pub use postgres::{bin_dir as postgres_bin_dir, cluster_owner};
 pub use process::tail;
+// `chaos` finds the Neo4j HTTP endpoint it checks effects through.
+pub use ports::Port;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
 pub use lifecycle::{down, env, status, up, ServerStatus};
