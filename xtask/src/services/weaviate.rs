@@ -18,12 +18,9 @@ use super::probe;
 use super::process::{run_logged, spawn_logged};
 use super::server::Server;
 use super::service::Service;
-
-/// The pinned release (collection aliases need 1.32 or newer).
-pub const WEAVIATE_VERSION: &str = "1.35.2";
+use super::weaviate_cluster::{node_env, NodePorts, BINARY, WEAVIATE_VERSION};
 
 const MODULE: &str = "github.com/weaviate/weaviate/cmd/weaviate-server";
-const BINARY: &str = "weaviate-server";
 
 /// The Weaviate service.
 pub struct Weaviate;
@@ -85,41 +82,22 @@ impl Service for Weaviate {
     }
 }
 
-/// Environment settings: single node, loopback, nothing phones home.
+/// Node 1's loopback ports (see `ports`).
+pub fn node1_ports() -> NodePorts {
+    NodePorts {
+        http: Port::WeaviateHttp.get(),
+        grpc: Port::WeaviateGrpc.get(),
+        gossip: Port::WeaviateGossip.get(),
+        data: Port::WeaviateData.get(),
+        raft: Port::WeaviateRaft.get(),
+        raft_rpc: Port::WeaviateRaftRpc.get(),
+    }
+}
+
+/// Environment settings: single node, loopback, nothing phones home
+/// (`weaviate_cluster::node_env`, shared with the cluster and the tests).
 fn settings() -> Vec<(&'static str, String)> {
-    let fixed = [
-        ("DISABLE_TELEMETRY", "true"),
-        ("GO_PROFILING_DISABLE", "true"),
-        ("PROMETHEUS_MONITORING_ENABLED", "false"),
-        ("SENTRY_ENABLED", "false"),
-        ("DEFAULT_VECTORIZER_MODULE", "none"),
-        ("ENABLE_MODULES", ""),
-        ("API_BASED_MODULES_DISABLED", "true"),
-        ("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "true"),
-        ("AUTOSCHEMA_ENABLED", "false"),
-        ("QUERY_DEFAULTS_LIMIT", "25"),
-        ("CLUSTER_HOSTNAME", "node1"),
-        ("CLUSTER_BIND_ADDR", "127.0.0.1"),
-        ("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
-        ("RAFT_BOOTSTRAP_EXPECT", "1"),
-    ];
-    let ports = [
-        ("GRPC_PORT", Port::WeaviateGrpc),
-        ("CLUSTER_GOSSIP_BIND_PORT", Port::WeaviateGossip),
-        ("CLUSTER_DATA_BIND_PORT", Port::WeaviateData),
-        ("RAFT_PORT", Port::WeaviateRaft),
-        ("RAFT_INTERNAL_RPC_PORT", Port::WeaviateRaftRpc),
-    ];
-    fixed
-        .into_iter()
-        .map(|(name, value)| (name, value.to_string()))
-        .chain(
-            ports
-                .into_iter()
-                .map(|(name, port)| (name, port.get().to_string())),
-        )
-        .chain([("RAFT_JOIN", format!("node1:{}", Port::WeaviateRaft.get()))])
-        .collect()
+    node_env(0, &[node1_ports()])
 }
 
 /// `<cache>/weaviate-<version>/weaviate-server`.
