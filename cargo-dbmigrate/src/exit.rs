@@ -59,6 +59,12 @@ pub struct Classified {
     pub code: u8,
     /// The message, `help:` lines included.
     pub message: String,
+    /// The migration file it is about and the line in it, when known (a
+    /// failed step: its file, and the failing statement's line).
+    pub location: Option<(String, Option<u32>)>,
+    /// What a failed run applied before it failed, as JSON (`--format json`
+    /// shows it beside the error, in the one document on stdout).
+    pub partial: Option<serde_json::Value>,
 }
 
 /// The exit code for an error that ended a command.

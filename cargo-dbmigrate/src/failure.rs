@@ -35,7 +35,21 @@ pub fn report(error: &anyhow::Error, format: OutputFormat) -> u8 {
     match format {
         OutputFormat::Text => eprintln!("error: {text}"),
         OutputFormat::Json => {
-            let document = serde_json::json!({ "error": document(exit::kind(code), &text) });
+            let mut document = document(exit::kind(code), &text);
+            let classified = error.downcast_ref::<exit::Classified>();
+            // A failed step's message starts with the step, not the file:
+            // its file and line come from the error itself.
+            if let Some((file, line)) = classified.and_then(|c| c.location.as_ref()) {
+                if document.file.is_none() {
+                    document.file = Some(file.clone());
+                    document.line = *line;
+                }
+            }
+            let mut document = serde_json::json!({ "error": document });
+            // What a failed run applied first, in the same document.
+            if let Some(partial) = classified.and_then(|c| c.partial.clone()) {
+                document["report"] = partial;
+            }
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{document:#}");
         }

@@ -207,8 +207,28 @@ fn classified(error: &anyhow::Error, secrets: &[String]) -> anyhow::Error {
     crate::exit::Classified {
         code: crate::exit::code_for(error),
         message: connect::scrub(&format!("{error:#}"), secrets),
+        location: step_location(error),
+        partial: error
+            .chain()
+            .find_map(|e| e.downcast_ref::<RunError>())
+            .and_then(RunError::report)
+            .and_then(|report| serde_json::to_value(report).ok()),
     }
     .into()
+}
+
+/// The file of a failed step and, when the database named one, the line of
+/// the failing statement.
+fn step_location(error: &anyhow::Error) -> Option<(String, Option<u32>)> {
+    let RunError::Step { path, cause, .. } = error.chain().find_map(|e| e.downcast_ref())? else {
+        return None;
+    };
+    match cause.as_ref() {
+        dbmigrate_core::backend::BackendError::Statement { path, line, .. } => {
+            Some((path.clone(), Some(*line)))
+        }
+        _ => Some((path.clone(), None)),
+    }
 }
 
 async fn run_with(
@@ -397,7 +417,8 @@ fn finish(
     match result {
         Ok(report) => render::report(&report, format, n_printed, out),
         Err(error) => {
-            if let Some(report) = error.report() {
+            // In JSON the partial report goes into the error's one document.
+            if let (Some(report), OutputFormat::Text) = (error.report(), format) {
                 render::partial(report, format, n_printed, out)?;
             }
             Err(error.into())

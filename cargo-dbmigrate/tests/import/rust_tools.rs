@@ -1,4 +1,4 @@
-//! diesel_cli (and refinery_cli), built from crates.io by `cargo xtask peers
+//! diesel_cli and refinery_cli, built from crates.io by `cargo xtask peers
 //! install` (PostgreSQL features only), apply their own projects first.
 
 use super::*;
@@ -60,4 +60,31 @@ fn diesel_version_with_no_folder_is_refused() {
         "t",
         "nothing was stamped"
     );
+}
+
+/// `refinery migrate` on the fixture folder, the URL from `DATABASE_URL`.
+fn refinery_run(source: &Path, url: &str) {
+    let refinery = peer("refinery_cli", "bin/refinery");
+    run_tool(
+        Command::new(refinery)
+            .args(["migrate", "-e", "DATABASE_URL", "-p"])
+            .arg(source)
+            .env("DATABASE_URL", url),
+    );
+}
+
+#[test]
+fn refinery_real_tool_then_import_and_adopt() {
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture("refinery", temp.path());
+    let scratch = Scratch::new("refinery");
+    refinery_run(&source, &scratch.url);
+    // refinery applied all eleven, the unversioned U5 in version order.
+    assert_eq!(
+        scratch
+            .query("SELECT string_agg(version::text, ',' ORDER BY version) FROM refinery_schema_history")
+            .trim(),
+        "1,2,3,4,5,6,7,8,9,10,11"
+    );
+    import_adopt_round_trip("refinery", &source, &scratch, "refinery_schema_history", 11);
 }

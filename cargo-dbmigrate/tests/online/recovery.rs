@@ -107,3 +107,38 @@ async fn a_connection_lost_in_a_single_transaction_step_says_so() {
     assert!(err.contains("nothing of it was applied"), "{err}");
     assert!(!err.contains("fix "), "not a fault of the file: {err}");
 }
+
+const M3: &str = "20240101_1000_cc0003_fails_whole.sql";
+const M3_SQL: &str = "-- Message: fails whole\n-- Revises: base\n\n-- migrate:up\nCREATE TABLE f (id int);\n\nSELECT 1/0;\n\n-- migrate:down\nDROP TABLE f;\n";
+
+#[tokio::test]
+async fn a_failed_step_in_json_names_its_file_and_the_statement_line() {
+    for (files, file, line, n_applied) in [
+        (vec![(M1, M1_SQL), (M2, M2_SQL)], M2, 8, 1),
+        (vec![(M3, M3_SQL)], M3, 7, 0),
+    ] {
+        let (_temp, root) = small_project(&files);
+        let database = ScratchDatabase::create("failjson").await;
+        let env = [("DATABASE_URL", database.url.as_str())];
+        let (code, out, err) = run_in(&root, &["dbmigrate", "upgrade", "--format", "json"], &env);
+        assert_eq!(code, 1, "{out}{err}");
+        let document: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+        let error = &document["error"];
+        assert_eq!(error["kind"], "failed", "{document}");
+        assert_eq!(error["file"], format!("migrations/{file}"), "{document}");
+        assert_eq!(error["line"], line, "{document}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("division by zero")),
+            "{document}"
+        );
+        // What ran before the failure, in the same (one) document.
+        assert_eq!(
+            document["report"]["applied"].as_array().map(Vec::len),
+            Some(n_applied),
+            "{document}"
+        );
+    }
+}
