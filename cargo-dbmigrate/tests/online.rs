@@ -18,6 +18,8 @@ mod log;
 mod offline;
 #[path = "online/recovery.rs"]
 mod recovery;
+#[path = "online/shared.rs"]
+mod shared;
 
 fn database_url() -> String {
     match std::env::var("DATABASE_URL") {

@@ -33,6 +33,16 @@ pub enum BackendError {
         /// The fencing token of the lost lease.
         fence: u64,
     },
+    /// The database only reads (a PostgreSQL hot standby, or a session with
+    /// `default_transaction_read_only`), so it cannot take the migration lock
+    /// or apply anything; reported before any wait for the lock.
+    #[error("{location}: {reason}: pending migrations cannot be applied here\n  help: migrate through the primary (point DATABASE_URL of one run, e.g. `cargo dbmigrate upgrade`, at it); replicas on the standby boot once it has replayed those migrations")]
+    ReadOnly {
+        /// The database.
+        location: String,
+        /// What makes it read-only (`connected to a read-only standby …`).
+        reason: String,
+    },
     /// The run was cancelled ([`crate::runner::Cancel`], e.g. on Ctrl-C):
     /// `at` is the statement the database stopped (`path:line`), or the
     /// step or lock wait that was not started.

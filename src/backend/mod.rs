@@ -8,6 +8,8 @@ mod descriptor;
 #[cfg(feature = "runtime")]
 mod error;
 #[cfg(any(feature = "neo4j", feature = "weaviate"))]
+mod held_lease;
+#[cfg(any(feature = "neo4j", feature = "weaviate"))]
 pub mod lease;
 #[cfg(any(feature = "neo4j", feature = "weaviate"))]
 mod step_check;

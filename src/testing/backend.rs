@@ -26,4 +26,11 @@ pub trait TestBackend: Backend {
     async fn reset(&self) -> Result<bool, BackendError> {
         Ok(false)
     }
+
+    /// Removes the backend's own bookkeeping (history records, lock, and the
+    /// labels, constraints or collections holding them), so a round trip on
+    /// a shared server leaves nothing of its own behind.
+    async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
 }

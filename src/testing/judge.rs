@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use similar::TextDiff;
 
 use super::snapshot::{SchemaObject, SchemaSnapshot};
-use super::time_literal;
+use super::{body_whitespace, time_literal};
 
 /// A difference the harness tolerates by default, always named in the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +19,9 @@ pub enum Tolerance {
     /// A `'now'`/`'today'` literal frozen into a definition at creation holds
     /// the time of this run; every re-creation differs.
     FrozenTime,
+    /// A PL/pgSQL or SQL function body re-created with other whitespace
+    /// (indentation, line breaks) outside its literals: the same function.
+    BodyWhitespace,
 }
 
 impl Tolerance {
@@ -27,6 +30,7 @@ impl Tolerance {
         match self {
             Tolerance::ColumnPosition => "column-position",
             Tolerance::FrozenTime => "frozen-time",
+            Tolerance::BodyWhitespace => "body-whitespace",
         }
     }
 }
@@ -182,6 +186,13 @@ fn compare_object(old: &SchemaObject, new: &SchemaObject, policy: &Policy) -> Ve
         if masked_old == masked_new {
             let summary = "a time literal frozen at creation differs (masked)".to_string();
             findings.push(finding(summary, String::new(), Some(Tolerance::FrozenTime)));
+        } else if body_whitespace::same_but_whitespace(&masked_old, &masked_new) {
+            let summary = "body differs in whitespace only, outside its literals".to_string();
+            findings.push(finding(
+                summary,
+                String::new(),
+                Some(Tolerance::BodyWhitespace),
+            ));
         } else if old.columns == new.columns || !old.definition.contains('\n') {
             let (summary, detail) = definition_change(&masked_old, &masked_new);
             findings.push(finding(summary, detail, None));

@@ -7,6 +7,7 @@
 //! [`judge`] for what counts as a difference.
 
 mod backend;
+mod body_whitespace;
 mod error;
 mod fixtures;
 mod judge;

@@ -19,6 +19,7 @@ mod connect;
 mod crash;
 mod errors;
 mod session;
+mod standby;
 
 /// A scratch database on the test server.
 struct TestDb {

@@ -1,17 +1,20 @@
 //! `test`: the round-trip (stairway) harness of [`dbmigrate_core::testing`] over
 //! the project's migrations. PostgreSQL runs in a scratch database created
 //! from the given URL and dropped afterwards; Neo4j and Weaviate migrations
-//! run on the given servers (their objects are created, then removed again).
+//! run on the given servers (their objects are created, then removed again),
+//! which must be empty unless `--on-shared-server` names them.
 //! Each step is printed as it ends; the end is a table of every migration
 //! and, when anything differed, a full report in a file.
 
+mod claims;
+mod guard;
 mod progress;
 mod report;
 
 use std::process::ExitCode;
 
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate_core::backend::{Backend, Step};
+use dbmigrate_core::backend::Step;
 use dbmigrate_core::testing::{
     FreshDatabase, RoundTripError, Stairway, StairwayReport, TestBackend,
 };
@@ -34,6 +37,10 @@ pub struct TestArgs {
     /// Fail on column position changes too (normally a `column-position` note).
     #[arg(long)]
     pub strict: bool,
+    /// Allow the round trip on this Neo4j or Weaviate server although it
+    /// already holds dbmigrate history or schema objects (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub on_shared_server: Vec<String>,
 }
 
 /// Runs the round trip; exits [`exit::FAILURE`] when a migration fails it.
@@ -47,6 +54,8 @@ pub async fn run(
     let history = project.load_history()?;
     let migrations = history.migrations();
     let needs = |kind| migrations.iter().any(|m| m.backend == kind);
+    let others = connect::test_backends(settings).await?;
+    guard::refuse_occupied(project, &history, settings, &others, &args.on_shared_server).await?;
     let fresh = match (needs(BackendKind::Postgres), settings.database_url()) {
         (false, _) => None,
         (true, Some(url)) => Some(FreshDatabase::create(url, "dbmigrate_test").await?),
@@ -57,7 +66,6 @@ pub async fn run(
             .into())
         }
     };
-    let others = connect::test_backends(settings).await?;
     let servers = servers(fresh.as_ref(), &others, secrets);
     for server in &servers {
         eprintln!("testing on {server}");
@@ -104,7 +112,13 @@ async fn round_trip(
         stairway = stairway.backend(postgres);
     }
     for backend in others {
-        stairway = stairway.backend(backend.as_ref());
+        // A shared server holds other objects too: judge the migrations' own.
+        let claims = claims::Claims::of(migrations, backend.kind());
+        stairway = stairway
+            .backend(backend.as_ref())
+            .scope(backend.kind(), move |snapshot| {
+                snapshot.scoped(|object| claims.covers(object), str::to_string)
+            });
     }
     let result = stairway.run().await;
     printer.finish();
@@ -137,15 +151,15 @@ fn servers(
     servers
 }
 
-/// Reverts, newest first, what the round trip left applied on a shared server.
-async fn tear_down(migrations: &[Migration], backend: &dyn Backend) {
+/// Reverts, newest first, what the round trip left applied on a shared
+/// server, then removes the run's own bookkeeping (history, lock) when no
+/// record is left, also after a failed run.
+async fn tear_down(migrations: &[Migration], backend: &dyn TestBackend) {
+    let location = backend.location();
     let applied = match backend.read_history().await {
         Ok(records) => records,
         Err(error) => {
-            eprintln!(
-                "warning: cannot read the test history on {}: {error}",
-                backend.location()
-            );
+            eprintln!("warning: cannot read the test history on {location}: {error}");
             return;
         }
     };
@@ -159,16 +173,29 @@ async fn tear_down(migrations: &[Migration], backend: &dyn Backend) {
         };
         if migration.options.irreversible {
             eprintln!(
-                "warning: {} is irreversible: its objects stay on {}",
-                migration.revision_id,
-                backend.location()
+                "warning: {} is irreversible: its objects stay on {location}",
+                migration.revision_id
             );
         } else if let Err(error) = backend.apply(&step).await {
             eprintln!(
-                "warning: cleaning up {} on {}: {error}",
-                migration.revision_id,
-                backend.location()
+                "warning: cleaning up {} on {location}: {error}",
+                migration.revision_id
             );
         }
+    }
+    if let Err(error) = backend.unlock().await {
+        eprintln!("warning: releasing the test lock on {location}: {error}");
+    }
+    match backend.read_history().await {
+        Ok(left) if left.is_empty() => {
+            if let Err(error) = backend.remove_bookkeeping().await {
+                eprintln!("warning: removing the test bookkeeping on {location}: {error}");
+            }
+        }
+        Ok(left) => eprintln!(
+            "warning: {} test history record(s) stay on {location}, with their bookkeeping",
+            left.len()
+        ),
+        Err(error) => eprintln!("warning: cannot read the test history on {location}: {error}"),
     }
 }

@@ -1,6 +1,5 @@
 //! [`Neo4jBackend`]: the [`Backend`] implementation for Neo4j.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use tracing::Instrument;
@@ -13,6 +12,7 @@ use super::history;
 use super::lock::{self, NodeLease};
 #[cfg(feature = "testing")]
 use super::snapshot;
+use crate::backend::held_lease::HeldLease;
 use crate::backend::lease::{Lease, LeaseHandle, PauseHook};
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
@@ -32,7 +32,7 @@ pub struct Neo4jBackend {
     db: Db,
     names: Names,
     config: Neo4jConfig,
-    held: Mutex<Option<Lease>>,
+    held: HeldLease,
     hook: Option<PauseHook>,
 }
 
@@ -56,7 +56,7 @@ impl Neo4jBackend {
             },
             names: Names::new(&config.label_prefix),
             config,
-            held: Mutex::new(None),
+            held: HeldLease::default(),
             hook: None,
         }
     }
@@ -168,23 +168,19 @@ impl Neo4jBackend {
         self
     }
 
-    /// The held lease, if any.
-    fn lease(&self) -> Option<LeaseHandle> {
-        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        held.as_ref().map(Lease::handle)
+    /// Before a locked step: the lease checked ([`HeldLease::before_step`])
+    /// and the fence check its step transaction starts with.
+    async fn guard(&self, step: &Step<'_>) -> Result<Option<Guard>, BackendError> {
+        let lease = self.held.before_step(self, step).await?;
+        Ok(lease.map(|lease| self.fenced(lease)))
     }
 
-    /// Before a locked step: renews the lease on the server and re-reads
-    /// the step's history record, which must still be what the runner saw.
-    async fn guard(&self, step: &Step<'_>) -> Result<Option<Guard>, BackendError> {
-        let Some(lease) = self.lease() else {
-            return Ok(None);
-        };
-        crate::backend::step_check::before_step(self, &lease, step).await?;
-        Ok(Some(Guard {
+    /// A held lease with the check of its fencing token.
+    fn fenced(&self, lease: LeaseHandle) -> Guard {
+        Guard {
             fence_check: lock::renew(&self.names, lease.fence(), self.config.lease),
             lease,
-        }))
+        }
     }
 
     /// The exact calls of a step: statements and bookkeeping.
@@ -204,15 +200,6 @@ impl Neo4jBackend {
     pub fn offline_setup(config: &Neo4jConfig) -> Vec<PlannedCall> {
         let names = Names::new(&config.label_prefix);
         vec![Call::Bookkeeping(history::ensure_constraint(&names)).planned()]
-    }
-
-    /// Stops renewing the lease and, when a runtime is at hand, releases the
-    /// lock in the background; otherwise it lapses when its lease expires.
-    fn release_in_background(&self) {
-        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(lease) = held {
-            lease.abandon();
-        }
     }
 }
 
@@ -276,10 +263,9 @@ impl Backend for Neo4jBackend {
     }
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
-        if self.lease().is_some_and(|lease| !lease.is_lost()) {
+        if self.held.still_held() {
             return Ok(());
         }
-        self.release_in_background();
         let name = format!("{}Lock_name", self.names.prefix);
         self.ensure_constraint(&name, lock::ensure_constraint(&self.names))
             .await?;
@@ -295,20 +281,16 @@ impl Backend for Neo4jBackend {
             self.hook.clone(),
         )
         .await?;
-        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(lease);
+        self.held.keep(lease);
         Ok(())
     }
 
     fn abandon_lock(&self) {
-        self.release_in_background();
+        self.held.abandon();
     }
 
     async fn unlock(&self) -> Result<(), BackendError> {
-        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match held {
-            Some(lease) => lease.release().await,
-            None => Ok(()),
-        }
+        self.held.release().await
     }
 
     async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError> {
@@ -332,10 +314,7 @@ impl Backend for Neo4jBackend {
         // One explicit transaction: a failing record leaves none written.
         // Under a lease it starts with the fence check of its token, which
         // holds the lock node until the commit: a stale holder writes nothing.
-        let guard = self.lease().map(|lease| Guard {
-            fence_check: lock::renew(&self.names, lease.fence(), self.config.lease),
-            lease,
-        });
+        let guard = self.held.handle().map(|lease| self.fenced(lease));
         let mut txn = self.db.begin().await.map_err(|e| self.db.error(e))?;
         if let Some(guard) = &guard {
             if let Err(error) = check_in(&self.db, &mut txn, guard).await {
@@ -387,13 +366,27 @@ impl crate::testing::TestBackend for Neo4jBackend {
             .await
             .map(drop)
     }
+
+    async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
+        let names = &self.names;
+        for cypher in [
+            format!("MATCH (m:{}) DETACH DELETE m", names.migration),
+            format!("MATCH (l:{}) DETACH DELETE l", names.lock),
+            format!("DROP CONSTRAINT {} IF EXISTS", names.migration_constraint),
+            format!("DROP CONSTRAINT {} IF EXISTS", names.lock_constraint),
+        ] {
+            let query = neo4rs::query(&cypher);
+            self.db.run(query).await.map_err(|e| self.db.error(e))?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Neo4jBackend {
     /// Stops renewing the lease and, when a runtime is at hand, releases the
     /// lock; otherwise it lapses when its lease expires.
     fn drop(&mut self) {
-        self.release_in_background();
+        self.held.abandon();
     }
 }
 

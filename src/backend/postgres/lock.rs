@@ -54,6 +54,7 @@ impl AdvisoryLock {
         let mut conn = PgConnection::connect_with(&options)
             .await
             .map_err(|e| connection(location, &e))?;
+        refuse_read_only(&mut conn, location).await?;
         let started = Instant::now();
         loop {
             let (granted, pid): (bool, i32) =
@@ -116,6 +117,30 @@ impl AdvisoryLock {
         self.pid.store(0, Ordering::Release);
         drop(self.held.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
+}
+
+/// Fails at once on a session that cannot write: a hot standby
+/// (`pg_is_in_recovery()`) grants advisory locks, which are local to it, but
+/// can never apply a migration, so waiting for its lock would only delay the
+/// same failure.
+async fn refuse_read_only(conn: &mut PgConnection, location: &str) -> Result<(), BackendError> {
+    let (in_recovery, read_only): (bool, String) =
+        sqlx::query_as("SELECT pg_is_in_recovery(), current_setting('transaction_read_only')")
+            .persistent(false)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| connection(location, &e))?;
+    let reason = if in_recovery {
+        "connected to a read-only standby (pg_is_in_recovery() is true)"
+    } else if read_only == "on" {
+        "connected to a read-only session (transaction_read_only is on, e.g. default_transaction_read_only)"
+    } else {
+        return Ok(());
+    };
+    Err(BackendError::ReadOnly {
+        location: location.to_string(),
+        reason: reason.to_string(),
+    })
 }
 
 /// Who holds the advisory lock `key` in this database, for the timeout message.

@@ -1,6 +1,5 @@
 //! [`WeaviateBackend`]: the [`Backend`] trait over the REST API.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::client::{WeaviateClient, WeaviateConfig};
@@ -10,6 +9,7 @@ use super::lock::{self, ensure_class, ObjectLease};
 use super::progress::{CopyWatch, FaultHook, RebuildProgress, Recorder};
 #[cfg(feature = "testing")]
 use super::snapshot;
+use crate::backend::held_lease::HeldLease;
 use crate::backend::lease::{Checkpoint, Lease, LeaseHandle, PauseHook};
 use crate::backend::{
     AppliedMigration, Backend, BackendError, Capabilities, PlannedCall, RecordChange, RecordState,
@@ -25,7 +25,7 @@ pub struct WeaviateBackend {
     client: WeaviateClient,
     history_class: String,
     lock_class: String,
-    lease: Mutex<Option<Lease>>,
+    lease: HeldLease,
     hook: Option<PauseHook>,
     fault: Option<FaultHook>,
     copies: CopyWatch,
@@ -39,7 +39,7 @@ impl WeaviateBackend {
             client,
             history_class: format!("{prefix}History"),
             lock_class: format!("{prefix}Lock"),
-            lease: Mutex::new(None),
+            lease: HeldLease::default(),
             hook: None,
             fault: None,
             copies: CopyWatch::default(),
@@ -60,29 +60,6 @@ impl WeaviateBackend {
     pub fn with_fault_hook(mut self, hook: FaultHook) -> Self {
         self.fault = Some(hook);
         self
-    }
-
-    /// The held lease, if any.
-    fn held(&self) -> Option<LeaseHandle> {
-        let lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
-        lease.as_ref().map(Lease::handle)
-    }
-
-    /// Before a locked step: renews the lease on the server and re-reads
-    /// the step's history record, which must still be what the runner saw.
-    async fn guard(&self, step: &Step<'_>) -> Result<Option<LeaseHandle>, BackendError> {
-        let Some(lease) = self.held() else {
-            return Ok(None);
-        };
-        crate::backend::step_check::before_step(self, &lease, step).await?;
-        Ok(Some(lease))
-    }
-
-    fn release_in_background(&self) {
-        let held = self.lease.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(lease) = held {
-            lease.abandon();
-        }
     }
 
     /// A backend for `url` with default settings; `api_key` is sent as
@@ -272,10 +249,9 @@ impl Backend for WeaviateBackend {
     }
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
-        if self.held().is_some_and(|lease| !lease.is_lost()) {
+        if self.lease.still_held() {
             return Ok(());
         }
-        self.release_in_background();
         ensure_class(&self.client, &lock::lock_class(&self.lock_class)).await?;
         let store = ObjectLease::new(
             self.client.clone(),
@@ -284,12 +260,12 @@ impl Backend for WeaviateBackend {
         );
         let duration = self.client.config.lease_ttl;
         let lease = Lease::acquire(Box::new(store), duration, timeout, self.hook.clone()).await?;
-        *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some(lease);
+        self.lease.keep(lease);
         Ok(())
     }
 
     fn abandon_lock(&self) {
-        self.release_in_background();
+        self.lease.abandon();
     }
 
     fn observe_copies(&self, observer: Option<crate::backend::CopyObserver>) {
@@ -297,15 +273,11 @@ impl Backend for WeaviateBackend {
     }
 
     async fn unlock(&self) -> Result<(), BackendError> {
-        let held = self.lease.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match held {
-            Some(lease) => lease.release().await,
-            None => Ok(()),
-        }
+        self.lease.release().await
     }
 
     async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError> {
-        let lease = self.guard(step).await?;
+        let lease = self.lease.before_step(self, step).await?;
         let schema = exec::read_schema(&self.client).await?;
         let (ops, source) = self.checked_ops(step, &schema)?;
         let migration = step.migration;
@@ -342,7 +314,7 @@ impl Backend for WeaviateBackend {
                 format!("the recorded progress is unreadable: {e}"),
             )
         })?;
-        let lease = self.held();
+        let lease = self.lease.handle();
         if let Some(lease) = &lease {
             lease
                 .checkpoint(Checkpoint::BeforeStep, &migration.revision_id)
@@ -408,7 +380,7 @@ impl Backend for WeaviateBackend {
     }
 
     async fn write_record(&self, change: RecordChange<'_>) -> Result<(), BackendError> {
-        if let Some(lease) = self.held() {
+        if let Some(lease) = self.lease.handle() {
             lease.ensure().await?;
         }
         match change {
@@ -449,12 +421,25 @@ impl crate::testing::TestBackend for WeaviateBackend {
         validate(&ops, &schema).map_err(|e| refused(migration, e.to_string()))?;
         exec::run_ops(&self.client, source, &ops, None, None).await
     }
+
+    async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
+        let markers = lock::markers(&self.client, &self.lock_class).await?;
+        let schema = exec::read_schema(&self.client).await?;
+        let mut own = vec![self.history_class.clone(), self.lock_class.clone()];
+        own.retain(|class| schema.classes.contains_key(class));
+        own.extend(markers.into_iter().map(|(_, name, _)| name));
+        for class in own {
+            let call = super::client::Call::new("DELETE", format!("/v1/schema/{class}"), None);
+            self.client.expect(&call).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for WeaviateBackend {
     /// Stops renewing the lease and, when a runtime is at hand, releases the
     /// lock; otherwise it lapses when its lease expires.
     fn drop(&mut self) {
-        self.release_in_background();
+        self.lease.abandon();
     }
 }

@@ -5,6 +5,9 @@
 //! leaves one object each.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use serde_json::{json, Map, Value};
 
@@ -134,13 +137,36 @@ fn copy_object(object: &Value, to: &str, tenant: Option<&str>, mapping: &Mapping
 }
 
 async fn write_batch(client: &WeaviateClient, objects: Vec<Value>) -> Result<(), String> {
+    // On every replica: the next phase lists them from one replica.
     let call = Call::new(
         "POST",
-        "/v1/batch/objects",
+        format!("/v1/batch/objects?{}", super::history::WRITE_CONSISTENCY),
         Some(json!({ "objects": objects })),
     );
-    let results = client.expect(&call).await.map_err(|e| e.to_string())?;
-    let failed: Vec<String> = results
+    // In a cluster, a collection created a moment ago (the temporary one,
+    // the recreated original) may not have its shard on every node yet:
+    // that answer is worth a retry, and upserts by id repeat safely.
+    let mut delays = ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(20))
+        .with_jitter()
+        .with_max_times(10)
+        .build();
+    loop {
+        let results = client.expect(&call).await.map_err(|e| e.to_string())?;
+        let failed = refused(&results);
+        match (failed.first(), delays.next()) {
+            (None, _) => return Ok(()),
+            (Some(first), Some(delay)) if first.contains("could not find index") => {
+                tokio::time::sleep(delay).await;
+            }
+            (Some(first), _) => return Err(format!("{} {REFUSED}, first {first}", failed.len())),
+        }
+    }
+}
+
+/// `object <id>: <messages>` for each object the batch answer refused.
+fn refused(results: &Value) -> Vec<String> {
+    results
         .as_array()
         .into_iter()
         .flatten()
@@ -152,9 +178,5 @@ async fn write_batch(client: &WeaviateClient, objects: Vec<Value>) -> Result<(),
                 .collect();
             Some(format!("object {}: {}", r["id"], messages.join("; ")))
         })
-        .collect();
-    match failed.first() {
-        None => Ok(()),
-        Some(first) => Err(format!("{} {REFUSED}, first {first}", failed.len())),
-    }
+        .collect()
 }

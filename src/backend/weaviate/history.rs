@@ -92,13 +92,23 @@ pub fn record(
     })
 }
 
+/// The consistency level of every write of dbmigrate's own objects (history
+/// records, lock leases) and of a rebuild's copies: every replica
+/// acknowledges before the call returns. Weaviate's list endpoint
+/// (`GET /v1/objects?class=…`, how history and copies are read) takes no
+/// consistency level and reads one replica, so after a QUORUM write a node
+/// whose replica lags could show a finished step as dirty, or a copy
+/// without its last objects. A node down stops migrations (not boots with
+/// nothing pending, which only read) until it is back.
+pub const WRITE_CONSISTENCY: &str = "consistency_level=ALL";
+
 /// Writes (creates or replaces) a record in one call: a batch upsert.
 pub fn upsert_call(class: &str, revision_id: &str, properties: Value) -> Call {
     let object =
         json!({"class": class, "id": object_id(class, revision_id), "properties": properties});
     Call::new(
         "POST",
-        "/v1/batch/objects",
+        format!("/v1/batch/objects?{WRITE_CONSISTENCY}"),
         Some(json!({ "objects": [object] })),
     )
 }
@@ -137,7 +147,10 @@ pub async fn put(
 pub fn delete_call(class: &str, revision_id: &str) -> Call {
     Call::new(
         "DELETE",
-        format!("/v1/objects/{class}/{}", object_id(class, revision_id)),
+        format!(
+            "/v1/objects/{class}/{}?{WRITE_CONSISTENCY}",
+            object_id(class, revision_id)
+        ),
         None,
     )
 }

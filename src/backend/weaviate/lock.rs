@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::client::{Answer, Call, WeaviateClient};
-use super::history::{bookkeeping_class, now_ms, object_id};
+use super::history::{bookkeeping_class, now_ms, object_id, WRITE_CONSISTENCY};
 use crate::backend::lease::{Attempt, LeaseStore};
 use crate::backend::BackendError;
 
@@ -158,7 +158,7 @@ impl ObjectLease {
         // the server's time stamped on the object.
         let call = Call::new(
             "POST",
-            "/v1/batch/objects",
+            format!("/v1/batch/objects?{WRITE_CONSISTENCY}"),
             Some(json!({ "objects": [object] })),
         );
         // A collection created a moment ago by another process may not have
@@ -217,7 +217,11 @@ impl ObjectLease {
             "path": ["fence"], "operator": "LessThan", "valueNumber": (fence - 1) as f64}}});
         let _ = self
             .client
-            .send(&Call::new("DELETE", "/v1/batch/objects", Some(filter)))
+            .send(&Call::new(
+                "DELETE",
+                format!("/v1/batch/objects?{WRITE_CONSISTENCY}"),
+                Some(filter),
+            ))
             .await;
     }
 }
@@ -274,7 +278,11 @@ impl LeaseStore for ObjectLease {
     async fn release(&self, _fence: u64) -> Result<(), BackendError> {
         let answer = self
             .client
-            .send(&Call::new("DELETE", self.path(&self.token), None))
+            .send(&Call::new(
+                "DELETE",
+                format!("{}?{WRITE_CONSISTENCY}", self.path(&self.token)),
+                None,
+            ))
             .await?;
         if answer.ok() || answer.status == 404 {
             Ok(())

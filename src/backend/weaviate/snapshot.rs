@@ -20,39 +20,34 @@ pub async fn snapshot(client: &WeaviateClient, own: &[&str]) -> Result<String, B
 
 /// Sorted classes (properties by name), sorted aliases, sorted keys.
 pub fn normalise(document: &Value, aliases: &Value, own: &[&str]) -> String {
-    let mut classes: Vec<Value> = document
-        .get("classes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|class| {
-            class["class"]
-                .as_str()
-                .is_some_and(|name| !own.contains(&name))
-        })
-        .cloned()
-        .collect();
+    let mut classes = listed(document, "classes", "class", own);
     for class in &mut classes {
         if let Some(properties) = class.get_mut("properties").and_then(Value::as_array_mut) {
             properties.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
         }
     }
-    classes.sort_by(|a, b| a["class"].as_str().cmp(&b["class"].as_str()));
-    let mut aliases: Vec<Value> = aliases
-        .get("aliases")
+    let aliases = listed(aliases, "aliases", "alias", own);
+    let snapshot = sort_keys(json!({"aliases": aliases, "classes": classes}));
+    serde_json::to_string_pretty(&snapshot).unwrap_or_default()
+}
+
+/// The entries of `document[list]` that belong to no `own` collection (their
+/// `class` is not one of `own`), sorted by their `name_key` field.
+fn listed(document: &Value, list: &str, name_key: &str, own: &[&str]) -> Vec<Value> {
+    let mut entries: Vec<Value> = document
+        .get(list)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|alias| {
-            alias["class"]
+        .filter(|entry| {
+            entry["class"]
                 .as_str()
-                .is_some_and(|name| !own.contains(&name))
+                .is_some_and(|class| !own.contains(&class))
         })
         .cloned()
         .collect();
-    aliases.sort_by(|a, b| a["alias"].as_str().cmp(&b["alias"].as_str()));
-    let snapshot = sort_keys(json!({"aliases": aliases, "classes": classes}));
-    serde_json::to_string_pretty(&snapshot).unwrap_or_default()
+    entries.sort_by(|a, b| a[name_key].as_str().cmp(&b[name_key].as_str()));
+    entries
 }
 
 /// The normalised schema document as objects: one `collection` per class

@@ -4,6 +4,7 @@
 //! the lease lock, 8 concurrent migrators, every typed operation, and an
 //! interrupted `rebuild_collection` resumed by the next `upgrade`.
 
+mod cluster;
 mod failures;
 mod locking;
 mod operations;

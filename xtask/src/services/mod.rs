@@ -6,6 +6,7 @@ mod cli;
 mod layout;
 mod lifecycle;
 mod neo4j;
+pub mod pg_cluster;
 mod ports;
 mod postgres;
 mod probe;
@@ -13,11 +14,13 @@ mod process;
 mod server;
 mod service;
 mod weaviate;
+pub mod weaviate_cluster;
 
 pub use cli::{run, Args};
 pub use layout::Layout;
-pub use postgres::{bin_dir as postgres_bin_dir, cluster_owner};
 pub use process::tail;
+// `chaos` finds the Neo4j HTTP endpoint it checks effects through.
+pub use ports::Port;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
 pub use lifecycle::{down, env, status, up, ServerStatus};

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::layout::{create_dir, Layout};
+use super::pg_cluster::bin_dir;
 use super::ports::Port;
 use super::process::{run_logged, spawn_logged};
 use super::server::Server;
@@ -105,21 +106,6 @@ impl Service for Postgres {
     fn startup_timeout(&self) -> Duration {
         Duration::from_secs(60)
     }
-}
-
-/// The `bin` folder of the newest installed PostgreSQL (`/usr/lib/postgresql/<v>/bin`).
-/// Also used by `bench`.
-pub fn bin_dir() -> Option<PathBuf> {
-    let versions = std::fs::read_dir("/usr/lib/postgresql").ok()?;
-    versions
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let version: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("initdb").is_file().then_some((version, bin))
-        })
-        .max_by_key(|(version, _)| *version)
-        .map(|(_, bin)| bin)
 }
 
 /// Installs Debian's `postgresql` package; only root can.
@@ -235,8 +221,8 @@ fn as_cluster_owner(command: &mut Command, dir: &Path) -> anyhow::Result<()> {
 }
 
 /// The uid and gid of the `postgres` system user when we run as root, else `None`
-/// (the cluster then belongs to whoever runs `cargo xtask`). Also used by `bench`.
-pub fn cluster_owner() -> anyhow::Result<Option<(u32, u32)>> {
+/// (the cluster then belongs to whoever runs `cargo xtask`).
+fn cluster_owner() -> anyhow::Result<Option<(u32, u32)>> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }

@@ -1,0 +1,239 @@
+//! What the migrations create or change on a shared server, read from their
+//! text before anything runs: Neo4j index and constraint names and every
+//! label or relationship type a statement names; Weaviate collections and
+//! aliases named by an operation. The guard refuses a server that already
+//! holds any of them.
+
+use std::collections::BTreeSet;
+
+use dbmigrate_core::backend::Layout;
+use dbmigrate_core::testing::SchemaObject;
+use dbmigrate_core::weaviate_ops::Operation;
+use dbmigrate_core::{BackendKind, Migration};
+
+/// Names the migrations of one backend create or change.
+#[derive(Debug, Default)]
+pub struct Claims {
+    /// Index, constraint, collection and alias names.
+    names: BTreeSet<String>,
+    /// Neo4j labels and relationship types.
+    labels: BTreeSet<String>,
+}
+
+impl Claims {
+    /// The claims of every `kind` migration (ups and downs).
+    pub fn of(migrations: &[Migration], kind: BackendKind) -> Claims {
+        let mut claims = Claims::default();
+        for migration in migrations.iter().filter(|m| m.backend == kind) {
+            for section in [&migration.up, &migration.down] {
+                claims.add_operations(section.operations());
+                if matches!(kind.descriptor().layout, Layout::Comments { prefix: "//" }) {
+                    claims.add_cypher(section.script());
+                }
+            }
+        }
+        claims
+    }
+
+    /// Whether `object` (from a server's snapshot) is one the migrations
+    /// create or change: its name is claimed, or it is on a claimed label.
+    pub fn covers(&self, object: &SchemaObject) -> bool {
+        let named = self
+            .names
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(&object.name));
+        named || object_labels(&object.definition).any(|label| self.labels.contains(label))
+    }
+
+    fn add_cypher(&mut self, text: &str) {
+        let tokens = tokens(text);
+        for (i, token) in tokens.iter().enumerate() {
+            let next = tokens.get(i + 1).map(|t| &t.kind);
+            match (&token.kind, next) {
+                (Kind::Punct(':' | '|' | '&'), Some(Kind::Word(label) | Kind::Quoted(label)))
+                    if !token.in_map
+                        && (token.kind == Kind::Punct(':') || self.labels_before(&tokens, i)) =>
+                {
+                    self.labels.insert(label.clone());
+                }
+                (Kind::Word(word), _) if word.eq_ignore_ascii_case("create") => {
+                    if let Some(name) = schema_name(&tokens[i + 1..]) {
+                        self.names.insert(name);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether token `i` (a `|` or `&`) continues a label expression.
+    fn labels_before(&self, tokens: &[Token], i: usize) -> bool {
+        i >= 1
+            && matches!(&tokens[i - 1].kind, Kind::Word(w) | Kind::Quoted(w) if self.labels.contains(w))
+    }
+
+    fn add_operations(&mut self, operations: &[Operation]) {
+        for operation in operations {
+            let value = serde_json::to_value(operation).unwrap_or_default();
+            let class = value["class"]["class"].as_str();
+            for name in [class, value["collection"].as_str(), value["alias"].as_str()] {
+                self.names.extend(name.map(str::to_string));
+            }
+        }
+    }
+}
+
+/// The labels of a Neo4j snapshot definition (`RANGE NODE :A|B(x)`).
+fn object_labels(definition: &str) -> impl Iterator<Item = &str> {
+    definition
+        .split_once(" :")
+        .and_then(|(_, rest)| rest.split_once('('))
+        .map(|(labels, _)| labels)
+        .unwrap_or_default()
+        .split('|')
+        .filter(|label| !label.is_empty())
+}
+
+/// The name after `CREATE [kind] INDEX|CONSTRAINT`, if one is given.
+fn schema_name(after_create: &[Token]) -> Option<String> {
+    let word = |i: usize| match after_create.get(i).map(|t| &t.kind) {
+        Some(Kind::Word(w)) => Some(w.to_ascii_uppercase()),
+        _ => None,
+    };
+    let kinds = [
+        "RANGE", "TEXT", "POINT", "LOOKUP", "FULLTEXT", "VECTOR", "BTREE",
+    ];
+    let at = usize::from(word(0).is_some_and(|w| kinds.contains(&w.as_str())));
+    if !matches!(word(at).as_deref(), Some("INDEX" | "CONSTRAINT")) {
+        return None;
+    }
+    match after_create.get(at + 1).map(|t| &t.kind) {
+        Some(Kind::Quoted(name)) => Some(name.clone()),
+        Some(Kind::Word(name))
+            if !["IF", "FOR", "ON"].contains(&name.to_ascii_uppercase().as_str()) =>
+        {
+            Some(name.clone())
+        }
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Word(String),
+    Quoted(String),
+    Punct(char),
+}
+
+#[derive(Debug)]
+struct Token {
+    kind: Kind,
+    /// Inside a map literal `{…}`, where `key:` is no label.
+    in_map: bool,
+}
+
+/// Cypher's words, backticked names and punctuation, without strings and comments.
+fn tokens(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut open = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let in_map = open.last() == Some(&'{');
+        let kind = match c {
+            '\'' | '"' => {
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    if !escaped && d == c {
+                        break;
+                    }
+                    escaped = !escaped && d == '\\';
+                }
+                continue;
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                chars.by_ref().find(|&d| d == '\n');
+                continue;
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut last = ' ';
+                for d in chars.by_ref() {
+                    if last == '*' && d == '/' {
+                        break;
+                    }
+                    last = d;
+                }
+                continue;
+            }
+            '`' => Kind::Quoted(chars.by_ref().take_while(|&d| d != '`').collect()),
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut word = c.to_string();
+                while let Some(&d) = chars.peek().filter(|d| d.is_alphanumeric() || **d == '_') {
+                    word.push(d);
+                    chars.next();
+                }
+                Kind::Word(word)
+            }
+            c if c.is_whitespace() => continue,
+            c => {
+                match c {
+                    '{' | '(' | '[' => open.push(c),
+                    '}' | ')' | ']' => drop(open.pop()),
+                    _ => {}
+                }
+                Kind::Punct(c)
+            }
+        };
+        tokens.push(Token { kind, in_map });
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cypher(text: &str) -> Claims {
+        let mut claims = Claims::default();
+        claims.add_cypher(text);
+        claims
+    }
+
+    #[test]
+    fn cypher_labels_and_schema_names_are_claimed() {
+        let claims = cypher(
+            "CREATE CONSTRAINT concept_name IF NOT EXISTS FOR (c:Concept) REQUIRE c.name IS UNIQUE;\n\
+             CREATE TEXT INDEX `odd name` FOR (n:`Odd Label`) ON (n.x);\n\
+             CREATE INDEX IF NOT EXISTS FOR ()-[r:LINKS]-() ON (r.w);\n\
+             // MATCH (n:Commented)\n\
+             MATCH (a:A|B {name: 'x:NotALabel', other: $p}) WHERE a:C SET a.y = {k: 1};",
+        );
+        let names: Vec<&str> = claims.names.iter().map(String::as_str).collect();
+        assert_eq!(names, ["concept_name", "odd name"]);
+        let labels: Vec<&str> = claims.labels.iter().map(String::as_str).collect();
+        assert_eq!(labels, ["A", "B", "C", "Concept", "LINKS", "Odd Label"]);
+    }
+
+    #[test]
+    fn an_object_is_covered_by_its_name_or_label() {
+        let claims = cypher("CREATE INDEX widget_name FOR (w:Widget) ON (w.name);");
+        let index = |name: &str, definition: &str| SchemaObject::new("index", name, definition);
+        assert!(claims.covers(&index("widget_name", "RANGE NODE :Other(x)")));
+        assert!(claims.covers(&index("other", "RANGE NODE :Widget(x)")));
+        assert!(!claims.covers(&index("other", "RANGE NODE :Widgets(x)")));
+        assert!(!claims.covers(&index("lookup", "LOOKUP NODE :()")));
+    }
+
+    #[test]
+    fn weaviate_collections_and_aliases_are_claimed() {
+        let mut claims = Claims::default();
+        let operations: Vec<Operation> = serde_json::from_str(
+            r#"[{"op": "create_collection", "class": {"class": "Article"}},
+                {"op": "create_alias", "alias": "Latest", "collection": "Article"}]"#,
+        )
+        .expect("operations");
+        claims.add_operations(&operations);
+        let names: Vec<&str> = claims.names.iter().map(String::as_str).collect();
+        assert_eq!(names, ["Article", "Latest"]);
+        assert!(claims.covers(&SchemaObject::new("collection", "article", "{}")));
+    }
+}

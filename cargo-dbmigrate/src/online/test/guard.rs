@@ -1,0 +1,133 @@
+//! Never on someone's real servers by accident: `test` runs down steps on
+//! the Neo4j and Weaviate servers it is given, so it refuses a server that
+//! already holds dbmigrate history or any object the migrations create or
+//! change, unless `--on-shared-server <url>` names that server.
+
+use dbmigrate_core::testing::TestBackend;
+use dbmigrate_core::History;
+
+use super::super::connect::{self, Settings};
+use super::claims::Claims;
+use crate::config::Project;
+use crate::exit::UsageError;
+
+/// Scheme family, host and port of a URL (credentials, path and query left
+/// out; a missing port is the scheme's default), or `None` when it is no URL.
+fn server(url: &str) -> Option<(String, String, u16)> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let scheme = parsed.scheme().to_ascii_lowercase();
+    let (family, default) = if scheme.starts_with("bolt") || scheme.starts_with("neo4j") {
+        ("bolt", 7687)
+    } else if scheme == "https" {
+        ("http", 443)
+    } else {
+        ("http", 80)
+    };
+    Some((family.into(), host, parsed.port().unwrap_or(default)))
+}
+
+/// True when one of the `--on-shared-server` URLs names the server of `url`.
+pub fn allowed(url: &str, on_shared_server: &[String]) -> bool {
+    server(url).is_some_and(|wanted| {
+        on_shared_server
+            .iter()
+            .any(|given| server(given).as_ref() == Some(&wanted))
+    })
+}
+
+/// Refuses every Neo4j or Weaviate server the migrations would run on that
+/// holds dbmigrate history (the application's own, read as `status` reads
+/// it) or objects the migrations create or change, unless named as shared.
+/// Messages show the server's redacted location only.
+pub async fn refuse_occupied(
+    project: &Project,
+    history: &History,
+    settings: &Settings,
+    others: &[Box<dyn TestBackend>],
+    on_shared_server: &[String],
+) -> anyhow::Result<()> {
+    let used = |kind| history.migrations().iter().any(|m| m.backend == kind);
+    let checked: Vec<&dyn TestBackend> = others
+        .iter()
+        .map(|b| b.as_ref())
+        .filter(|b| used(b.kind()))
+        .filter(|b| {
+            !settings
+                .url(b.kind())
+                .is_some_and(|url| allowed(url, on_shared_server))
+        })
+        .collect();
+    if checked.is_empty() {
+        return Ok(());
+    }
+    let status = connect::migrator(history.clone(), settings, project)
+        .await?
+        .status()
+        .await?;
+    for backend in checked {
+        let records = status
+            .backends
+            .iter()
+            .filter(|b| b.backend == backend.kind())
+            .map(|b| b.n_applied + b.ahead.len() + b.dirty.len())
+            .sum::<usize>();
+        let claims = Claims::of(history.migrations(), backend.kind());
+        let snapshot = backend.snapshot().await?;
+        let found: Vec<String> = snapshot
+            .objects()
+            .iter()
+            .filter(|object| claims.covers(object))
+            .map(|object| format!("{} {}", object.kind, object.name))
+            .collect();
+        if records > 0 || !found.is_empty() {
+            return Err(UsageError(occupied_message(backend, records, &found)).into());
+        }
+    }
+    Ok(())
+}
+
+fn occupied_message(backend: &dyn TestBackend, records: usize, found: &[String]) -> String {
+    let location = backend.location();
+    let mut holds = Vec::new();
+    if records > 0 {
+        holds.push(format!("{records} dbmigrate history record(s)"));
+    }
+    if !found.is_empty() {
+        let shown: Vec<&str> = found.iter().take(5).map(String::as_str).collect();
+        let more = match found.len() - shown.len() {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        holds.push(format!(
+            "what the migrations create or change ({}{more})",
+            shown.join(", ")
+        ));
+    }
+    format!(
+        "the {} server {location} already holds {}: `test` would run the migrations' down steps there\n  help: point {} at a throwaway server, or pass `--on-shared-server <its URL>` if this server is meant for tests",
+        backend.kind(),
+        holds.join(" and "),
+        backend.kind().descriptor().url_env,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_is_named_by_scheme_family_host_and_port() {
+        let shared = vec!["bolt://neo4j:secret@127.0.0.1:7687".to_string()];
+        assert!(allowed("neo4j://127.0.0.1:7687", &shared));
+        assert!(allowed("neo4j+s://127.0.0.1", &shared));
+        assert!(!allowed("bolt://127.0.0.1:7688", &shared));
+        assert!(!allowed("http://127.0.0.1:7687", &shared));
+        assert!(allowed(
+            "http://LOCALHOST:80/v1",
+            &["http://localhost".to_string()]
+        ));
+        assert!(!allowed("http://localhost:8080", &[]));
+        assert!(!allowed("not a url", &["not a url".to_string()]));
+    }
+}
