@@ -34,6 +34,10 @@ pub struct ConnectOptions {
     /// The lease of Neo4j's and Weaviate's migration lock (the backends'
     /// default, 10 s, when `None`).
     pub lease: Option<Duration>,
+    /// Neo4j's and Weaviate's bookkeeping names start with this instead of
+    /// `Dbmigrate` (`__<prefix>Migration`, `<prefix>Migration`), so several
+    /// histories can share one server; an ASCII letter, then alphanumerics.
+    pub bookkeeping_prefix: Option<String>,
 }
 
 /// A backend being connected.
@@ -190,6 +194,9 @@ fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
     if options.for_tests {
         config.label_prefix = "__DbmigrateTest".into();
     }
+    if let Some(prefix) = &options.bookkeeping_prefix {
+        config.label_prefix = format!("__{prefix}");
+    }
     config.lease = options.lease.unwrap_or(config.lease);
     config
 }
@@ -212,6 +219,9 @@ fn weaviate_config(options: &ConnectOptions) -> super::weaviate::WeaviateConfig 
     let mut config = super::weaviate::WeaviateConfig::default();
     if options.for_tests {
         config.collection_prefix = "DbmigrateTest".into();
+    }
+    if let Some(prefix) = &options.bookkeeping_prefix {
+        config.collection_prefix.clone_from(prefix);
     }
     config.lease_ttl = options.lease.unwrap_or(config.lease_ttl);
     config

@@ -64,6 +64,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         step("test-migrations", || {
             crate::test_migrations::run(&crate::test_migrations::Args::default())
         })?;
+        // Small counts: about a minute; fails on any inconsistency.
+        step("chaos", || {
+            crate::chaos::run_on(&crate::chaos::Options::ci(), &vars)
+        })?;
         step("demo", crate::demo::run)
     })();
 

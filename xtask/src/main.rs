@@ -3,6 +3,7 @@
 //! parses the command line (clap) and dispatches.
 
 mod bench;
+mod chaos;
 mod ci;
 mod demo;
 mod package;
@@ -36,6 +37,9 @@ enum Command {
     Peers(peers::PeersCommand),
     /// Benchmarks against PostgreSQL with default durability.
     Bench(bench::Options),
+    /// Seeded, bounded fault injection (kills, stalls, simultaneous boots) on the real
+    /// servers of `services env`; prints a table and fails on any inconsistency.
+    Chaos(chaos::Options),
     /// Check that the three .crate files build a sample app.
     Package,
     /// Everything CI runs, in order, with the time of each step.
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Demo => demo::run(),
         Command::Peers(command) => peers::run(command),
         Command::Bench(options) => bench::run(&options),
+        Command::Chaos(options) => chaos::run(&options),
         Command::Package => package::run(),
         Command::Ci(args) => ci::run(&args),
     };
@@ -86,6 +91,7 @@ mod tests {
             "peers dir",
             "bench --migrations 10 --rounds 2 --big-mb 1 --release --shared --check",
             "package",
+            "chaos --seed 7 --runs 2 --migrations 20 --boots 4 --objects 100",
             "ci --keep-services --skip-lints",
         ] {
             let args = std::iter::once("xtask").chain(line.split(' '));

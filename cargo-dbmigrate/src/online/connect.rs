@@ -204,6 +204,25 @@ fn seconds_from_env(name: &str) -> anyhow::Result<Option<std::time::Duration>> {
     }
 }
 
+/// `DBMIGRATE_BOOKKEEPING_PREFIX`: Neo4j's and Weaviate's bookkeeping
+/// names start with it instead of `Dbmigrate` (several histories on one
+/// server; the chaos runs' scratch histories).
+fn prefix_from_env() -> anyhow::Result<Option<String>> {
+    const NAME: &str = "DBMIGRATE_BOOKKEEPING_PREFIX";
+    let Ok(text) = std::env::var(NAME) else {
+        return Ok(None);
+    };
+    let mut chars = text.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_alphanumeric());
+    if !valid {
+        anyhow::bail!(crate::exit::UsageError(format!(
+            "{NAME}={text:?} is not an upper-case ASCII letter followed by letters and digits\n  help: for example {NAME}=DbmigrateBilling"
+        )));
+    }
+    Ok(Some(text))
+}
+
 /// The migrator for the project's history and every configured database.
 pub async fn migrator(
     history: History,
@@ -238,6 +257,7 @@ pub async fn migrator(
             Some(lease) => Some(lease),
             None => seconds_from_env("DBMIGRATE_LEASE_SECONDS")?,
         },
+        bookkeeping_prefix: prefix_from_env()?,
         ..ConnectOptions::default()
     };
     for (descriptor, connection) in &settings.databases {

@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use dbmigrate_core::backend::{AppliedMigration, RecordState};
-use dbmigrate_core::{BackendKind, Direction, Migrator};
+use dbmigrate_core::{BackendKind, Migrator};
 use serde::Serialize;
 
 use crate::OutputFormat;
@@ -121,8 +121,7 @@ fn entry(backend: BackendKind, record: Option<&AppliedMigration>, state: LogStat
         message: record.map(|r| r.message.clone()).unwrap_or_default(),
         state,
         dirty_direction: record.and_then(|r| match r.state {
-            RecordState::Dirty(Direction::Up) => Some("up"),
-            RecordState::Dirty(Direction::Down) => Some("down"),
+            RecordState::Dirty(direction) => Some(direction.as_str()),
             RecordState::Applied => None,
         }),
         applied_at: record.map(|r| humantime::format_rfc3339_seconds(r.applied_at).to_string()),

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use dbmigrate_core::backend::{ConnectOptions, PlannedCall};
 use dbmigrate_core::runner::{plan_offline, OfflinePlan};
-use dbmigrate_core::{BackendKind, Direction, Target};
+use dbmigrate_core::{BackendKind, Target};
 
 use crate::config::Project;
 use crate::exit::UsageError;
@@ -79,11 +79,7 @@ fn script(
     let first = backend.or_else(|| plan.steps.first().map(|step| step.backend));
     let c = first.map_or("--", comment);
     let (verb, from, to) = (
-        if plan.direction == Direction::Up {
-            "upgrade"
-        } else {
-            "downgrade"
-        },
+        plan.direction.verb(),
         plan.from.as_deref().unwrap_or("base"),
         plan.to.as_deref().unwrap_or("base"),
     );
@@ -117,11 +113,7 @@ fn script(
             step.revision_id,
             super::render::slug(&step.file_name, &step.revision_id),
             step.backend,
-            if step.direction == Direction::Up {
-                "up"
-            } else {
-                "down"
-            }
+            step.direction
         )?;
         for call in &step.calls {
             writeln!(out, "{}", runnable(call))?;

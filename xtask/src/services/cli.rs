@@ -45,6 +45,11 @@ struct Selection {
 struct UpArgs {
     #[command(flatten)]
     selection: Selection,
+    /// Run Weaviate as a cluster of this many nodes on 127.0.0.1 (every collection
+    /// replicated on all of them; `WEAVIATE_CLUSTER_URLS` names them). Default: the size
+    /// it runs with, else 1.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=7))]
+    weaviate_nodes: Option<u8>,
 }
 
 /// `services down`.
@@ -71,7 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     match args.command {
         Command::Up(up) => {
-            let env = lifecycle::up(&up.selection.servers)?;
+            let nodes = up.weaviate_nodes.map(usize::from);
+            let env = lifecycle::up_with(&up.selection.servers, nodes)?;
             for line in env.redacted() {
                 eprintln!("  {line}");
             }
@@ -191,6 +197,11 @@ mod tests {
             Provider::Docker
         );
         assert!(parse("up mysql").is_err());
+        let Command::Up(up) = parse("up weaviate --weaviate-nodes 3").unwrap().command else {
+            panic!("up")
+        };
+        assert_eq!(up.weaviate_nodes, Some(3));
+        assert!(parse("up --weaviate-nodes 0").is_err());
         assert!(parse("up --provider podman").is_err());
         assert!(parse("").is_err());
     }

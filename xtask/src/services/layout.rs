@@ -26,6 +26,18 @@ impl Layout {
         })
     }
 
+    /// The layout of cluster node `node` (from 0): node 0 is this one; node `k` keeps
+    /// its files under `target/services/weaviate-node<k+1>/`.
+    pub fn node(&self, node: usize) -> Layout {
+        if node == 0 {
+            return self.clone();
+        }
+        Layout {
+            services: self.services.join(format!("weaviate-node{}", node + 1)),
+            cache: self.cache.clone(),
+        }
+    }
+
     /// `target/services/<name>/`.
     pub fn dir(&self, server: Server) -> PathBuf {
         self.services.join(server.name())

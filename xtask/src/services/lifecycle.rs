@@ -10,20 +10,53 @@ use super::layout::{create_dir, Layout};
 use super::probe::port_open;
 use super::process::{self, Stopped, Watch};
 use super::server::{Server, ServiceEnv};
-use super::service::{service, Service};
+use super::service::{instances, service, Service};
+use super::weaviate;
 
 /// How long a server gets to stop after the graceful signal before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(60);
 
 /// Starts `servers` (all when empty) unless they already run, waits until each answers,
-/// and returns the environment that points at them. Progress goes to stderr.
+/// and returns the environment that points at them. Progress goes to stderr. Weaviate
+/// keeps the cluster size it runs with (one node unless `up_with` asked for more).
 pub fn up(servers: &[Server]) -> anyhow::Result<ServiceEnv> {
+    up_with(servers, None)
+}
+
+/// `up`, with Weaviate as a cluster of `weaviate_nodes` on loopback (`None`: the size
+/// it runs with, else 1). A running Weaviate of another size is an error.
+pub fn up_with(servers: &[Server], weaviate_nodes: Option<usize>) -> anyhow::Result<ServiceEnv> {
     let layout = Layout::discover()?;
     let _lock = lock(&layout)?;
     for server in Server::selection(servers) {
-        up_one(&layout, service(server)).with_context(|| format!("failed to bring up {server}"))?;
+        let nodes = cluster_size(&layout, server, weaviate_nodes)?;
+        for (node, service) in instances(server, nodes) {
+            up_one(&layout.node(node), service.as_ref())
+                .with_context(|| format!("failed to bring up {server}"))?;
+        }
     }
     Ok(env(servers))
+}
+
+/// How many Weaviate nodes to start, recorded for `env`, `status` and `down`.
+fn cluster_size(
+    layout: &Layout,
+    server: Server,
+    requested: Option<usize>,
+) -> anyhow::Result<usize> {
+    if server != Server::Weaviate {
+        return Ok(1);
+    }
+    let recorded = weaviate::recorded_nodes(layout);
+    let nodes = requested.unwrap_or(recorded);
+    if nodes != recorded && live_pid(layout, service(server)).is_some() {
+        anyhow::bail!(
+            "weaviate runs as {recorded} node(s), not {nodes}: stop it first with \
+             `cargo xtask services down weaviate`"
+        );
+    }
+    weaviate::record_nodes(layout, Some(nodes))?;
+    Ok(nodes)
 }
 
 /// Stops the servers that `up` started (from their PID files), gracefully then by force,
@@ -32,17 +65,36 @@ pub fn down(servers: &[Server], keep_data: bool) -> anyhow::Result<()> {
     let layout = Layout::discover()?;
     let _lock = lock(&layout)?;
     for server in Server::selection(servers) {
-        down_one(&layout, service(server), keep_data)
-            .with_context(|| format!("failed to stop {server}"))?;
+        let nodes = recorded_size(&layout, server);
+        for (node, service) in instances(server, nodes).into_iter().rev() {
+            down_one(&layout.node(node), service.as_ref(), keep_data)
+                .with_context(|| format!("failed to stop {server}"))?;
+        }
+        if server == Server::Weaviate && !keep_data {
+            weaviate::record_nodes(&layout, None)?;
+        }
     }
     Ok(())
 }
 
+fn recorded_size(layout: &Layout, server: Server) -> usize {
+    match server {
+        Server::Weaviate => weaviate::recorded_nodes(layout),
+        _ => 1,
+    }
+}
+
 /// The environment for `servers` (all when empty); it does not check that they run.
 pub fn env(servers: &[Server]) -> ServiceEnv {
+    let layout = Layout::discover().ok();
     let vars = Server::selection(servers)
         .into_iter()
-        .flat_map(|server| service(server).env())
+        .flat_map(|server| {
+            let nodes = layout.as_ref().map_or(1, |l| recorded_size(l, server));
+            instances(server, nodes)
+                .into_iter()
+                .flat_map(|(_, service)| service.env())
+        })
         .collect();
     ServiceEnv::new(vars)
 }
@@ -65,14 +117,19 @@ pub fn status(servers: &[Server]) -> anyhow::Result<Vec<ServerStatus>> {
     let layout = Layout::discover()?;
     Ok(Server::selection(servers)
         .into_iter()
-        .map(|server| {
-            let service = service(server);
-            ServerStatus {
-                server,
-                ports: service.ports(),
-                pid: live_pid(&layout, service),
-                answering: service.answers(&layout),
-            }
+        .flat_map(|server| {
+            let layout = &layout;
+            instances(server, recorded_size(layout, server))
+                .into_iter()
+                .map(move |(node, service)| {
+                    let layout = layout.node(node);
+                    ServerStatus {
+                        server,
+                        ports: service.ports(),
+                        pid: live_pid(&layout, service.as_ref()),
+                        answering: service.answers(&layout),
+                    }
+                })
         })
         .collect())
 }

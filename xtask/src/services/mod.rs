@@ -19,6 +19,8 @@ pub mod weaviate_cluster;
 pub use cli::{run, Args};
 pub use layout::Layout;
 pub use process::tail;
+// `chaos` finds the Neo4j HTTP endpoint it checks effects through.
+pub use ports::Port;
 // The library API for `demo`, `test-migrations` and `ci`; unused until they call it.
 #[allow(unused_imports)]
 pub use lifecycle::{down, env, status, up, ServerStatus};

@@ -67,6 +67,9 @@ impl PgCluster {
                 "-R",
                 "-X",
                 "stream",
+                // An immediate checkpoint, not a spread one that can take minutes.
+                "-c",
+                "fast",
                 "--no-sync",
             ],
         )?;

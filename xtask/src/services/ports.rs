@@ -65,6 +65,12 @@ impl Port {
         self.with_base(base())
     }
 
+    /// The first of the six ports of Weaviate node `node` (from 1; node 0 uses the
+    /// Weaviate ports above): after the other ports when a base is set, else from 56310.
+    pub fn weaviate_node_block(node: usize) -> u16 {
+        weaviate_node_block(base(), node)
+    }
+
     fn with_base(self, base: Option<u16>) -> u16 {
         let position = Port::ALL.iter().position(|port| *port == self).unwrap_or(0);
         match base.and_then(|base| base.checked_add(position as u16)) {
@@ -72,6 +78,11 @@ impl Port {
             None => self.default_port(),
         }
     }
+}
+
+fn weaviate_node_block(base: Option<u16>, node: usize) -> u16 {
+    let first = base.map_or(56310, |base| base.saturating_add(Port::ALL.len() as u16));
+    first.saturating_add(6 * (node.saturating_sub(1)) as u16)
 }
 
 fn base() -> Option<u16> {
@@ -98,5 +109,7 @@ mod tests {
         assert_eq!(Port::Postgres.with_base(Some(57600)), 57600);
         assert_eq!(Port::WeaviateRaftRpc.with_base(Some(57600)), 57608);
         assert_eq!(Port::WeaviateRaftRpc.with_base(Some(u16::MAX)), 56301);
+        assert_eq!(weaviate_node_block(None, 2), 56316);
+        assert_eq!(weaviate_node_block(Some(57640), 1), 57649);
     }
 }

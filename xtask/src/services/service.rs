@@ -56,6 +56,25 @@ pub fn service(server: Server) -> &'static dyn Service {
     match server {
         Server::Postgres => &postgres::Postgres,
         Server::Neo4j => &neo4j::Neo4j,
-        Server::Weaviate => &weaviate::Weaviate,
+        Server::Weaviate => &weaviate::SINGLE,
+    }
+}
+
+/// The processes of `server` as `(node, service)`: one, or a Weaviate cluster of
+/// `weaviate_nodes`. Node `k > 0` keeps its files under `Layout::node(k)`.
+pub fn instances(server: Server, weaviate_nodes: usize) -> Vec<(usize, Box<dyn Service>)> {
+    match server {
+        Server::Weaviate if weaviate_nodes > 1 => (0..weaviate_nodes)
+            .map(|node| {
+                let service: Box<dyn Service> = Box::new(weaviate::Weaviate {
+                    node,
+                    nodes: weaviate_nodes,
+                });
+                (node, service)
+            })
+            .collect(),
+        Server::Postgres => vec![(0, Box::new(postgres::Postgres))],
+        Server::Neo4j => vec![(0, Box::new(neo4j::Neo4j))],
+        Server::Weaviate => vec![(0, Box::new(weaviate::Weaviate { node: 0, nodes: 1 }))],
     }
 }

@@ -1,6 +1,8 @@
 //! Weaviate: `weaviate-server` built once with `go install` from its Go module at a pinned
-//! version (cached outside `target/`), run single-node with anonymous access, no
-//! telemetry, no modules, HTTP on 127.0.0.1:56080 (see `ports`).
+//! version (cached outside `target/`), run with anonymous access, no telemetry, no
+//! modules, HTTP on 127.0.0.1:56080 (see `ports`): one node, or with
+//! `services up --weaviate-nodes N` a cluster of N whose other nodes live in
+//! `target/services/weaviate-node<k>/` (settings: `weaviate_cluster`).
 //!
 //! Listener note: Weaviate 1.35.2 binds its public gRPC port (`GRPC_PORT`) and its
 //! internal cluster gRPC port (`CLUSTER_DATA_BIND_PORT`) on all interfaces (`":port"` is
@@ -8,7 +10,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
@@ -18,12 +20,29 @@ use super::probe;
 use super::process::{run_logged, spawn_logged};
 use super::server::Server;
 use super::service::Service;
-use super::weaviate_cluster::{node_env, NodePorts, BINARY, WEAVIATE_VERSION};
+#[cfg(test)]
+use super::weaviate_cluster::node_env;
+use super::weaviate_cluster::{cluster_ready, node_command, NodePorts, BINARY, WEAVIATE_VERSION};
 
 const MODULE: &str = "github.com/weaviate/weaviate/cmd/weaviate-server";
 
-/// The Weaviate service.
-pub struct Weaviate;
+/// The Weaviate service: node `node` (0 = node 1, the one `WEAVIATE_URL` names) of a
+/// cluster of `nodes` (1 unless `services up --weaviate-nodes N`).
+pub struct Weaviate {
+    /// Which node, from 0.
+    pub node: usize,
+    /// How many nodes the cluster has.
+    pub nodes: usize,
+}
+
+/// The default: one node.
+pub static SINGLE: Weaviate = Weaviate { node: 0, nodes: 1 };
+
+impl Weaviate {
+    fn all_ports(&self) -> Vec<NodePorts> {
+        (0..self.nodes).map(node_ports).collect()
+    }
+}
 
 impl Service for Weaviate {
     fn server(&self) -> Server {
@@ -35,21 +54,31 @@ impl Service for Weaviate {
     }
 
     fn ports(&self) -> Vec<(&'static str, u16)> {
+        let own = node_ports(self.node);
         vec![
-            ("http", Port::WeaviateHttp.get()),
-            ("grpc", Port::WeaviateGrpc.get()),
-            ("gossip", Port::WeaviateGossip.get()),
-            ("cluster data", Port::WeaviateData.get()),
-            ("raft", Port::WeaviateRaft.get()),
-            ("raft rpc", Port::WeaviateRaftRpc.get()),
+            ("http", own.http),
+            ("grpc", own.grpc),
+            ("gossip", own.gossip),
+            ("cluster data", own.data),
+            ("raft", own.raft),
+            ("raft rpc", own.raft_rpc),
         ]
     }
 
     fn env(&self) -> Vec<(String, String)> {
-        vec![(
-            "WEAVIATE_URL".into(),
-            format!("http://127.0.0.1:{}", Port::WeaviateHttp.get()),
-        )]
+        let url = |ports: &NodePorts| format!("http://127.0.0.1:{}", ports.http);
+        let all = self.all_ports();
+        match (self.node, self.nodes) {
+            (0, 1) => vec![("WEAVIATE_URL".into(), url(&all[0]))],
+            (0, _) => vec![
+                ("WEAVIATE_URL".into(), url(&all[0])),
+                (
+                    "WEAVIATE_CLUSTER_URLS".into(),
+                    all.iter().map(url).collect::<Vec<_>>().join(","),
+                ),
+            ],
+            _ => Vec::new(),
+        }
     }
 
     fn prepare(&self, layout: &Layout) -> anyhow::Result<()> {
@@ -58,23 +87,43 @@ impl Service for Weaviate {
     }
 
     fn spawn(&self, layout: &Layout) -> anyhow::Result<u32> {
-        let dir = layout.dir(Server::Weaviate);
-        let mut command = Command::new(binary(layout));
-        command
-            .args(["--host", "127.0.0.1"])
-            .args(["--port", &Port::WeaviateHttp.get().to_string()])
-            .args(["--scheme", "http"])
-            .current_dir(&dir)
-            .env_clear()
-            .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
-            .env("HOME", &dir)
-            .env("PERSISTENCE_DATA_PATH", layout.data_dir(Server::Weaviate))
-            .envs(settings());
+        let mut command = node_command(
+            &binary(layout),
+            self.node,
+            &self.all_ports(),
+            &layout.dir(Server::Weaviate),
+            &layout.data_dir(Server::Weaviate),
+        );
         spawn_logged(&mut command, &layout.log_file(Server::Weaviate))
     }
 
+    /// A single node: ready. A cluster node: alive (it is ready only once the
+    /// others joined; `after_ready` of the last node waits for that).
     fn answers(&self, _layout: &Layout) -> bool {
-        probe::http_ok(Port::WeaviateHttp.get(), "/v1/.well-known/ready")
+        let probe_path = if self.nodes == 1 {
+            "/v1/.well-known/ready"
+        } else {
+            "/v1/.well-known/live"
+        };
+        probe::http_ok(node_ports(self.node).http, probe_path)
+    }
+
+    fn after_ready(&self, _layout: &Layout) -> anyhow::Result<()> {
+        if self.nodes == 1 || self.node + 1 < self.nodes {
+            return Ok(());
+        }
+        let (all, started) = (self.all_ports(), Instant::now());
+        while !cluster_ready(&all) {
+            anyhow::ensure!(
+                started.elapsed() < self.startup_timeout(),
+                "the {}-node Weaviate cluster did not become ready within {:?} (see the logs \
+                 under target/services/weaviate*)",
+                self.nodes,
+                self.startup_timeout()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Ok(())
     }
 
     fn startup_timeout(&self) -> Duration {
@@ -82,8 +131,12 @@ impl Service for Weaviate {
     }
 }
 
-/// Node 1's loopback ports (see `ports`).
-pub fn node1_ports() -> NodePorts {
+/// Node `node`'s loopback ports: node 1 on the fixed ports (see `ports`), the others in
+/// blocks of six after them.
+pub fn node_ports(node: usize) -> NodePorts {
+    if node > 0 {
+        return NodePorts::block(Port::weaviate_node_block(node));
+    }
     NodePorts {
         http: Port::WeaviateHttp.get(),
         grpc: Port::WeaviateGrpc.get(),
@@ -96,8 +149,38 @@ pub fn node1_ports() -> NodePorts {
 
 /// Environment settings: single node, loopback, nothing phones home
 /// (`weaviate_cluster::node_env`, shared with the cluster and the tests).
+#[cfg(test)]
 fn settings() -> Vec<(&'static str, String)> {
-    node_env(0, &[node1_ports()])
+    node_env(0, &[node_ports(0)])
+}
+
+/// The file where `up` records the cluster size, under node 1's folder.
+fn nodes_file(layout: &Layout) -> PathBuf {
+    layout.dir(Server::Weaviate).join("nodes")
+}
+
+/// The cluster size `up` recorded (1 when none).
+pub fn recorded_nodes(layout: &Layout) -> usize {
+    std::fs::read_to_string(nodes_file(layout))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// Records the cluster size; `None` forgets it.
+pub fn record_nodes(layout: &Layout, nodes: Option<usize>) -> anyhow::Result<()> {
+    let file = nodes_file(layout);
+    match nodes {
+        Some(n) => {
+            create_dir(&layout.dir(Server::Weaviate))?;
+            std::fs::write(&file, format!("{n}\n"))
+                .with_context(|| format!("failed to write {}", file.display()))
+        }
+        None => {
+            let _ = std::fs::remove_file(&file);
+            Ok(())
+        }
+    }
 }
 
 /// `<cache>/weaviate-<version>/weaviate-server`.
