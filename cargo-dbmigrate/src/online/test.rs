@@ -90,6 +90,8 @@ pub async fn run(
     };
     let rendered = report::Rendered::new(project, &report, servers, error, secrets);
     rendered.print(format)?;
+    // Where the time went: statements, and the rest (snapshots, bookkeeping).
+    eprint!("{}", report.timing_summary());
     Ok(ExitCode::from(if rendered.ok() {
         exit::SUCCESS
     } else {

@@ -6,6 +6,18 @@
 use std::path::Path;
 use std::time::Duration;
 
+use nix::sys::resource::{getrusage, UsageWho};
+
+/// CPU time (user + system) of every child process waited for so far.
+fn children_cpu() -> Duration {
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(Duration::ZERO, |usage| {
+        let time = |t: nix::sys::time::TimeVal| {
+            Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+        };
+        time(usage.user_time()) + time(usage.system_time())
+    })
+}
+
 /// Times `test` and `upgrade` + `downgrade base` on the project in `dir`
 /// (written by `super::write_project`), `rounds` interleaved rounds; prints
 /// the medians.
@@ -18,6 +30,7 @@ pub fn run(
     rounds: usize,
 ) -> anyhow::Result<()> {
     let mut times = [Vec::new(), Vec::new()];
+    let mut cpu = [Vec::new(), Vec::new()];
     for round in 0..rounds {
         for step in 0..2 {
             let n = (step + round) % 2;
@@ -28,12 +41,14 @@ pub fn run(
                 &format!("CREATE DATABASE \"{name}\" TEMPLATE template0"),
             )?;
             let url = super::with_database(admin_url, &name);
+            let cpu_before = children_cpu();
             let measured = if n == 0 {
                 // `test` makes (and drops) its own scratch database on this server.
                 super::time_cli(binary, dir, &url, "test")
             } else {
                 plain_round_trip(binary, dir, &url)
             };
+            cpu[n].push(children_cpu().saturating_sub(cpu_before));
             let _ = super::sql(
                 psql,
                 admin_url,
@@ -43,6 +58,7 @@ pub fn run(
         }
     }
     let [test, plain] = times.map(|mut t| super::median(&mut t).as_secs_f64());
+    let [test_cpu, plain_cpu] = cpu.map(|mut t| super::median(&mut t).as_secs_f64());
     println!("round trip of {n_migrations} small migrations, median of {rounds} round(s)");
     println!(
         "  upgrade + downgrade base                   {:>8.0} ms",
@@ -52,6 +68,13 @@ pub fn run(
         "  cargo dbmigrate test (up, down, up, snapshots) {:>4.0} ms  {:>5.2}× upgrade + downgrade",
         test * 1000.0,
         test / plain
+    );
+    println!(
+        "  tool CPU (user + system): test {:.0} ms ({:.0}% of its time), upgrade + downgrade {:.0} ms ({:.0}%)",
+        test_cpu * 1000.0,
+        100.0 * test_cpu / test,
+        plain_cpu * 1000.0,
+        100.0 * plain_cpu / plain
     );
     Ok(())
 }
