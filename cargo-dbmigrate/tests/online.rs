@@ -8,6 +8,8 @@ use std::process::Command;
 use dbmigrate_core::backend::postgres::PostgresBackend;
 use dbmigrate_core::testing::TestBackend;
 
+#[path = "online/copy_progress.rs"]
+mod copy_progress;
 #[path = "online/live.rs"]
 mod live;
 #[path = "online/log.rs"]

@@ -36,8 +36,8 @@ pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTOR
 pub use error::BackendError;
 #[cfg(feature = "runtime")]
 pub use types::{
-    AppliedMigration, Capabilities, PlannedCall, RecordChange, RecordState, Step, StepProgress,
-    UnknownState,
+    AppliedMigration, Capabilities, CopyObserver, CopyProgress, PlannedCall, RecordChange,
+    RecordState, Step, StepProgress, UnknownState,
 };
 #[cfg(feature = "runtime")]
 pub use url::{is_secret_key, redact_url, redact_urls_in, url_password, NOT_A_URL};
@@ -92,6 +92,11 @@ pub trait Backend: Send + Sync {
     /// compiles: a lease-based lock may keep the default no-op, its lease
     /// expires on its own.
     fn abandon_lock(&self) {}
+
+    /// Where to report the progress of steps that copy data (a progress
+    /// bar); `None` stops reporting. The default ignores it: only Weaviate's
+    /// `rebuild_collection` copies.
+    fn observe_copies(&self, _observer: Option<CopyObserver>) {}
 
     /// Asks the database to stop the statement a step of this backend is
     /// running now (a cancelled run, see [`crate::runner::Cancel`]); the

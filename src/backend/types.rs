@@ -28,6 +28,23 @@ pub struct AppliedMigration {
     pub progress: Option<StepProgress>,
 }
 
+/// How far a step that copies data has got (Weaviate's
+/// `rebuild_collection` copies every object out and back): for a progress bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyProgress {
+    /// The collection being rebuilt.
+    pub collection: String,
+    /// False while copying out into the temporary collection, true while copying back.
+    pub back: bool,
+    /// Objects copied so far in this copy.
+    pub done: u64,
+    /// Objects to copy, when known.
+    pub total: Option<u64>,
+}
+
+/// Called by a backend after every batch a step copies; it should return quickly.
+pub type CopyObserver = std::sync::Arc<dyn Fn(&CopyProgress) + Send + Sync>;
+
 /// How far an interrupted, resumable step got, as its backend recorded it
 /// in the dirty record. `upgrade` resumes such a step from there.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -83,6 +83,9 @@ impl Migrator {
     /// Adds a backend; migrations of its kind run there. A second backend
     /// of the same kind replaces the first.
     pub fn backend(mut self, backend: Box<dyn Backend>) -> Migrator {
+        if let Some(observer) = &self.progress {
+            backend.observe_copies(Some(copies_to(observer.clone())));
+        }
         self.backends.insert(backend.kind(), backend);
         self
     }
@@ -157,7 +160,11 @@ impl Migrator {
         mut self,
         observer: impl Fn(super::Progress<'_>) + Send + Sync + 'static,
     ) -> Migrator {
-        self.progress = Some(std::sync::Arc::new(observer));
+        let observer: super::ProgressObserver = std::sync::Arc::new(observer);
+        for backend in self.backends.values() {
+            backend.observe_copies(Some(copies_to(observer.clone())));
+        }
+        self.progress = Some(observer);
         self
     }
 
@@ -181,6 +188,11 @@ impl Migrator {
             Source::Owned(history) => Ok(history),
         }
     }
+}
+
+/// A backend's copy progress, passed on as [`Progress::Copying`](super::Progress::Copying).
+fn copies_to(observer: super::ProgressObserver) -> crate::backend::CopyObserver {
+    std::sync::Arc::new(move |copy| observer(super::Progress::Copying(copy)))
 }
 
 fn default_applied_by() -> String {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::backend::CopyProgress;
 use crate::migration::{Direction, Migration};
 
 use super::report::StepReport;
@@ -31,6 +32,9 @@ pub enum Progress<'a> {
     },
     /// A step finished and its history record is written.
     StepFinished(&'a StepReport),
+    /// The running step copied another batch (Weaviate's
+    /// `rebuild_collection`): objects copied so far, of how many.
+    Copying(&'a CopyProgress),
 }
 
 /// The observer a [`Migrator`](super::Migrator) calls with each [`Progress`]

@@ -1,15 +1,17 @@
 //! Live output of `upgrade`, `downgrade` and `redo`: one cargo-style line
 //! on stdout per step as it completes (flushed at once, so a pipe sees it
 //! while the run goes on), and on a terminal a progress bar on stderr once
-//! the run has lasted about a second. `--quiet` prints neither; JSON keeps
-//! stdout for its one document and shows only the bar.
+//! the run has lasted about a second, with a second bar (objects copied /
+//! total) while a Weaviate `rebuild_collection` copies. `--quiet` prints
+//! neither; JSON keeps stdout for its one document and shows only the bars.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dbmigrate_core::backend::CopyProgress;
 use dbmigrate_core::runner::{Progress, StepReport};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::OutputFormat;
 
@@ -44,7 +46,11 @@ pub struct LiveReporter {
 
 #[derive(Default)]
 struct State {
+    /// Draws the bars below each other, on stderr once the run has lasted [`BAR_AFTER`].
+    bars: Option<MultiProgress>,
     bar: Option<ProgressBar>,
+    /// The copy of the running step (`rebuild_collection`): back or out, and its bar.
+    copy: Option<(bool, ProgressBar)>,
     n_printed: usize,
 }
 
@@ -66,9 +72,12 @@ impl LiveReporter {
     pub fn event(&self, event: Progress<'_>) {
         match event {
             Progress::Started { n_steps, .. } if self.options.bar => {
-                let bar = delayed_bar(n_steps as u64);
-                self.lock().bar = Some(bar);
+                let (bars, bar) = delayed_bars(n_steps as u64);
+                let mut state = self.lock();
+                state.bars = Some(bars);
+                state.bar = Some(bar);
             }
+            Progress::Copying(copy) => self.copying(copy),
             Progress::StepStarted { migration, .. } => {
                 if let Some(bar) = &self.lock().bar {
                     bar.set_message(format!("{} {}", migration.revision_id, migration.message));
@@ -79,15 +88,54 @@ impl LiveReporter {
         }
     }
 
-    /// Removes the bar (the run ended, well or not).
+    /// Removes the bars (the run ended, well or not).
     pub fn finish(&self) {
-        if let Some(bar) = self.lock().bar.take() {
+        let mut state = self.lock();
+        if let Some((_, copy)) = state.copy.take() {
+            copy.finish_and_clear();
+        }
+        if let Some(bar) = state.bar.take() {
             bar.finish_and_clear();
         }
+        state.bars = None;
+    }
+
+    /// A second bar under the steps' one: objects copied of the total.
+    fn copying(&self, copy: &CopyProgress) {
+        let mut state = self.lock();
+        let Some(bars) = state.bars.clone() else {
+            return;
+        };
+        if state
+            .copy
+            .as_ref()
+            .is_some_and(|(back, _)| *back != copy.back)
+        {
+            if let Some((_, done)) = state.copy.take() {
+                done.finish_and_clear();
+            }
+        }
+        let (_, bar) = state.copy.get_or_insert_with(|| {
+            let bar = bars.add(ProgressBar::new(copy.total.unwrap_or(0)));
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} objects {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let way = if copy.back { "back into" } else { "out of" };
+            bar.set_message(format!("copying {way} `{}`", copy.collection));
+            (copy.back, bar)
+        });
+        if let Some(total) = copy.total {
+            bar.set_length(total);
+        }
+        bar.set_position(copy.done);
     }
 
     fn finished(&self, step: &StepReport) {
         let mut state = self.lock();
+        if let Some((_, copy)) = state.copy.take() {
+            copy.finish_and_clear();
+        }
         if self.options.lines {
             let line = step_line(step);
             let print = || {
@@ -95,8 +143,8 @@ impl LiveReporter {
                 // A closed pipe is handled when the final report is written.
                 let _ = writeln!(out, "{line}").and_then(|()| out.flush());
             };
-            match &state.bar {
-                Some(bar) => bar.suspend(print),
+            match &state.bars {
+                Some(bars) => bars.suspend(print),
                 None => print(),
             }
             state.n_printed += 1;
@@ -111,21 +159,23 @@ impl LiveReporter {
     }
 }
 
-/// A bar that stays hidden until the run has lasted [`BAR_AFTER`].
-fn delayed_bar(n_steps: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(n_steps), ProgressDrawTarget::hidden());
+/// The steps' bar, in bars that stay hidden until the run has lasted [`BAR_AFTER`].
+fn delayed_bars(n_steps: u64) -> (MultiProgress, ProgressBar) {
+    let bars = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+    let bar = bars.add(ProgressBar::new(n_steps));
     let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     let shown = bar.downgrade();
+    let target = bars.clone();
     std::thread::spawn(move || {
         std::thread::sleep(BAR_AFTER);
         if let Some(bar) = shown.upgrade().filter(|bar| !bar.is_finished()) {
-            bar.set_draw_target(ProgressDrawTarget::stderr());
+            target.set_draw_target(ProgressDrawTarget::stderr());
             bar.enable_steady_tick(Duration::from_millis(200));
         }
     });
-    bar
+    (bars, bar)
 }
 
 /// `    Applying 20241201_1000_a1b2c3 initial_schema (postgres) … 12ms`.

@@ -6,7 +6,7 @@ use super::client::{WeaviateClient, WeaviateConfig};
 use super::exec::{self, Source};
 use super::history::{self, history_class};
 use super::lock::{self, ensure_class, ObjectLease};
-use super::progress::{FaultHook, RebuildProgress, Recorder};
+use super::progress::{CopyWatch, FaultHook, RebuildProgress, Recorder};
 #[cfg(feature = "testing")]
 use super::snapshot;
 use crate::backend::held_lease::HeldLease;
@@ -28,6 +28,7 @@ pub struct WeaviateBackend {
     lease: HeldLease,
     hook: Option<PauseHook>,
     fault: Option<FaultHook>,
+    copies: CopyWatch,
 }
 
 impl WeaviateBackend {
@@ -41,6 +42,7 @@ impl WeaviateBackend {
             lease: HeldLease::default(),
             hook: None,
             fault: None,
+            copies: CopyWatch::default(),
         }
     }
 
@@ -169,6 +171,7 @@ impl WeaviateBackend {
             applied_by: step.applied_by,
             lease,
             fault: self.fault.as_ref(),
+            copies: self.copies.get(),
         }
     }
 
@@ -263,6 +266,10 @@ impl Backend for WeaviateBackend {
 
     fn abandon_lock(&self) {
         self.lease.abandon();
+    }
+
+    fn observe_copies(&self, observer: Option<crate::backend::CopyObserver>) {
+        self.copies.set(observer);
     }
 
     async fn unlock(&self) -> Result<(), BackendError> {

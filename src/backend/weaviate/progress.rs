@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::client::WeaviateClient;
 use super::history;
 use crate::backend::lease::LeaseHandle;
-use crate::backend::{BackendError, RecordState, StepProgress};
+use crate::backend::{BackendError, CopyObserver, CopyProgress, RecordState, StepProgress};
 use crate::migration::{Direction, Migration};
 
 /// Where a rebuild is, in the order it goes.
@@ -188,6 +188,31 @@ pub struct Recorder<'a> {
     pub lease: Option<&'a LeaseHandle>,
     /// The fault tests' hook.
     pub fault: Option<&'a FaultHook>,
+    /// Where copy progress goes (a progress bar), if anywhere.
+    pub copies: Option<CopyObserver>,
+}
+
+/// The observer of copy progress a backend was given (see
+/// [`Backend::observe_copies`](crate::backend::Backend::observe_copies)).
+#[derive(Default)]
+pub struct CopyWatch(std::sync::Mutex<Option<CopyObserver>>);
+
+impl CopyWatch {
+    /// Replaces the observer.
+    pub fn set(&self, observer: Option<CopyObserver>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = observer;
+    }
+
+    /// The observer, if any.
+    pub fn get(&self) -> Option<CopyObserver> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl std::fmt::Debug for CopyWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CopyWatch")
+    }
 }
 
 impl Recorder<'_> {
@@ -216,6 +241,21 @@ impl Recorder<'_> {
         )
         .await
         .map_err(|e| Stop::Failed(e.to_string()))?;
+        if let (Some(observer), Some(progress)) = (&self.copies, progress) {
+            let back = match progress.phase {
+                RebuildPhase::CopyingOut => Some(false),
+                RebuildPhase::CopyingBack => Some(true),
+                _ => None,
+            };
+            if let Some(back) = back {
+                observer(&CopyProgress {
+                    collection: progress.collection.clone(),
+                    back,
+                    done: progress.done,
+                    total: progress.total,
+                });
+            }
+        }
         match (self.fault, progress) {
             (Some(fault), Some(progress)) if fault.fires(progress) => Err(Stop::Failed(format!(
                 "injected fault after recording: {}",
