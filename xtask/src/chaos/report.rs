@@ -56,6 +56,9 @@ pub struct Tally {
     pub lost_objects: u32,
     /// Runs that should have exited 0 and did not.
     pub failed_boots: u32,
+    /// Runs blocked over a minute by a stopped holder (a liveness finding,
+    /// reported but not failed: see README, Guarantees).
+    pub blocked: u32,
     /// What the inconsistencies were, for the report.
     pub notes: Vec<String>,
 }
@@ -152,19 +155,20 @@ pub fn run_on(options: &Options, vars: &[(String, String)]) -> anyhow::Result<()
         started.elapsed()
     );
     println!(
-        "{:<42} {:>5} {:>7} {:>16} {:>13} {:>13}",
-        "scenario", "runs", "faults", "inconsistencies", "lost objects", "failed boots"
+        "{:<42} {:>5} {:>7} {:>16} {:>13} {:>13} {:>10}",
+        "scenario", "runs", "faults", "inconsistencies", "lost objects", "failed boots", "blocked"
     );
     let mut bad = 0;
     for (name, tally) in &rows {
         println!(
-            "{:<42} {:>5} {:>7} {:>16} {:>13} {:>13}",
+            "{:<42} {:>5} {:>7} {:>16} {:>13} {:>13} {:>10}",
             name,
             tally.runs,
             tally.faults,
             tally.inconsistencies,
             tally.lost_objects,
-            tally.failed_boots
+            tally.failed_boots,
+            tally.blocked
         );
         for note in tally.notes.iter().take(5) {
             println!("    {note}");
