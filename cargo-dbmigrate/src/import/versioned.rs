@@ -4,6 +4,7 @@
 //! and neo4j-migrations (`.cypher`).
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use super::source::{
@@ -16,6 +17,8 @@ type VersionKey = Vec<u64>;
 struct Entry {
     version: String,
     description: String,
+    /// The description as the file name spells it (refinery hashes it).
+    source_name: String,
     up: Option<Piece>,
     down: Option<Piece>,
     config: Option<String>,
@@ -68,6 +71,7 @@ pub fn read_dir(dir: &Path, tool: Tool) -> anyhow::Result<SourceProject> {
         let entry = entries.entry(key).or_insert_with(|| Entry {
             version: version.clone(),
             description: words(&description),
+            source_name: description.clone(),
             up: None,
             down: None,
             config: None,
@@ -87,6 +91,7 @@ pub fn read_dir(dir: &Path, tool: Tool) -> anyhow::Result<SourceProject> {
         }
         if !undo {
             entry.description = words(&description);
+            entry.source_name = description.clone();
             entry.config = std::fs::read_to_string(dir.join(format!("{name}.conf"))).ok();
         }
         *slot = Some(Piece { path, text });
@@ -107,7 +112,7 @@ pub fn read_dir(dir: &Path, tool: Tool) -> anyhow::Result<SourceProject> {
             continue;
         };
         let reason = transaction_reason(tool, &up.text, entry.config.as_deref());
-        let checksum = source_checksum(tool, &up.text);
+        let checksum = source_checksum(tool, &up.text, &entry.version, &entry.source_name);
         project.migrations.push(SourceMigration {
             version: entry.version,
             description: entry.description,
@@ -154,19 +159,46 @@ fn transaction_reason(tool: Tool, text: &str, config: Option<&str>) -> Option<St
     }
 }
 
-/// The checksum Flyway records: CRC-32 over the lines without their line
-/// ends (a BOM dropped), as a signed 32-bit number.
-fn source_checksum(tool: Tool, text: &str) -> Option<String> {
-    if tool != Tool::Flyway {
-        return None;
+/// The checksum the tool records, where it keeps one: Flyway's and
+/// refinery's (neo4j-migrations' is read but not computed yet).
+fn source_checksum(tool: Tool, text: &str, version: &str, name: &str) -> Option<String> {
+    match tool {
+        Tool::Flyway => Some(flyway_checksum(text)),
+        Tool::Refinery => refinery_checksum(text, version, name),
+        _ => None,
     }
+}
+
+/// Flyway's: CRC-32 over the lines without their line ends (a BOM
+/// dropped), as a signed 32-bit number.
+fn flyway_checksum(text: &str) -> String {
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
     let mut digest = crc.digest();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for line in text.lines() {
         digest.update(line.trim_end_matches('\r').as_bytes());
     }
-    Some((digest.finalize() as i32).to_string())
+    (digest.finalize() as i32).to_string()
+}
+
+/// Refinery's: SipHash-1-3 with zero keys, fed through Rust's `Hash` with
+/// the name (the word characters after `__`, as refinery's file pattern
+/// takes them), the version as refinery's `i32` (`i64` when it does not
+/// fit: refinery's `int8-versions` build) and the file's whole text;
+/// recorded as the decimal `u64`.
+fn refinery_checksum(text: &str, version: &str, name: &str) -> Option<String> {
+    let name: String = name
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let mut hasher = siphasher::sip::SipHasher13::new();
+    name.hash(&mut hasher);
+    match version.parse::<i32>() {
+        Ok(small) => small.hash(&mut hasher),
+        Err(_) => version.parse::<i64>().ok()?.hash(&mut hasher),
+    }
+    text.hash(&mut hasher);
+    Some(hasher.finish().to_string())
 }
 
 #[cfg(test)]

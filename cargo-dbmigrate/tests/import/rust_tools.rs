@@ -87,4 +87,24 @@ fn refinery_real_tool_then_import_and_adopt() {
         "1,2,3,4,5,6,7,8,9,10,11"
     );
     import_adopt_round_trip("refinery", &source, &scratch, "refinery_schema_history", 11);
+
+    // refinery keeps a checksum of every file it applied: `adopt` computes
+    // the same one, so a file edited after refinery applied it is refused.
+    let v3 = source.join("V3__seed_users.sql");
+    let text = std::fs::read_to_string(&v3).expect("the fixture has V3");
+    std::fs::write(&v3, format!("{text}-- edited after it was applied\n")).unwrap();
+    let edited = App::new();
+    let dir = source.to_str().unwrap();
+    edited.ok(&["import", "--from", "refinery", dir]);
+    let refused = edited.refused(&[
+        "adopt",
+        "--from",
+        "refinery",
+        "--database-url",
+        &scratch.url,
+    ]);
+    assert!(
+        refused.contains("version 3 was changed after refinery applied it"),
+        "{refused}"
+    );
 }
