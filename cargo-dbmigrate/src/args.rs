@@ -154,13 +154,17 @@ pub struct LockArgs {
     pub lease_seconds: Option<std::time::Duration>,
 }
 
-/// A positive, finite number of seconds (`0.5`, `90`).
+/// A positive number of seconds (`0.5`, `90`) of at least a millisecond
+/// and at most a year; anything else (zero, `1e20`, `nan`) is refused.
 pub fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+    const YEAR: f64 = 365.0 * 24.0 * 3600.0;
     match text.trim().parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+        Ok(seconds) if (0.001..=YEAR).contains(&seconds) => {
             Ok(std::time::Duration::from_secs_f64(seconds))
         }
-        _ => Err(format!("{text:?} is not a positive number of seconds")),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0.001 and one year"
+        )),
     }
 }
 

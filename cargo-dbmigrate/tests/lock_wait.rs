@@ -157,9 +157,11 @@ async fn a_too_short_lock_wait_fails_naming_the_setting() {
 }
 
 #[test]
-fn lock_flags_refuse_a_non_positive_number() {
+fn lock_flags_refuse_what_is_not_a_sane_number_of_seconds() {
     for args in [
         ["upgrade", "--lock-wait-seconds", "0"],
+        // Beyond what a Duration holds: this panicked before it was refused.
+        ["upgrade", "--lease-seconds", "1e20"],
         ["upgrade", "--lease-seconds", "-1"],
         ["repair", "--lease-seconds", "soon"],
     ] {
@@ -171,7 +173,8 @@ fn lock_flags_refuse_a_non_positive_number() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(
-            stderr.contains(args[1]) && stderr.contains("is not a positive number of seconds"),
+            stderr.contains(args[1])
+                && stderr.contains("is not a number of seconds between 0.001 and one year"),
             "{args:?}: {stderr}"
         );
     }

@@ -194,12 +194,10 @@ fn seconds_from_env(name: &str) -> anyhow::Result<Option<std::time::Duration>> {
     let Ok(text) = std::env::var(name) else {
         return Ok(None);
     };
-    match text.trim().parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
-            Ok(Some(std::time::Duration::from_secs_f64(seconds)))
-        }
-        _ => anyhow::bail!(crate::exit::UsageError(format!(
-            "{name}={text:?} is not a positive number of seconds\n  help: for example {name}=10"
+    match crate::args::positive_seconds(&text) {
+        Ok(seconds) => Ok(Some(seconds)),
+        Err(why) => anyhow::bail!(crate::exit::UsageError(format!(
+            "{name}={why}\n  help: for example {name}=10"
         ))),
     }
 }
@@ -207,7 +205,7 @@ fn seconds_from_env(name: &str) -> anyhow::Result<Option<std::time::Duration>> {
 /// `DBMIGRATE_BOOKKEEPING_PREFIX`: Neo4j's and Weaviate's bookkeeping
 /// names start with it instead of `Dbmigrate` (several histories on one
 /// server; the chaos runs' scratch histories).
-fn prefix_from_env() -> anyhow::Result<Option<String>> {
+pub fn prefix_from_env() -> anyhow::Result<Option<String>> {
     const NAME: &str = "DBMIGRATE_BOOKKEEPING_PREFIX";
     let Ok(text) = std::env::var(NAME) else {
         return Ok(None);

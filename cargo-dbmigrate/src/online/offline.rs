@@ -48,6 +48,8 @@ pub fn plan(
         history_table: project.settings.history_table.clone(),
         lock_timeout: project.settings.lock_timeout,
         statement_timeout: project.settings.statement_timeout,
+        // The same bookkeeping names the runner would write to.
+        bookkeeping_prefix: super::connect::prefix_from_env()?,
         ..ConnectOptions::default()
     };
     let mut plan = plan_offline(&history, &from, &to, &options, APPLIED_BY)?;
