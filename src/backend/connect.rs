@@ -116,7 +116,19 @@ fn not_compiled(backend: &'static str) -> BackendError {
 }
 
 macro_rules! connector {
-    ($name:ident, $feature:literal, $connect:ident, $plan:ident, $setup:ident) => {
+    // A backend that plans offline from its settings alone: `$config` turns
+    // the project's settings into its own, `$backend::offline_calls` and
+    // `$backend::offline_setup` plan with them.
+    ($name:ident, $feature:literal, $connect:ident, offline: $config:ident => $backend:ty) => {
+        connector!(
+            $name,
+            $feature,
+            $connect,
+            |options, step| Ok(<$backend>::offline_calls(&$config(options), step)),
+            |options| Ok(<$backend>::offline_setup(&$config(options)))
+        );
+    };
+    ($name:ident, $feature:literal, $connect:ident, $plan:expr, $setup:expr) => {
         /// The connector of one backend.
         #[cfg(feature = $feature)]
         pub(super) const $name: Connector = Connector {
@@ -142,10 +154,14 @@ connector!(
     POSTGRES,
     "postgres",
     postgres,
-    postgres_plan,
-    postgres_setup
+    offline: postgres_config => super::postgres::PostgresBackend
 );
-connector!(NEO4J, "neo4j", neo4j, neo4j_plan, neo4j_setup);
+connector!(
+    NEO4J,
+    "neo4j",
+    neo4j,
+    offline: neo4j_config => super::neo4j::Neo4jBackend
+);
 connector!(
     WEAVIATE,
     "weaviate",
@@ -170,23 +186,6 @@ fn postgres_config(options: &ConnectOptions) -> super::postgres::PostgresConfig 
     config
 }
 
-#[cfg(feature = "postgres")]
-fn postgres_plan(
-    options: &ConnectOptions,
-    step: &Step<'_>,
-) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = postgres_config(options);
-    Ok(super::postgres::PostgresBackend::offline_calls(
-        &config, step,
-    ))
-}
-
-#[cfg(feature = "postgres")]
-fn postgres_setup(options: &ConnectOptions) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = postgres_config(options);
-    Ok(super::postgres::PostgresBackend::offline_setup(&config))
-}
-
 /// Neo4j's settings from the project's: label prefix and lease.
 #[cfg(feature = "neo4j")]
 fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
@@ -199,18 +198,6 @@ fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
     }
     config.lease = options.lease.unwrap_or(config.lease);
     config
-}
-
-#[cfg(feature = "neo4j")]
-fn neo4j_plan(options: &ConnectOptions, step: &Step<'_>) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = neo4j_config(options);
-    Ok(super::neo4j::Neo4jBackend::offline_calls(&config, step))
-}
-
-#[cfg(feature = "neo4j")]
-fn neo4j_setup(options: &ConnectOptions) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = neo4j_config(options);
-    Ok(super::neo4j::Neo4jBackend::offline_setup(&config))
 }
 
 /// Weaviate's settings from the project's: collection prefix and lease.
