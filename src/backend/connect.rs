@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::{Backend, BackendError, PlannedCall, Step};
+use super::{Backend, BackendError, BookkeepingPrefix, PlannedCall, Step};
 
 /// Where one database is and how to keep its bookkeeping.
 #[derive(Debug, Clone, Default)]
@@ -35,9 +35,10 @@ pub struct ConnectOptions {
     /// default, 10 s, when `None`).
     pub lease: Option<Duration>,
     /// Neo4j's and Weaviate's bookkeeping names start with this instead of
-    /// `Dbmigrate` (`__<prefix>Migration`, `<prefix>Migration`), so several
-    /// histories can share one server; an ASCII letter, then alphanumerics.
-    pub bookkeeping_prefix: Option<String>,
+    /// `Dbmigrate` (`__<prefix>Migration`, `<prefix>History`), so several
+    /// histories can share one server. Checked when made: see
+    /// [`BookkeepingPrefix::new`] for the rule.
+    pub bookkeeping_prefix: Option<BookkeepingPrefix>,
 }
 
 /// A backend being connected.
@@ -208,7 +209,7 @@ fn weaviate_config(options: &ConnectOptions) -> super::weaviate::WeaviateConfig 
         config.collection_prefix = "DbmigrateTest".into();
     }
     if let Some(prefix) = &options.bookkeeping_prefix {
-        config.collection_prefix.clone_from(prefix);
+        config.collection_prefix = prefix.to_string();
     }
     config.lease_ttl = options.lease.unwrap_or(config.lease_ttl);
     config
