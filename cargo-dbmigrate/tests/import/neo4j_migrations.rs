@@ -90,7 +90,7 @@ impl Neo4jGuard {
 
     fn clean(&self) {
         let labels =
-            "['PeerImportAuthor', 'PeerImportBook', '__Neo4jMigration', '__Neo4jMigrationsLock']";
+            "['PeerImportAuthor', 'PeerImportBook', 'PeerImportPublisher', '__Neo4jMigration', '__Neo4jMigrationsLock']";
         let bookkeeping = format!("__{}", self.prefix);
         let mut statements = vec![format!(
             "MATCH (n) WHERE any(l IN labels(n) WHERE l IN {labels} OR l STARTS WITH '{bookkeeping}') DETACH DELETE n"
@@ -192,7 +192,7 @@ fn neo4j_migrations_apply(dir: &Path) {
     );
 }
 
-/// Its applied chain: 4 versions, each with the checksum it computed.
+/// Its applied chain: 10 versions, each with the checksum it computed.
 const APPLIED: &str = "MATCH (m:__Neo4jMigration) WHERE m.version <> 'BASELINE' AND m.checksum IS NOT NULL RETURN count(m) AS n";
 
 #[test]
@@ -201,7 +201,12 @@ fn neo4j_migrations_real_engine_then_import_and_adopt() {
     let temp = tempfile::tempdir().unwrap();
     let source = fixture("neo4j-migrations", temp.path());
     neo4j_migrations_apply(&source);
-    assert_eq!(count(APPLIED), 4);
+    assert_eq!(count(APPLIED), 10);
+    assert_eq!(
+        count("MATCH (b:PeerImportBook) WHERE b.slug IS NOT NULL AND b.first_edition IS NOT NULL RETURN count(b) AS n"),
+        2,
+        "the engine ran the batched backfill and the data migration"
+    );
 
     let app = super::App::new();
     let root = app.root.as_path();
@@ -212,12 +217,12 @@ fn neo4j_migrations_real_engine_then_import_and_adopt() {
         &["import", "--from", "neo4j-migrations", source_arg],
     );
     let adopted = ok(root, &guard, &["adopt", "--from", "neo4j-migrations"]);
-    assert!(adopted.contains("stamped 4 migration(s)"), "{adopted}");
+    assert!(adopted.contains("stamped 10 migration(s)"), "{adopted}");
     let twice = ok(root, &guard, &["adopt", "--from", "neo4j-migrations"]);
     assert!(twice.contains("already adopted"), "{twice}");
     assert_eq!(
         count(APPLIED),
-        4,
+        10,
         "adopt leaves neo4j-migrations' chain alone"
     );
 
