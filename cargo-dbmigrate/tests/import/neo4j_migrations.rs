@@ -254,6 +254,19 @@ fn neo4j_migrations_real_engine_then_import_and_adopt() {
         2,
         "the data neo4j-migrations wrote is still there"
     );
+
+    // The round trip needs a Neo4j without the app's data (Community has one
+    // database): `test` refuses this one, which holds it; cleared, as a
+    // fresh server would be, it round-trips the imported history (ten
+    // irreversible steps applied, the new one up, down, up).
+    let refused = dbmigrate(root, &guard, &["test"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    guard.clean();
+    let round_trip = ok(root, &guard, &["test"]);
+    assert!(
+        round_trip.contains("round trip ok: 11 migration(s)"),
+        "{round_trip}"
+    );
 }
 
 #[test]
