@@ -92,9 +92,16 @@ impl Neo4jGuard {
         let labels =
             "['PeerImportAuthor', 'PeerImportBook', 'PeerImportPublisher', '__Neo4jMigration', '__Neo4jMigrationsLock']";
         let bookkeeping = format!("__{}", self.prefix);
-        let mut statements = vec![format!(
-            "MATCH (n) WHERE any(l IN labels(n) WHERE l IN {labels} OR l STARTS WITH '{bookkeeping}') DETACH DELETE n"
-        )];
+        let mut statements = vec![
+            format!(
+                "MATCH (n) WHERE any(l IN labels(n) WHERE l IN {labels} OR l STARTS WITH '{bookkeeping}') DETACH DELETE n"
+            ),
+            // `test` keeps the records of irreversible steps it applied; the
+            // imported revisions are the ones dated 2000-01-01.
+            "MATCH (n:__DbmigrateTestMigration) WHERE n.revision_id STARTS WITH '20000101_' \
+             AND n.applied_by = 'dbmigrate-stairway' DETACH DELETE n"
+                .to_string(),
+        ];
         // Constraints first: dropping one also drops the index it owns.
         for kind in ["CONSTRAINTS", "INDEXES"] {
             statements.extend(self.drop_statements(kind, labels, &bookkeeping));
