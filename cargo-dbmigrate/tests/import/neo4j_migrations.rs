@@ -92,9 +92,16 @@ impl Neo4jGuard {
         let labels =
             "['PeerImportAuthor', 'PeerImportBook', 'PeerImportPublisher', '__Neo4jMigration', '__Neo4jMigrationsLock']";
         let bookkeeping = format!("__{}", self.prefix);
-        let mut statements = vec![format!(
-            "MATCH (n) WHERE any(l IN labels(n) WHERE l IN {labels} OR l STARTS WITH '{bookkeeping}') DETACH DELETE n"
-        )];
+        let mut statements = vec![
+            format!(
+                "MATCH (n) WHERE any(l IN labels(n) WHERE l IN {labels} OR l STARTS WITH '{bookkeeping}') DETACH DELETE n"
+            ),
+            // `test` keeps the records of irreversible steps it applied; the
+            // imported revisions are the ones dated 2000-01-01.
+            "MATCH (n:__DbmigrateTestMigration) WHERE n.revision_id STARTS WITH '20000101_' \
+             AND n.applied_by = 'dbmigrate-stairway' DETACH DELETE n"
+                .to_string(),
+        ];
         // Constraints first: dropping one also drops the index it owns.
         for kind in ["CONSTRAINTS", "INDEXES"] {
             statements.extend(self.drop_statements(kind, labels, &bookkeeping));
@@ -253,6 +260,19 @@ fn neo4j_migrations_real_engine_then_import_and_adopt() {
         count("MATCH (:PeerImportAuthor)-[:PEER_IMPORT_WROTE]->(b:PeerImportBook) RETURN count(b) AS n"),
         2,
         "the data neo4j-migrations wrote is still there"
+    );
+
+    // The round trip needs a Neo4j without the app's data (Community has one
+    // database): `test` refuses this one, which holds it; cleared, as a
+    // fresh server would be, it round-trips the imported history (ten
+    // irreversible steps applied, the new one up, down, up).
+    let refused = dbmigrate(root, &guard, &["test"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    guard.clean();
+    let round_trip = ok(root, &guard, &["test"]);
+    assert!(
+        round_trip.contains("round trip ok: 11 migration(s)"),
+        "{round_trip}"
     );
 }
 
