@@ -8,4 +8,4 @@ mod split;
 
 pub(crate) use meta::refuse_meta_commands;
 #[cfg_attr(not(feature = "postgres"), allow(unused_imports))]
-pub(crate) use split::{split, Statement};
+pub(crate) use split::{split, words, Statement};

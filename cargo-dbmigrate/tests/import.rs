@@ -18,6 +18,10 @@ mod rust_tools;
 #[path = "import/atomic.rs"]
 mod atomic;
 
+/// neo4j-migrations' engine on the real Neo4j server.
+#[path = "import/neo4j_migrations.rs"]
+mod neo4j_migrations;
+
 /// The PostgreSQL server the tests use (never a mock).
 fn database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| {

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use dbmigrate_core::backend::postgres::PostgresBackend;
 use dbmigrate_core::testing::TestBackend;
+use sqlx::Connection as _;
 
 #[path = "online/copy_progress.rs"]
 mod copy_progress;
@@ -130,11 +131,12 @@ impl Project {
     }
 
     async fn drop(self) {
-        admin(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.database
-        ))
-        .await;
+        let mut admin = sqlx::PgConnection::connect(&database_url())
+            .await
+            .expect("connect to DATABASE_URL");
+        dbmigrate_core::testing::drop_database(&mut admin, &self.database)
+            .await
+            .unwrap_or_else(|e| panic!("drop {}: {e}", self.database));
     }
 }
 

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::{Backend, BackendError, PlannedCall, Step};
+use super::{Backend, BackendError, BookkeepingPrefix, PlannedCall, Step};
 
 /// Where one database is and how to keep its bookkeeping.
 #[derive(Debug, Clone, Default)]
@@ -35,9 +35,10 @@ pub struct ConnectOptions {
     /// default, 10 s, when `None`).
     pub lease: Option<Duration>,
     /// Neo4j's and Weaviate's bookkeeping names start with this instead of
-    /// `Dbmigrate` (`__<prefix>Migration`, `<prefix>Migration`), so several
-    /// histories can share one server; an ASCII letter, then alphanumerics.
-    pub bookkeeping_prefix: Option<String>,
+    /// `Dbmigrate` (`__<prefix>Migration`, `<prefix>History`), so several
+    /// histories can share one server. Checked when made: see
+    /// [`BookkeepingPrefix::new`] for the rule.
+    pub bookkeeping_prefix: Option<BookkeepingPrefix>,
 }
 
 /// A backend being connected.
@@ -116,7 +117,19 @@ fn not_compiled(backend: &'static str) -> BackendError {
 }
 
 macro_rules! connector {
-    ($name:ident, $feature:literal, $connect:ident, $plan:ident, $setup:ident) => {
+    // A backend that plans offline from its settings alone: `$config` turns
+    // the project's settings into its own, `$backend::offline_calls` and
+    // `$backend::offline_setup` plan with them.
+    ($name:ident, $feature:literal, $connect:ident, offline: $config:ident => $backend:ty) => {
+        connector!(
+            $name,
+            $feature,
+            $connect,
+            |options, step| Ok(<$backend>::offline_calls(&$config(options), step)),
+            |options| Ok(<$backend>::offline_setup(&$config(options)))
+        );
+    };
+    ($name:ident, $feature:literal, $connect:ident, $plan:expr, $setup:expr) => {
         /// The connector of one backend.
         #[cfg(feature = $feature)]
         pub(super) const $name: Connector = Connector {
@@ -142,10 +155,14 @@ connector!(
     POSTGRES,
     "postgres",
     postgres,
-    postgres_plan,
-    postgres_setup
+    offline: postgres_config => super::postgres::PostgresBackend
 );
-connector!(NEO4J, "neo4j", neo4j, neo4j_plan, neo4j_setup);
+connector!(
+    NEO4J,
+    "neo4j",
+    neo4j,
+    offline: neo4j_config => super::neo4j::Neo4jBackend
+);
 connector!(
     WEAVIATE,
     "weaviate",
@@ -170,23 +187,6 @@ fn postgres_config(options: &ConnectOptions) -> super::postgres::PostgresConfig 
     config
 }
 
-#[cfg(feature = "postgres")]
-fn postgres_plan(
-    options: &ConnectOptions,
-    step: &Step<'_>,
-) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = postgres_config(options);
-    Ok(super::postgres::PostgresBackend::offline_calls(
-        &config, step,
-    ))
-}
-
-#[cfg(feature = "postgres")]
-fn postgres_setup(options: &ConnectOptions) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = postgres_config(options);
-    Ok(super::postgres::PostgresBackend::offline_setup(&config))
-}
-
 /// Neo4j's settings from the project's: label prefix and lease.
 #[cfg(feature = "neo4j")]
 fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
@@ -201,18 +201,6 @@ fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
     config
 }
 
-#[cfg(feature = "neo4j")]
-fn neo4j_plan(options: &ConnectOptions, step: &Step<'_>) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = neo4j_config(options);
-    Ok(super::neo4j::Neo4jBackend::offline_calls(&config, step))
-}
-
-#[cfg(feature = "neo4j")]
-fn neo4j_setup(options: &ConnectOptions) -> Result<Vec<PlannedCall>, BackendError> {
-    let config = neo4j_config(options);
-    Ok(super::neo4j::Neo4jBackend::offline_setup(&config))
-}
-
 /// Weaviate's settings from the project's: collection prefix and lease.
 #[cfg(feature = "weaviate")]
 fn weaviate_config(options: &ConnectOptions) -> super::weaviate::WeaviateConfig {
@@ -221,7 +209,7 @@ fn weaviate_config(options: &ConnectOptions) -> super::weaviate::WeaviateConfig 
         config.collection_prefix = "DbmigrateTest".into();
     }
     if let Some(prefix) = &options.bookkeeping_prefix {
-        config.collection_prefix.clone_from(prefix);
+        config.collection_prefix = prefix.to_string();
     }
     config.lease_ttl = options.lease.unwrap_or(config.lease_ttl);
     config

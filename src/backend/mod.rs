@@ -11,6 +11,7 @@ mod error;
 mod held_lease;
 #[cfg(any(feature = "neo4j", feature = "weaviate"))]
 pub mod lease;
+mod prefix;
 #[cfg(any(feature = "neo4j", feature = "weaviate"))]
 mod step_check;
 #[cfg(feature = "runtime")]
@@ -34,6 +35,7 @@ pub use connect::{ConnectForTestsFn, ConnectingForTests};
 pub use descriptor::{Descriptor, Layout, SectionCheck, TestIsolation, DESCRIPTORS};
 #[cfg(feature = "runtime")]
 pub use error::BackendError;
+pub use prefix::{BookkeepingPrefix, BookkeepingPrefixError, BookkeepingPrefixErrorKind};
 #[cfg(feature = "runtime")]
 pub use types::{
     AppliedMigration, Capabilities, CopyObserver, CopyProgress, PlannedCall, RecordChange,

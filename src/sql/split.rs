@@ -38,6 +38,51 @@ pub(crate) fn split(script: &str) -> Vec<Statement<'_>> {
     statements
 }
 
+/// The bare words of `text` (keywords and unquoted identifiers), in order,
+/// outside comments, string literals and quoted identifiers. The body of a
+/// dollar quote is read as code (a `DO` block or function body runs it), so
+/// a caller looking for a statement errs on the side of finding it.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    collect_words(text, &mut out);
+    out
+}
+
+fn collect_words<'a>(text: &'a str, out: &mut Vec<&'a str>) {
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut i = 0;
+    while i < bytes.len() {
+        i = match bytes[i] {
+            b'\'' => skip_quoted(bytes, i, b'\'', is_escape_string(bytes, i)),
+            b'"' => skip_quoted(bytes, i, b'"', false),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i),
+            b'$' => {
+                let end = skip_dollar(text, i);
+                let tag = text[i + 1..].find('$').map_or(0, |p| p + 2);
+                if end > i + 1 && end >= i + 2 * tag {
+                    collect_words(&text[i + tag..end - tag], out);
+                }
+                end
+            }
+            b if word(b) => {
+                let len = bytes[i..]
+                    .iter()
+                    .position(|&b| !word(b))
+                    .unwrap_or(bytes.len() - i);
+                // `E'…'`, `B'…'`, `X'…'`, `N'…'`: a literal's prefix, no word.
+                if bytes.get(i + len) != Some(&b'\'') {
+                    out.push(&text[i..i + len]);
+                }
+                i + len
+            }
+            _ => i + 1,
+        };
+    }
+}
+
 /// Counts newlines up to a position that only moves forward, so numbering
 /// every statement of a script reads each byte once (linear, not quadratic).
 #[derive(Default)]
@@ -175,6 +220,22 @@ mod tests {
     fn check(script: &str, expected: &[(&str, u32)]) {
         let got: Vec<(&str, u32)> = split(script).iter().map(|s| (s.text, s.line)).collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn words_skip_comments_literals_and_quoted_identifiers() {
+        assert_eq!(
+            words("ALTER TYPE mood ADD VALUE 'x' -- ADD VALUE\n/* ALTER */"),
+            ["ALTER", "TYPE", "mood", "ADD", "VALUE"]
+        );
+        assert_eq!(
+            words("SELECT 'ALTER TYPE', E'\\' ADD', \"ADD\" x"),
+            ["SELECT", "x"]
+        );
+        assert_eq!(
+            words("DO $b$ BEGIN ALTER TYPE t ADD VALUE 'v'; END $b$; SELECT $1"),
+            ["DO", "BEGIN", "ALTER", "TYPE", "t", "ADD", "VALUE", "END", "SELECT", "1"]
+        );
     }
 
     #[test]

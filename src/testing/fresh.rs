@@ -57,21 +57,53 @@ impl FreshDatabase {
     pub async fn drop_database(self) -> Result<(), RoundTripError> {
         self.pool.close().await;
         let mut admin = admin_connection(&self.admin_url).await?;
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut admin)
-        .await
-        .map_err(|error| {
-            database_error(
-                &self.admin_url,
-                format!("cannot drop database {}: {error}", self.name),
-            )
-        })?;
+        drop_database(&mut admin, &self.name)
+            .await
+            .map_err(|error| {
+                database_error(
+                    &self.admin_url,
+                    format!("cannot drop database {}: {error}", self.name),
+                )
+            })?;
         let _ = admin.close().await;
         Ok(())
     }
+}
+
+/// Drops database `name` (if it exists) on the server `admin` is connected
+/// to, ending the sessions left in it; `admin` must not be connected to
+/// `name` itself.
+///
+/// `DROP DATABASE … WITH (FORCE)` ends other sessions, but PostgreSQL refuses
+/// it to a role that is not a superuser while an autovacuum worker is inside
+/// the database (SQLSTATE 42501: the worker belongs to no role the caller is
+/// a member of). A plain `DROP DATABASE` asks autovacuum workers to leave
+/// and waits for them, so it is the answer to that refusal; a session that
+/// connected in between makes it fail with 55006, and the next forced round
+/// ends that session. After three rounds the last error is returned.
+pub async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let forced = format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)");
+    let plain = format!("DROP DATABASE IF EXISTS {quoted}");
+    let mut round = 0;
+    loop {
+        round += 1;
+        match sqlx::raw_sql(&forced).execute(&mut *admin).await {
+            Err(error) if has_code(&error, "42501") => {}
+            done => return done.map(drop),
+        }
+        match sqlx::raw_sql(&plain).execute(&mut *admin).await {
+            Err(error) if has_code(&error, "55006") && round < 3 => {}
+            done => return done.map(drop),
+        }
+    }
+}
+
+fn has_code(error: &sqlx::Error, code: &str) -> bool {
+    error
+        .as_database_error()
+        .and_then(|database| database.code())
+        .is_some_and(|found| found == code)
 }
 
 async fn admin_connection(admin_url: &str) -> Result<PgConnection, RoundTripError> {

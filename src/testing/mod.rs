@@ -30,4 +30,4 @@ pub use stairway::{Scope, Stairway, StairwayEvent, StairwayReport};
 pub use step::{StepReport, Verdict, DETAIL_LINES};
 
 #[cfg(feature = "postgres")]
-pub use fresh::FreshDatabase;
+pub use fresh::{drop_database, FreshDatabase};

@@ -4,6 +4,7 @@
 //! URLs from the environment and fail (never skip) when one is missing.
 
 mod common;
+mod free_ports;
 mod history_records;
 mod neo4j;
 mod pause;

@@ -83,13 +83,9 @@ impl TestDb {
         let mut conn = PgConnection::connect_with(&admin)
             .await
             .expect("connect to DATABASE_URL");
-        sqlx::raw_sql(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut conn)
-        .await
-        .expect("drop database");
+        dbmigrate_core::testing::drop_database(&mut conn, &self.name)
+            .await
+            .expect("drop database");
         let _ = conn.close().await;
     }
 }

@@ -26,7 +26,7 @@ struct Peer {
     by_default: bool,
 }
 
-const PEERS: [Peer; 7] = [
+const PEERS: [Peer; 8] = [
     Peer {
         name: "golang-migrate",
         version: "v4.18.3",
@@ -71,6 +71,16 @@ const PEERS: [Peer; 7] = [
         // and it is cached like them: the import test runs it in CI.
         by_default: true,
         install: install_refinery_cli,
+    },
+    // Its engine from Maven Central, driven through its Java API like
+    // Flyway's: 2.17.3 is the newest whose parent POM Maven Central serves
+    // (2.18.x and 2.19.x name a parent it does not have).
+    Peer {
+        name: "neo4j-migrations",
+        version: "2.17.3",
+        binary: "neo4j-migrations/Neo4jMigrate.java",
+        by_default: true,
+        install: install_neo4j_migrations,
     },
     // The lint's side-by-side test; the same version as the squawk-linter crate.
     Peer {
@@ -278,19 +288,70 @@ public class FlywayMigrate {
 "#;
 
 fn install_flyway(dir: &Path, version: &str) -> anyhow::Result<()> {
-    let flyway = dir.join("flyway");
-    std::fs::create_dir_all(&flyway)?;
-    let dependency = |group: &str, artifact: &str, version: &str| {
-        format!("<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version></dependency>")
-    };
+    install_java_engine(
+        &dir.join("flyway"),
+        &[
+            ("org.flywaydb", "flyway-core", version),
+            ("org.flywaydb", "flyway-database-postgresql", version),
+            ("org.postgresql", "postgresql", "42.7.4"),
+        ],
+        ("FlywayMigrate.java", FLYWAY_LAUNCHER),
+    )
+}
+
+/// neo4j-migrations' engine (`eu.michael-simons.neo4j:neo4j-migrations`,
+/// which brings the Neo4j Java driver) and a launcher: `Neo4jMigrate
+/// <bolt-uri> <user> <dir>`, the password from `NEO4J_PASSWORD` so it never
+/// shows in a process list.
+const NEO4J_MIGRATIONS_LAUNCHER: &str = r#"import ac.simons.neo4j.migrations.core.Migrations;
+import ac.simons.neo4j.migrations.core.MigrationsConfig;
+import ac.simons.neo4j.migrations.core.MigrationVersion;
+import org.neo4j.driver.AuthTokens;
+import org.neo4j.driver.GraphDatabase;
+
+/** Applies a folder of .cypher migrations: Neo4jMigrate <bolt-uri> <user> <dir>. */
+public class Neo4jMigrate {
+    public static void main(String[] args) {
+        var auth = AuthTokens.basic(args[1], System.getenv("NEO4J_PASSWORD"));
+        try (var driver = GraphDatabase.driver(args[0], auth)) {
+            var config = MigrationsConfig.builder()
+                .withLocationsToScan("file://" + args[2])
+                .build();
+            var applied = new Migrations(config, driver).apply();
+            System.out.println("applied up to " + applied.map(MigrationVersion::getValue).orElse("nothing"));
+        }
+    }
+}
+"#;
+
+fn install_neo4j_migrations(dir: &Path, version: &str) -> anyhow::Result<()> {
+    install_java_engine(
+        &dir.join("neo4j-migrations"),
+        &[("eu.michael-simons.neo4j", "neo4j-migrations", version)],
+        ("Neo4jMigrate.java", NEO4J_MIGRATIONS_LAUNCHER),
+    )
+}
+
+/// A tool's Java engine: its Maven Central artifacts (with their
+/// dependencies) copied into `<folder>/lib` by Maven, and a launcher run as
+/// a single-file Java program (`java -cp '<folder>/lib/*' <launcher>`).
+fn install_java_engine(
+    folder: &Path,
+    artifacts: &[(&str, &str, &str)],
+    (launcher, source): (&str, &str),
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    let dependencies: String = artifacts
+        .iter()
+        .map(|(group, artifact, version)| {
+            format!("<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version></dependency>")
+        })
+        .collect();
     let pom = format!(
         "<project xmlns=\"http://maven.apache.org/POM/4.0.0\"><modelVersion>4.0.0</modelVersion>\
-         <groupId>dbmigrate.peers</groupId><artifactId>flyway</artifactId><version>1</version><dependencies>{}{}{}</dependencies></project>\n",
-        dependency("org.flywaydb", "flyway-core", version),
-        dependency("org.flywaydb", "flyway-database-postgresql", version),
-        dependency("org.postgresql", "postgresql", "42.7.4"),
+         <groupId>dbmigrate.peers</groupId><artifactId>engine</artifactId><version>1</version><dependencies>{dependencies}</dependencies></project>\n"
     );
-    std::fs::write(flyway.join("pom.xml"), pom)?;
+    std::fs::write(folder.join("pom.xml"), pom)?;
     run_command(
         Command::new("mvn")
             .args([
@@ -299,10 +360,10 @@ fn install_flyway(dir: &Path, version: &str) -> anyhow::Result<()> {
                 "dependency:copy-dependencies",
                 "-DoutputDirectory=lib",
             ])
-            .current_dir(&flyway),
+            .current_dir(folder),
     )
     .context("needs Maven (mvn) and Java 17 on PATH")?;
-    std::fs::write(flyway.join("FlywayMigrate.java"), FLYWAY_LAUNCHER)?;
+    std::fs::write(folder.join(launcher), source)?;
     Ok(())
 }
 

@@ -159,14 +159,72 @@ fn transaction_reason(tool: Tool, text: &str, config: Option<&str>) -> Option<St
     }
 }
 
-/// The checksum the tool records, where it keeps one: Flyway's and
-/// refinery's (neo4j-migrations' is read but not computed yet).
+/// The checksum the tool records, where it keeps one: Flyway's,
+/// refinery's and neo4j-migrations'.
 fn source_checksum(tool: Tool, text: &str, version: &str, name: &str) -> Option<String> {
     match tool {
         Tool::Flyway => Some(flyway_checksum(text)),
         Tool::Refinery => refinery_checksum(text, version, name),
+        Tool::Neo4jMigrations => neo4j_migrations_checksum(text),
         _ => None,
     }
+}
+
+/// neo4j-migrations' (its default, not its Flyway-compatible option):
+/// the script cut into statements at a `;` that ends a line (`\n`, `\r\n`
+/// or `\r`), each trimmed as Java trims (every char up to U+0020) and
+/// stripped of one trailing `;`, empty ones dropped, comment-only ones
+/// kept; CRC-32 over the statements' UTF-8 bytes back to back, recorded
+/// as the unsigned decimal. So blank lines and the line end after a
+/// statement do not change it, but line ends inside a statement do (its
+/// `autocrlf` option, off by default, is not applied).
+///
+/// `None` where neo4j-migrations computes it differently: a `:use`
+/// database switch (split into statements of its own) or a precondition
+/// comment (`// assume …` / `// assert …`, recorded with alternatives).
+fn neo4j_migrations_checksum(text: &str) -> Option<String> {
+    let java_trim = |s: &str| s.trim_matches(|c: char| c <= ' ').to_string();
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    let mut digest = crc.digest();
+    for statement in cypher_statements(text) {
+        let trimmed = java_trim(&statement);
+        let statement = java_trim(trimmed.strip_suffix(';').unwrap_or(&trimmed));
+        let lower = statement.to_ascii_lowercase();
+        let switches_database = lower
+            .lines()
+            .any(|line| line.trim_start().starts_with(":use "));
+        let precondition = lower.lines().any(|line| {
+            let line = line.trim_start();
+            ["// assume ", "// assert "]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+        });
+        if switches_database || precondition {
+            return None;
+        }
+        digest.update(statement.as_bytes());
+    }
+    Some(digest.finalize().to_string())
+}
+
+/// The pieces between each `;` that ends a line (with the line end).
+fn cypher_statements(text: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let ends = c == ';' && matches!(chars.peek(), Some('\n' | '\r'));
+        if !ends {
+            current.push(c);
+            continue;
+        }
+        if chars.next() == Some('\r') && chars.peek() == Some(&'\n') {
+            chars.next();
+        }
+        statements.push(std::mem::take(&mut current));
+    }
+    statements.push(current);
+    statements
 }
 
 /// Flyway's: CRC-32 over the lines without their line ends (a BOM
@@ -217,5 +275,40 @@ mod tests {
         );
         assert_eq!(split_name("R__views"), None);
         assert!(version_key("1.10").unwrap() > version_key("1.9").unwrap());
+    }
+
+    /// 1902097523 is what neo4j-migrations itself records for three
+    /// one-line `MATCH (n) RETURN count(n) AS n` statements, whatever the
+    /// line ends (its own test suite's expectation). The real engine is
+    /// compared in `tests/import/neo4j_migrations.rs`.
+    #[test]
+    fn neo4j_migrations_checksum_as_the_tool_records_it() {
+        let statement = "MATCH (n) RETURN count(n) AS n;";
+        for end in ["\n", "\r\n", "\r"] {
+            let text = format!("{statement}{end}{statement}{end}{end}  {statement}{end}");
+            assert_eq!(
+                neo4j_migrations_checksum(&text).as_deref(),
+                Some("1902097523"),
+                "{end:?}"
+            );
+        }
+        let last_without_end = format!("{statement}\n{statement}\n{statement}");
+        assert_eq!(
+            neo4j_migrations_checksum(&last_without_end).as_deref(),
+            Some("1902097523")
+        );
+        // A `;` inside a line does not cut; an edit changes the value.
+        assert_ne!(
+            neo4j_migrations_checksum("MATCH (n) RETURN count(n) AS m;\n"),
+            neo4j_migrations_checksum("MATCH (n) RETURN count(n) AS n;\n")
+        );
+        assert_eq!(
+            neo4j_migrations_checksum(":use other;\nMATCH (n) RETURN n;\n"),
+            None
+        );
+        assert_eq!(
+            neo4j_migrations_checksum("// assume that RETURN true\nCREATE (n);\n"),
+            None
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use dbmigrate_core::backend::{
-    redact_url, redact_urls_in, ConnectOptions, Connection, Descriptor, TestBackend, TestIsolation,
-    DESCRIPTORS, NOT_A_URL,
+    redact_url, redact_urls_in, BookkeepingPrefix, ConnectOptions, Connection, Descriptor,
+    TestBackend, TestIsolation, DESCRIPTORS, NOT_A_URL,
 };
 use dbmigrate_core::{BackendKind, History, Migrator};
 
@@ -204,21 +204,17 @@ fn seconds_from_env(name: &str) -> anyhow::Result<Option<std::time::Duration>> {
 
 /// `DBMIGRATE_BOOKKEEPING_PREFIX`: Neo4j's and Weaviate's bookkeeping
 /// names start with it instead of `Dbmigrate` (several histories on one
-/// server; the chaos runs' scratch histories).
-pub fn prefix_from_env() -> anyhow::Result<Option<String>> {
+/// server; the chaos runs' scratch histories). The library's rule
+/// ([`BookkeepingPrefix::new`]) decides what is allowed.
+pub fn prefix_from_env() -> anyhow::Result<Option<BookkeepingPrefix>> {
     const NAME: &str = "DBMIGRATE_BOOKKEEPING_PREFIX";
     let Ok(text) = std::env::var(NAME) else {
         return Ok(None);
     };
-    let mut chars = text.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_alphanumeric());
-    if !valid {
-        anyhow::bail!(crate::exit::UsageError(format!(
-            "{NAME}={text:?} is not an upper-case ASCII letter followed by letters and digits\n  help: for example {NAME}=DbmigrateBilling"
-        )));
+    match BookkeepingPrefix::new(text) {
+        Ok(prefix) => Ok(Some(prefix)),
+        Err(error) => anyhow::bail!(crate::exit::UsageError(format!("{NAME}: {error}"))),
     }
-    Ok(Some(text))
 }
 
 /// The migrator for the project's history and every configured database.

@@ -13,10 +13,17 @@ const CLOSED: [(&str, &str); 3] = [
 ];
 
 fn run_closed(project: &Project, args: &[&str]) -> Run {
+    run_closed_with(project, args, &[])
+}
+
+/// [`run_closed`] with `extra` variables set as well.
+fn run_closed_with(project: &Project, args: &[&str], extra: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
         .args(args)
         .current_dir(&project.root)
+        .env_remove("DBMIGRATE_BOOKKEEPING_PREFIX")
         .envs(CLOSED)
+        .envs(extra.iter().copied())
         .env("NEO4J_PASSWORD", "secret")
         .output()
         .expect("run cargo-dbmigrate");
@@ -99,4 +106,42 @@ fn plan_offline_prints_the_whole_script_without_a_connection() {
     // Not a range: a usage error.
     let bad = run_closed(&project, &["plan", "--offline", "head.."]);
     assert_eq!(bad.code, 2, "{}{}", bad.stdout, bad.stderr);
+}
+
+/// The library's prefix rule, applied by the CLI to
+/// `DBMIGRATE_BOOKKEEPING_PREFIX` before anything is planned or connected.
+#[test]
+fn a_bad_bookkeeping_prefix_is_a_usage_error_offline_and_online() {
+    const NAME: &str = "DBMIGRATE_BOOKKEEPING_PREFIX";
+    let project = Project::from_fixture("offline");
+    let long = "A".repeat(200);
+    for prefix in ["1x", "x-y", "", "billing", long.as_str()] {
+        for args in [&["plan", "--offline", "base..head"][..], &["upgrade"][..]] {
+            let run = run_closed_with(&project, args, &[(NAME, prefix)]);
+            assert_eq!(run.code, 2, "{prefix:?} {args:?}: {}", run.stderr);
+            assert!(
+                run.stderr
+                    .contains(&format!("{NAME}: bookkeeping prefix {prefix:?} "))
+                    && run
+                        .stderr
+                        .contains("help: use an upper-case ASCII letter (Weaviate's class names"),
+                "{prefix:?} {args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    // A good prefix names the bookkeeping the script writes to.
+    let run = run_closed_with(
+        &project,
+        &["plan", "--offline", "base..head"],
+        &[(NAME, "Billing")],
+    )
+    .success();
+    assert!(
+        run.stdout.contains("BillingHistory")
+            && run.stdout.contains("__BillingMigration")
+            && !run.stdout.contains("Dbmigrate"),
+        "{}",
+        run.stdout
+    );
 }

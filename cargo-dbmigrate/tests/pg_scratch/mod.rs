@@ -207,8 +207,7 @@ impl Drop for Scratch {
                 let mut conn = PgConnection::connect_with(&admin)
                     .await
                     .map_err(std::io::Error::other)?;
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut conn)
+                dbmigrate_core::testing::drop_database(&mut conn, &name)
                     .await
                     .map_err(std::io::Error::other)?;
                 let _ = conn.close().await;

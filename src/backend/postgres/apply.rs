@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres};
 
 use crate::backend::{BackendError, Step};
@@ -34,7 +35,7 @@ pub(super) async fn single(
     let mut conn = backend.work_connection().await?;
     let started = Instant::now();
     match execute_counting(&mut conn, &text).await {
-        Ok(()) => {
+        Ok(_) => {
             let elapsed = started.elapsed();
             backend.unflushed.store(true, Ordering::Release);
             backend.keep_connection(conn).await;
@@ -52,26 +53,36 @@ pub(super) async fn single(
             // A failed simple query leaves the explicit transaction aborted.
             let rollback = format!("ROLLBACK;\n{}", sql::SESSION_RESET);
             backend.recover_connection(conn, &rollback).await;
-            let section = step.migration.section(step.direction).script();
-            let statements = split(section);
-            let statement = failure::failing(&statements, completed, split(&prefix).len());
-            let first = step.migration.section_line(step.direction);
-            let offset = failure::position_line(&error, prefix.chars().count(), section)
-                .or(statement.map(|s| s.line));
-            let failed = Failed {
-                migration: step.migration,
-                line: offset.map_or(first, |offset| first + offset),
-                statement: statement.map(|s| s.text),
-            };
-            if backend.cancelled_by_us(&error) {
-                return Err(cancelled(format!(
-                    "{}:{}",
-                    failed.migration.path, failed.line
-                )));
-            }
-            Err(failure::statement_error(&backend.location, &failed, &error))
+            Err(step_failure(backend, step, &prefix, completed, &error))
         }
     }
+}
+
+/// The error of a transactional step whose simple query failed after
+/// `completed` statements, `prefix` being the bookkeeping text before its
+/// section: the failing statement's file:line, or the run's cancellation.
+pub(super) fn step_failure(
+    backend: &PostgresBackend,
+    step: &Step<'_>,
+    prefix: &str,
+    completed: usize,
+    error: &sqlx::Error,
+) -> BackendError {
+    let section = step.migration.section(step.direction).script();
+    let statements = split(section);
+    let statement = failure::failing(&statements, completed, split(prefix).len());
+    let first = step.migration.section_line(step.direction);
+    let offset = failure::position_line(error, prefix.chars().count(), section)
+        .or(statement.map(|s| s.line));
+    let failed = Failed {
+        migration: step.migration,
+        line: offset.map_or(first, |offset| first + offset),
+        statement: statement.map(|s| s.text),
+    };
+    if backend.cancelled_by_us(error) {
+        return cancelled(format!("{}:{}", failed.migration.path, failed.line));
+    }
+    failure::statement_error(&backend.location, &failed, error)
 }
 
 /// How many statements of a step's simple query complete up to its COMMIT
@@ -85,20 +96,25 @@ fn committed_after(calls: &[crate::backend::PlannedCall]) -> usize {
 }
 
 /// The error of a step stopped by [`super::backend::PostgresBackend`]'s interrupt.
-fn cancelled(at: String) -> BackendError {
+pub(super) fn cancelled(at: String) -> BackendError {
     BackendError::Cancelled { at, started: true }
 }
 
-/// Runs a multi-statement simple query; on failure, how many of its
-/// statements completed before the one that failed.
-async fn execute_counting(conn: &mut PgConnection, text: &str) -> Result<(), (usize, sqlx::Error)> {
+/// Runs a multi-statement simple query and returns the last row it gave;
+/// on failure, how many of its statements completed before the one that
+/// failed.
+pub(super) async fn execute_counting(
+    conn: &mut PgConnection,
+    text: &str,
+) -> Result<Option<PgRow>, (usize, sqlx::Error)> {
     let mut results = sqlx::Executor::fetch_many(conn, sqlx::raw_sql(text));
     let mut completed = 0;
+    let mut last = None;
     loop {
         match results.try_next().await {
             Ok(Some(sqlx::Either::Left(_))) => completed += 1,
-            Ok(Some(sqlx::Either::Right(_))) => {}
-            Ok(None) => return Ok(()),
+            Ok(Some(sqlx::Either::Right(row))) => last = Some(row),
+            Ok(None) => return Ok(last),
             Err(error) => return Err((completed, error)),
         }
     }
@@ -206,14 +222,13 @@ pub(super) async fn script(
         failure::statement_error(&backend.location, &failed, error)
     };
     match migration.options.transaction {
-        TransactionMode::Single => {
-            execute_counting(&mut conn, script)
-                .await
-                .map_err(|(completed, e)| {
-                    let line = failure::position_line(&e, 0, script);
-                    fail(failure::failing(&statements, completed, 0), line, &e)
-                })
-        }
+        TransactionMode::Single => execute_counting(&mut conn, script)
+            .await
+            .map(|_| ())
+            .map_err(|(completed, e)| {
+                let line = failure::position_line(&e, 0, script);
+                fail(failure::failing(&statements, completed, 0), line, &e)
+            }),
         TransactionMode::None => {
             for statement in &statements {
                 execute(&mut conn, statement.text)

@@ -2,6 +2,7 @@
 //! on a sqlx pool.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use sqlx::pool::PoolConnection;
@@ -14,8 +15,9 @@ use crate::backend::{
 };
 use crate::migration::{BackendKind, TransactionMode};
 
+use super::group::{Group, COMMIT_FLUSH};
 use super::lock::AdvisoryLock;
-use super::{apply, sql};
+use super::{apply, grouped, sql};
 
 /// Where the history lives and how steps run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +78,15 @@ pub struct PostgresBackend {
     /// The run was cancelled: [`Backend::interrupt`] asked the server to
     /// stop the running statement; steps stop before their next statement.
     pub(super) interrupted: AtomicBool,
+    /// How long a group of steps stays open ([`super::GROUP_BUDGET`]).
+    group_budget: std::time::Duration,
+    /// The open group of the lock session, if any.
+    group: Mutex<Option<Group>>,
+    /// Whether the database has deferrable constraints (`None`: not asked
+    /// since the lock was taken, or a step may have changed it).
+    deferrable: Mutex<Option<bool>>,
+    /// A step ran since the lock was taken.
+    pub(super) stepped: AtomicBool,
 }
 
 /// The connection a step runs on: the lock's own session while the lock is
@@ -134,7 +145,51 @@ impl PostgresBackend {
             lock: AdvisoryLock::default(),
             unflushed: AtomicBool::new(false),
             interrupted: AtomicBool::new(false),
+            group_budget: Duration::ZERO,
+            group: Mutex::new(None),
+            deferrable: Mutex::new(None),
+            stepped: AtomicBool::new(false),
         }
+    }
+
+    /// Sets how long consecutive transactional steps of a locked run share
+    /// one transaction (each in a savepoint) before it commits; zero
+    /// commits each step on its own. See [`super::GROUP_BUDGET`].
+    pub fn with_group_budget(mut self, budget: Duration) -> PostgresBackend {
+        self.group_budget = budget;
+        self
+    }
+
+    pub(super) fn group_budget(&self) -> Duration {
+        self.group_budget
+    }
+
+    pub(super) fn group(&self) -> Option<Group> {
+        *self.group.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn set_group(&self, group: Option<Group>) {
+        *self.group.lock().unwrap_or_else(PoisonError::into_inner) = group;
+    }
+
+    pub(super) fn deferrable(&self) -> Option<bool> {
+        *self
+            .deferrable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn set_deferrable(&self, exists: Option<bool>) {
+        *self
+            .deferrable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = exists;
+    }
+
+    /// Whether a transactional step joins a group: a budget is set and the
+    /// step runs on the lock session.
+    fn grouping(&self) -> bool {
+        !self.group_budget.is_zero() && self.lock.pid().is_some()
     }
 
     /// Connects a small pool to `url` (errors never show the password). A
@@ -194,13 +249,18 @@ impl PostgresBackend {
     /// ROLLBACK and the session reset) ran on it. A session that cannot run
     /// it is broken: a pooled one is closed instead of returned, and the lock
     /// session is dropped (ending it releases the lock).
-    pub(super) async fn recover_connection(&self, mut work: Work, cleanup: &str) {
+    /// Whether `cleanup` ran.
+    pub(super) async fn recover_connection(&self, mut work: Work, cleanup: &str) -> bool {
         let cleaned = sqlx::Executor::execute(&mut *work, sqlx::raw_sql(cleanup)).await;
         match (work, cleaned) {
-            (work, Ok(_)) => self.keep_connection(work).await,
+            (work, Ok(_)) => {
+                self.keep_connection(work).await;
+                return true;
+            }
             (Work::Session(conn), Err(_)) => drop(conn),
             (Work::Pooled(mut conn), Err(_)) => conn.close_on_drop(),
         }
+        false
     }
 
     /// Whether the run was cancelled ([`Backend::interrupt`]).
@@ -329,6 +389,9 @@ impl Backend for PostgresBackend {
 
     async fn lock(&self, owner: &str, timeout: Duration) -> Result<(), BackendError> {
         self.interrupted.store(false, Ordering::Release);
+        self.set_group(None);
+        self.set_deferrable(None);
+        self.stepped.store(false, Ordering::Release);
         self.lock
             .lock(
                 &self.pool,
@@ -346,14 +409,37 @@ impl Backend for PostgresBackend {
         flushed.and(unlocked)
     }
 
+    /// Commits the open group synchronously, which also flushes every
+    /// earlier asynchronous commit; without a group, one WAL-writing
+    /// synchronous commit does.
     async fn flush(&self) -> Result<(), BackendError> {
-        if !self.unflushed.swap(false, Ordering::AcqRel) {
+        let open = self
+            .group
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if !self.unflushed.swap(false, Ordering::AcqRel) && open.is_none() {
             return Ok(());
         }
+        let text = if open.is_some() {
+            COMMIT_FLUSH
+        } else {
+            sql::FLUSH
+        };
         let mut conn = self.work_connection().await?;
-        let result = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sql::FLUSH)).await;
+        let result = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(text)).await;
         self.keep_connection(conn).await;
-        result.map(|_| ()).map_err(|e| self.error(&e))
+        result.map(|_| ()).map_err(|e| match open {
+            Some(group) => BackendError::Connection {
+                location: self.location.clone(),
+                message: format!(
+                    "committing the last {} step(s) of this run failed, so they are not applied \
+                     although they were reported; `cargo dbmigrate status` shows what is: {e}",
+                    group.steps
+                ),
+            },
+            None => self.error(&e),
+        })
     }
 
     /// Sends `pg_cancel_backend` for the lock session, which runs the
@@ -385,8 +471,13 @@ impl Backend for PostgresBackend {
 
     async fn apply(&self, step: &Step<'_>) -> Result<Duration, BackendError> {
         match step.migration.options.transaction {
+            TransactionMode::Single if self.grouping() => grouped::single(self, step).await,
             TransactionMode::Single => apply::single(self, step).await,
-            TransactionMode::None => apply::none(self, step).await,
+            TransactionMode::None => {
+                grouped::close(self, step).await?;
+                self.set_deferrable(None);
+                apply::none(self, step).await
+            }
         }
     }
 

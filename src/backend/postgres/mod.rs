@@ -6,9 +6,12 @@ mod backend;
 mod concurrent;
 mod connect;
 mod failure;
+mod group;
+mod grouped;
 mod lock;
 #[cfg(feature = "testing")]
 mod snapshot;
 mod sql;
 
 pub use backend::{PostgresBackend, PostgresConfig};
+pub use group::GROUP_BUDGET;

@@ -73,9 +73,21 @@ pub(crate) fn upsert_record(
     state: &str,
     duration_ms: &str,
 ) -> String {
+    upsert_record_at(config, migration, applied_by, state, "now()", duration_ms)
+}
+
+/// [`upsert_record`] with `applied_at` given as an SQL expression.
+pub(crate) fn upsert_record_at(
+    config: &PostgresConfig,
+    migration: &Migration,
+    applied_by: &str,
+    state: &str,
+    applied_at: &str,
+    duration_ms: &str,
+) -> String {
     format!(
         "INSERT INTO {} (revision_id, parent, message, checksum, applied_at, duration_ms, state, applied_by) \
-         VALUES ({}, {}, {}, {}, now(), {duration_ms}, {}, {}) \
+         VALUES ({}, {}, {}, {}, {applied_at}, {duration_ms}, {}, {}) \
          ON CONFLICT (revision_id) DO UPDATE SET parent = EXCLUDED.parent, message = EXCLUDED.message, \
          checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at, duration_ms = EXCLUDED.duration_ms, \
          state = EXCLUDED.state, applied_by = EXCLUDED.applied_by;",
@@ -115,10 +127,18 @@ pub(crate) fn set_state(
 
 /// The server-side time since the transaction (single) or the dirty record (none) started.
 const ELAPSED_SINCE_NOW: &str = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint";
+/// The server-side time since this round trip reached the server: a grouped
+/// step's own duration, where `now()` is the group's start.
+pub(crate) const ELAPSED_SINCE_STATEMENT: &str =
+    "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint";
 const ELAPSED_SINCE_RECORD: &str =
     "(extract(epoch FROM clock_timestamp() - applied_at) * 1000)::bigint";
 
-fn timeouts(config: &PostgresConfig, migration: &Migration) -> Vec<(&'static str, Duration)> {
+/// The step's `lock_timeout` and `statement_timeout`, where set.
+pub(crate) fn timeouts(
+    config: &PostgresConfig,
+    migration: &Migration,
+) -> Vec<(&'static str, Duration)> {
     let lock = migration.options.lock_timeout.or(config.lock_timeout);
     let statement = migration
         .options

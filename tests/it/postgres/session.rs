@@ -97,3 +97,7 @@ async fn the_pool_serves_prepared_queries_after_a_step_reset_its_connection() {
     single.close().await;
     db.drop().await;
 }
+
+/// Steps sharing one transaction (group commit) behave as steps committed
+/// one by one.
+mod group;

@@ -5,10 +5,7 @@
 
 use super::cluster::Cluster;
 use super::*;
-
-/// This lane's ports for the primary and its standby.
-const PRIMARY_PORT: u16 = 57610;
-const STANDBY_PORT: u16 = 57611;
+use crate::free_ports::FreePorts;
 
 async fn connect(url: &str) -> PgPool {
     PgPoolOptions::new()
@@ -40,8 +37,12 @@ async fn caught_up(primary: &PgPool, standby: &PgPool) {
 
 #[tokio::test]
 async fn a_replica_on_a_standby_boots_when_up_to_date_and_refuses_pending_at_once() {
-    let primary_cluster = Cluster::start(PRIMARY_PORT);
-    let standby_cluster = primary_cluster.start_standby(STANDBY_PORT);
+    // Ports free now, so another `cargo test` run on this machine cannot clash.
+    let mut ports = FreePorts::default();
+    let (primary_port, standby_port) = (ports.tcp(), ports.tcp());
+    drop(ports);
+    let primary_cluster = Cluster::start(primary_port);
+    let standby_cluster = primary_cluster.start_standby(standby_port);
     let primary = connect(&primary_cluster.url()).await;
     let standby = connect(&standby_cluster.url()).await;
     let specs = [
@@ -85,7 +86,7 @@ async fn a_replica_on_a_standby_boots_when_up_to_date_and_refuses_pending_at_onc
         message.contains("connected to a read-only standby") && message.contains("help:"),
         "{message}"
     );
-    assert!(message.contains(&format!("{STANDBY_PORT}")), "{message}");
+    assert!(message.contains(&format!("{standby_port}")), "{message}");
     let _ = holder.close().await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM dbmigrate_history")
         .fetch_one(&primary)

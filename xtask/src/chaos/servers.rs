@@ -199,16 +199,18 @@ impl<'a> ScratchDatabase<'a> {
 
 impl Drop for ScratchDatabase<'_> {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        // A server worker of another role (autovacuum) may still be inside:
-        // FORCE may not end it, so try again while it finishes.
-        let mut result = self.servers.psql(&self.servers.database_url, &sql);
-        for _ in 0..50 {
+        let forced = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let plain = format!("DROP DATABASE IF EXISTS \"{}\"", self.name);
+        // FORCE cannot end an autovacuum worker for a role that is not a
+        // superuser; a plain DROP asks autovacuum to leave and waits for it
+        // (a session arriving in between fails it, the next FORCE ends that).
+        let url = &self.servers.database_url;
+        let mut result = self.servers.psql(url, &forced);
+        for sql in [&plain, &forced, &plain] {
             if result.is_ok() {
                 return;
             }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            result = self.servers.psql(&self.servers.database_url, &sql);
+            result = self.servers.psql(url, sql);
         }
         if let Err(error) = result {
             eprintln!("chaos: warning: could not drop {}: {error:#}", self.name);

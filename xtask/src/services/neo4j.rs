@@ -25,7 +25,8 @@ pub const PASSWORD: &str = "dbmigrate-test";
 
 const POM: &str = include_str!("../../neo4j/pom.xml");
 const JAVA_17: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
-const MAIN_CLASS: &str = "org.neo4j.server.CommunityEntryPoint";
+/// The class `java` runs (also how `/proc` tells the server apart).
+pub const MAIN_CLASS: &str = "org.neo4j.server.CommunityEntryPoint";
 
 /// The Neo4j service.
 pub struct Neo4j;
@@ -33,10 +34,6 @@ pub struct Neo4j;
 impl Service for Neo4j {
     fn server(&self) -> Server {
         Server::Neo4j
-    }
-
-    fn program(&self) -> &'static str {
-        MAIN_CLASS
     }
 
     fn ports(&self) -> Vec<(&'static str, u16)> {

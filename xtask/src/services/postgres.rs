@@ -32,10 +32,6 @@ impl Service for Postgres {
         Server::Postgres
     }
 
-    fn program(&self) -> &'static str {
-        "postgres"
-    }
-
     fn ports(&self) -> Vec<(&'static str, u16)> {
         vec![("sql", Port::Postgres.get())]
     }

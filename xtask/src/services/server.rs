@@ -28,6 +28,15 @@ impl Server {
         }
     }
 
+    /// A word of its process's command line, to recognise it in `/proc`.
+    pub fn program(self) -> &'static str {
+        match self {
+            Server::Postgres => "postgres",
+            Server::Neo4j => super::neo4j::MAIN_CLASS,
+            Server::Weaviate => super::weaviate_cluster::BINARY,
+        }
+    }
+
     /// `servers`, or every server when it is empty, without duplicates, in start order.
     pub fn selection(servers: &[Server]) -> Vec<Server> {
         Server::ALL

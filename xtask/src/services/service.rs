@@ -14,7 +14,9 @@ pub trait Service: Sync {
     fn server(&self) -> Server;
 
     /// A word of the server process's command line, to recognise it in `/proc`.
-    fn program(&self) -> &'static str;
+    fn program(&self) -> &'static str {
+        self.server().program()
+    }
 
     /// The loopback ports it listens on, labelled; the first is the one clients use.
     fn ports(&self) -> Vec<(&'static str, u16)>;

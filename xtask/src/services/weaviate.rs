@@ -49,10 +49,6 @@ impl Service for Weaviate {
         Server::Weaviate
     }
 
-    fn program(&self) -> &'static str {
-        BINARY
-    }
-
     fn ports(&self) -> Vec<(&'static str, u16)> {
         let own = node_ports(self.node);
         vec![
