@@ -187,6 +187,7 @@ impl<'a> Stairway<'a> {
             });
             let started = Instant::now();
             let mut step = self.climb(index, migration, &mut current).await?;
+            step.settle();
             step.elapsed = started.elapsed();
             *report
                 .time_per_backend
@@ -260,7 +261,19 @@ impl<'a> Stairway<'a> {
             current.insert(migration.backend, step.after.clone());
             return Ok(step);
         }
-        let consistent = self.down_and_up(floor, migration, &mut step).await?;
+        let (consistent, last) = self.down_and_up(floor, migration, &mut step).await?;
+        if consistent {
+            // The schema as the step left it is the next step's "before"
+            // (unless an after-fixture ran since, which may change it).
+            let fixtures = self
+                .fixtures
+                .for_step(&migration.revision_id, FixturePhase::After);
+            if let (Some(last), Ok(fixtures)) = (last, fixtures) {
+                if fixtures.is_empty() {
+                    current.insert(migration.backend, last);
+                }
+            }
+        }
         if consistent || !self.keep_going {
             return Ok(step);
         }
@@ -272,19 +285,20 @@ impl<'a> Stairway<'a> {
     }
 
     /// Down, compare, up again, compare. Returns whether the database is
-    /// left in the state the first upgrade made (else it must be rebuilt).
+    /// left in the state the first upgrade made (else it must be rebuilt),
+    /// and the last snapshot taken, which shows the database as left.
     async fn down_and_up(
         &self,
         floor: &Floor<'_>,
         migration: &Migration,
         step: &mut StepReport,
-    ) -> Result<bool, RoundTripError> {
+    ) -> Result<(bool, Option<SchemaSnapshot>), RoundTripError> {
         match self.apply(floor, migration, Direction::Down).await {
             Ok(time) => step.down = Some(time),
             Err(error) => {
                 *step = failed(step.clone(), Verdict::DownFailed, error);
                 let now = self.snapshot(floor, migration).await?;
-                return Ok(now.fingerprint() == step.after.fingerprint());
+                return Ok((now.fingerprint() == step.after.fingerprint(), Some(now)));
             }
         }
         let downgraded = self.snapshot(floor, migration).await?;
@@ -294,7 +308,7 @@ impl<'a> Stairway<'a> {
             Err(error) => {
                 *step = failed(step.clone(), Verdict::NotInverse, error);
                 step.error = step.error.take().map(|e| format!("upgrading again: {e}"));
-                return Ok(false);
+                return Ok((false, None));
             }
         }
         let again = self.snapshot(floor, migration).await?;
@@ -303,7 +317,7 @@ impl<'a> Stairway<'a> {
             step.verdict = Verdict::NotInverse;
         }
         self.run_fixtures(migration, FixturePhase::After).await?;
-        Ok(step.reupgrade.passes())
+        Ok((step.reupgrade.passes(), Some(again)))
     }
 
     /// Wipes the floor's database and applies every up from base through
