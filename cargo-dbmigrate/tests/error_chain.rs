@@ -6,71 +6,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use sqlx::Connection as _;
+#[path = "pg_scratch/mod.rs"]
+mod pg_scratch;
 
-fn database_url() -> String {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "DATABASE_URL is not set: this test needs a real server. Run `cargo xtask services up` \
-             and `eval \"$(cargo xtask services env)\"`, or run the whole suite with `.ci/run`"
-        ),
-    }
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
-}
-
-/// Runs one admin statement on the server of `DATABASE_URL`.
-fn admin(sql: &str) {
-    block_on(async {
-        let mut connection = sqlx::PgConnection::connect(&database_url())
-            .await
-            .expect("connect to DATABASE_URL");
-        sqlx::raw_sql(sql)
-            .execute(&mut connection)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = connection.close().await;
-    });
-}
-
-/// A scratch database, dropped when the guard goes out of scope.
-struct ScratchDatabase {
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create() -> ScratchDatabase {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!("dbm_errchain_{}_{nanos}", std::process::id());
-        admin(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"));
-        let admin_url = database_url();
-        let (server, _) = admin_url
-            .split('?')
-            .next()
-            .and_then(|base| base.rsplit_once('/'))
-            .expect("DATABASE_URL names a database");
-        let url = format!("{server}/{name}");
-        ScratchDatabase { name, url }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        // A second panic while unwinding would abort: run the drop on its own thread.
-        let _ = std::thread::spawn(move || admin(&sql)).join();
-    }
-}
+use pg_scratch::ScratchDatabase;
 
 fn write_project(root: &Path) {
     std::fs::create_dir_all(root.join("src")).unwrap();
@@ -98,7 +37,7 @@ fn write_project(root: &Path) {
 
 #[test]
 fn a_failing_step_prints_its_cause_once() {
-    let database = ScratchDatabase::create();
+    let database = ScratchDatabase::create("errchain");
     let temp = tempfile::tempdir().unwrap();
     write_project(temp.path());
     for format in ["text", "json"] {
@@ -107,7 +46,7 @@ fn a_failing_step_prints_its_cause_once() {
             .current_dir(temp.path())
             .env_remove("NEO4J_URI")
             .env_remove("WEAVIATE_URL")
-            .env("DATABASE_URL", &database.url)
+            .env("DATABASE_URL", database.url())
             .output()
             .expect("run cargo-dbmigrate");
         let shown = format!(
