@@ -9,41 +9,37 @@ use std::process::Command;
 #[path = "pg_scratch/mod.rs"]
 mod pg_scratch;
 
-use pg_scratch::ScratchDatabase;
+use pg_scratch::{write_package, ScratchDatabase};
 
 fn write_project(root: &Path) {
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::create_dir_all(root.join("migrations")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("src/lib.rs"), "").unwrap();
-    std::fs::write(
-        root.join("migrations/20240101_0000_aaaaaa_first.sql"),
-        "-- Message: first\n-- migrate:up\nCREATE TABLE t (id int);\n\
-         -- migrate:down\nDROP TABLE t;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("migrations/20240102_0000_bbbbbb_broken.sql"),
-        "-- Message: broken\n-- Revises: 20240101_0000_aaaaaa\n-- migrate:up\n\
-         SELECT 1;\nSELECT * FROM missing_table_for_error_chain;\n\
-         -- migrate:down\nSELECT 1;\n",
-    )
-    .unwrap();
+    write_package(
+        root,
+        &[
+            (
+                "20240101_0000_aaaaaa_first.sql",
+                "-- Message: first\n-- migrate:up\nCREATE TABLE t (id int);\n\
+                 -- migrate:down\nDROP TABLE t;\n",
+            ),
+            (
+                "20240102_0000_bbbbbb_broken.sql",
+                "-- Message: broken\n-- Revises: 20240101_0000_aaaaaa\n-- migrate:up\n\
+                 SELECT 1;\nSELECT * FROM missing_table_for_error_chain;\n\
+                 -- migrate:down\nSELECT 1;\n",
+            ),
+        ],
+    );
 }
 
 #[test]
 fn a_failing_step_prints_its_cause_once() {
     let database = ScratchDatabase::create("errchain");
     let temp = tempfile::tempdir().unwrap();
-    write_project(temp.path());
+    let root = temp.path().join("app");
+    write_project(&root);
     for format in ["text", "json"] {
         let output = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
             .args(["dbmigrate", "upgrade", "--format", format])
-            .current_dir(temp.path())
+            .current_dir(&root)
             .env_remove("NEO4J_URI")
             .env_remove("WEAVIATE_URL")
             .env("DATABASE_URL", database.url())

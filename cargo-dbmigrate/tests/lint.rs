@@ -10,7 +10,7 @@ mod live_counts;
 #[path = "pg_scratch/mod.rs"]
 mod pg_scratch;
 
-use pg_scratch::ScratchDatabase;
+use pg_scratch::{write_package, ScratchDatabase};
 
 struct Project {
     _temp: tempfile::TempDir,
@@ -22,14 +22,7 @@ impl Project {
     fn from_lint_fixture(case: &str) -> Project {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().join("app");
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("src/lib.rs"), "").unwrap();
-        std::fs::create_dir_all(root.join("migrations")).unwrap();
+        write_package(&root, &[]);
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/fixtures/lint")
             .join(case);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pg_scratch::{database_url, ScratchDatabase};
+use pg_scratch::{database_url, write_package, ScratchDatabase};
 
 #[path = "pg_scratch/mod.rs"]
 mod pg_scratch;
@@ -36,14 +36,7 @@ impl Project {
     fn edututor() -> Project {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().join("app");
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::create_dir_all(root.join("migrations")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        write_package(&root, &[]);
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/edututor/migrations");
         let mut files: Vec<_> = std::fs::read_dir(&source)
             .unwrap()
@@ -352,17 +345,7 @@ const LEAKY_SQL: &str = "-- Message: index widget names\n-- Revises: 20240101_10
 fn small_project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path().join("small");
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::create_dir_all(root.join("migrations")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"small\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("src/lib.rs"), "").unwrap();
-    for (name, text) in files {
-        std::fs::write(root.join("migrations").join(name), text).unwrap();
-    }
+    write_package(&root, files);
     (temp, root)
 }
 

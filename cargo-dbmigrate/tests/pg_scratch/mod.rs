@@ -8,7 +8,7 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::sync::mpsc;
@@ -132,6 +132,26 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Writes a package at `root`, named after that folder, with an empty
+/// library, a `[workspace]` of its own (so no parent workspace claims it) and
+/// `files` (name, text) in its `migrations/` folder.
+pub fn write_package(root: &Path, files: &[(&str, &str)]) {
+    let name = root.file_name().expect("a folder name").to_string_lossy();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::create_dir_all(root.join("migrations")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(root.join("src/lib.rs"), "").unwrap();
+    for (file, text) in files {
+        std::fs::write(root.join("migrations").join(file), text).unwrap();
+    }
+}
+
 /// A scratch database and a package whose migrations target it; the
 /// database is dropped and the processes started are killed also when the
 /// test panics.
@@ -148,17 +168,7 @@ impl Scratch {
         let database = ScratchDatabase::create("sig");
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().join("app");
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::create_dir_all(root.join("migrations")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("src/lib.rs"), "").unwrap();
-        for (file, text) in files {
-            std::fs::write(root.join("migrations").join(file), text).unwrap();
-        }
+        write_package(&root, files);
         Scratch {
             _temp: temp,
             root,
