@@ -49,7 +49,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let (suffix, neo4j_prefix) = (self.suffix(), self.neo4j_prefix.clone());
-        let client = self.scope.client.clone();
+        let client = self.scope.with_new_client().client; // never the test runtime's client: it stalls 60 s
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
