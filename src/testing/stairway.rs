@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::backend::{BackendError, Step};
 use crate::migration::{BackendKind, Direction, Migration};
 
-use super::backend::TestBackend;
+use super::backend::{snapshots_of, Snapshots, TestBackend};
 use super::error::RoundTripError;
 use super::fixtures::{FixturePhase, Fixtures};
 use super::judge::{judge, Policy};
@@ -52,6 +52,8 @@ type Listener<'a> = Box<dyn Fn(StairwayEvent<'_>) + Send + Sync + 'a>;
 struct Floor<'a> {
     backend: &'a dyn TestBackend,
     scope: Option<Scope<'a>>,
+    /// Its snapshots during a run (opened at the first one).
+    snapshots: tokio::sync::Mutex<Option<Box<dyn Snapshots + 'a>>>,
 }
 
 /// The round-trip harness. Build it with the migrations (timeline order) and
@@ -106,6 +108,7 @@ impl<'a> Stairway<'a> {
         self.floors.push(Floor {
             backend,
             scope: None,
+            snapshots: tokio::sync::Mutex::new(None),
         });
         self
     }
@@ -165,6 +168,16 @@ impl<'a> Stairway<'a> {
     /// Runs every step. Without [`Stairway::keep_going`] it stops at the
     /// first failing migration and returns [`RoundTripError::StepFailed`].
     pub async fn run(&self) -> Result<StairwayReport, RoundTripError> {
+        let result = self.climb_all().await;
+        for floor in &self.floors {
+            if let Some(snapshots) = floor.snapshots.lock().await.take() {
+                snapshots.close().await;
+            }
+        }
+        result
+    }
+
+    async fn climb_all(&self) -> Result<StairwayReport, RoundTripError> {
         let mut report = StairwayReport::default();
         for migration in self.migrations {
             self.floor(migration)?;
@@ -354,11 +367,13 @@ impl<'a> Stairway<'a> {
         floor: &Floor<'_>,
         migration: &Migration,
     ) -> Result<SchemaSnapshot, RoundTripError> {
-        let snapshot = floor
-            .backend
+        let mut snapshots = floor.snapshots.lock().await;
+        let snapshot = snapshots
+            .get_or_insert_with(|| snapshots_of(floor.backend))
             .snapshot()
             .await
             .map_err(|source| backend_error(migration, "schema snapshot", source))?;
+        drop(snapshots);
         Ok(match &floor.scope {
             Some(scope) => scope(snapshot),
             None => snapshot,

@@ -11,5 +11,6 @@ mod pause;
 mod postgres;
 mod response_timeout;
 mod roundtrip;
+mod roundtrip_snapshots;
 mod services;
 mod weaviate;

@@ -5,7 +5,6 @@
 
 use super::cluster::Cluster;
 use super::*;
-use crate::free_ports::FreePorts;
 
 async fn connect(url: &str) -> PgPool {
     PgPoolOptions::new()
@@ -37,12 +36,9 @@ async fn caught_up(primary: &PgPool, standby: &PgPool) {
 
 #[tokio::test]
 async fn a_replica_on_a_standby_boots_when_up_to_date_and_refuses_pending_at_once() {
-    // Ports free now, so another `cargo test` run on this machine cannot clash.
-    let mut ports = FreePorts::default();
-    let (primary_port, standby_port) = (ports.tcp(), ports.tcp());
-    drop(ports);
-    let primary_cluster = Cluster::start(primary_port);
-    let standby_cluster = primary_cluster.start_standby(standby_port);
+    // Each on a port free when it starts: another `cargo test` run cannot clash.
+    let primary_cluster = Cluster::start();
+    let standby_cluster = primary_cluster.start_standby();
     let primary = connect(&primary_cluster.url()).await;
     let standby = connect(&standby_cluster.url()).await;
     let specs = [
@@ -86,7 +82,10 @@ async fn a_replica_on_a_standby_boots_when_up_to_date_and_refuses_pending_at_onc
         message.contains("connected to a read-only standby") && message.contains("help:"),
         "{message}"
     );
-    assert!(message.contains(&format!("{standby_port}")), "{message}");
+    assert!(
+        message.contains(&format!("{}", standby_cluster.port())),
+        "{message}"
+    );
     let _ = holder.close().await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM dbmigrate_history")
         .fetch_one(&primary)
