@@ -79,7 +79,7 @@ async fn still_waiting_after(
         }
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND query LIKE '%pg_try_advisory_lock%' AND pid <> ALL($1) \
+             AND query LIKE '%pg_try_advisory_lock%' AND pid <> ALL($1) AND pid <> pg_backend_pid() \
              AND now() - backend_start > make_interval(secs => $2)",
         )
         .bind(holders)

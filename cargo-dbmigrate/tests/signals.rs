@@ -74,7 +74,7 @@ async fn ctrl_c_cancels_the_running_statement_rolls_back_and_releases_the_lock()
     assert_eq!(advisory_locks(&scratch).await, 0, "the lock was released");
     assert_eq!(
         scratch
-            .scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")
+            .scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND state = 'active' AND datname = current_database() AND pid <> pg_backend_pid()")
             .await,
         0,
         "the statement stopped on the server"

@@ -36,13 +36,16 @@ pub struct ScratchDatabase {
 }
 
 impl ScratchDatabase {
-    /// Creates `dbm_<tag>_<pid>_<nanos>` from `template0`. Blocks; usable
-    /// inside a test's runtime or without one.
+    /// Creates `dbm_<tag>_<pid>_<n>_<nanos>` from `template0` (`n` counts
+    /// this process's databases: tests create them side by side). Blocks;
+    /// usable inside a test's runtime or without one.
     pub fn create(tag: &str) -> ScratchDatabase {
+        static CREATED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let name = format!("dbm_{tag}_{}_{nanos}", std::process::id());
+        let name = format!("dbm_{tag}_{}_{n}_{nanos}", std::process::id());
         assert!(
             name.len() <= 63,
             "{name} is longer than PostgreSQL's 63-byte names"

@@ -149,7 +149,7 @@ differ AS (
 ),
 -- Units whose text names a relation of a differing unit (or its row type).
 dependents AS (
-  SELECT coalesce(CASE d.classid
+  SELECT (CASE d.classid
       WHEN 'pg_class'::regclass THEN (SELECT r.unit FROM rels r WHERE r.oid = d.objid)
       WHEN 'pg_rewrite'::regclass THEN (SELECT r.unit FROM pg_rewrite w JOIN rels r ON r.oid = w.ev_class WHERE w.oid = d.objid)
       WHEN 'pg_constraint'::regclass THEN (SELECT r.unit FROM pg_constraint c JOIN rels r ON r.oid = c.conrelid WHERE c.oid = d.objid)
@@ -157,13 +157,17 @@ dependents AS (
       WHEN 'pg_trigger'::regclass THEN (SELECT r.unit FROM pg_trigger t JOIN rels r ON r.oid = t.tgrelid WHERE t.oid = d.objid)
       WHEN 'pg_policy'::regclass THEN (SELECT r.unit FROM pg_policy p JOIN rels r ON r.oid = p.polrelid WHERE p.oid = d.objid)
       -- A relation's row type and its array type are the relation's.
-      WHEN 'pg_type'::regclass THEN (SELECT r.unit FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
-        JOIN rels r ON r.oid = coalesce(nullif(t.typrelid, 0), e.typrelid) WHERE t.oid = d.objid)
-    END, 0::oid) AS unit
-  FROM (SELECT 'pg_class'::regclass AS cls, r.oid FROM rels r JOIN differ f ON f.unit = r.unit
-        UNION ALL SELECT 'pg_type'::regclass, t.oid FROM rels r JOIN differ f ON f.unit = r.unit
-          JOIN pg_type t ON t.oid IN (r.reltype, (SELECT a.typarray FROM pg_type a WHERE a.oid = r.reltype))) f
-  JOIN pg_depend d ON d.refclassid = f.cls AND d.refobjid = f.oid
+      WHEN 'pg_type'::regclass THEN coalesce((SELECT r.unit FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+        JOIN rels r ON r.oid = coalesce(nullif(t.typrelid, 0), e.typrelid) WHERE t.oid = d.objid), 0)
+      WHEN 'pg_proc'::regclass THEN 0
+    END) AS unit
+  FROM (SELECT 'pg_class'::regclass AS cls, r.oid FROM rels r WHERE r.unit IN (SELECT unit FROM differ)
+        UNION ALL SELECT 'pg_type'::regclass, r.reltype FROM rels r WHERE r.unit IN (SELECT unit FROM differ)
+        UNION ALL SELECT 'pg_type'::regclass, a.typarray FROM rels r JOIN pg_type a ON a.oid = r.reltype
+          WHERE r.unit IN (SELECT unit FROM differ)) f
+  -- Driven by the few changed relations: one index lookup each.
+  CROSS JOIN LATERAL (SELECT d.classid, d.objid FROM pg_depend d
+    WHERE d.refclassid = f.cls AND d.refobjid = f.oid OFFSET 0) d
 ),
 changed AS (
   SELECT unit FROM differ

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A port of this lane's range where nothing listens.
-const CLOSED: &str = "127.0.0.1:57399";
+const CLOSED: &str = "127.0.0.1:1";
 
 async fn connect_error(url: &str) -> String {
     match PostgresBackend::connect(url).await {

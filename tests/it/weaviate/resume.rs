@@ -63,13 +63,20 @@ async fn insert_notes(scope: &Scope, notes: &str) -> BTreeMap<String, (Value, Va
                    "vector": [i as f32 / 250.0, 0.5, -0.25, (i % 7) as f32]})
         })
         .collect();
-    scope
+    let answer = scope
         .send(
             "POST",
             "/v1/batch/objects",
             Some(json!({ "objects": objects })),
         )
         .await;
+    let refused: Vec<&Value> = answer
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|object| !object["result"]["errors"].is_null())
+        .collect();
+    assert!(refused.is_empty(), "the batch refused objects: {refused:?}");
     scope.objects(notes).await
 }
 

@@ -36,8 +36,14 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// With a 60 s lease: a renewal slower than about half the lease loses
+    /// the lock (by design), and the shared 2-core CI machine can be that
+    /// slow; tests about expiry pass their own config.
     pub fn new() -> Scope {
-        Scope::with_config(WeaviateConfig::default())
+        Scope::with_config(WeaviateConfig {
+            lease_ttl: std::time::Duration::from_secs(60),
+            ..WeaviateConfig::default()
+        })
     }
 
     pub fn with_config(mut config: WeaviateConfig) -> Scope {
@@ -153,23 +159,41 @@ impl Scope {
         Some(serde_json::from_str(&class.definition).expect("a class is JSON"))
     }
 
+    /// Best effort, never a panic: it runs from guards, also while a failed
+    /// test unwinds (a second panic would abort the whole test binary), and
+    /// a leftover with this test's unique names troubles no other test.
     pub async fn cleanup(&self, collections: &[String]) {
         let own = [
             format!("{}History", self.prefix()),
             format!("{}Lock", self.prefix()),
         ];
         for collection in collections.iter().chain(&own) {
-            self.send("DELETE", &format!("/v1/schema/{collection}"), None)
-                .await;
+            self.delete_collection(collection).await;
         }
         // The lock's fencing markers: `{prefix}Lock{N}`.
-        let schema = self.send("GET", "/v1/schema", None).await;
+        let schema = match self
+            .client
+            .expect(&Call::new("GET", "/v1/schema", None))
+            .await
+        {
+            Ok(schema) => schema,
+            Err(error) => {
+                eprintln!("cleanup: cannot list the schema: {error}");
+                return;
+            }
+        };
         for class in schema["classes"].as_array().into_iter().flatten() {
             let name = class["class"].as_str().unwrap_or_default();
             if name.starts_with(self.prefix()) {
-                self.send("DELETE", &format!("/v1/schema/{name}"), None)
-                    .await;
+                self.delete_collection(name).await;
             }
+        }
+    }
+
+    async fn delete_collection(&self, collection: &str) {
+        let call = Call::new("DELETE", format!("/v1/schema/{collection}"), None);
+        if let Err(error) = self.client.expect(&call).await {
+            eprintln!("cleanup: cannot delete {collection}: {error}");
         }
     }
 }
