@@ -6,108 +6,43 @@
 use std::path::Path;
 use std::process::Command;
 
-use sqlx::Connection as _;
+#[path = "pg_scratch/mod.rs"]
+mod pg_scratch;
 
-fn database_url() -> String {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "DATABASE_URL is not set: this test needs a real server. Run `cargo xtask services up` \
-             and `eval \"$(cargo xtask services env)\"`, or run the whole suite with `.ci/run`"
-        ),
-    }
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
-}
-
-/// Runs one admin statement on the server of `DATABASE_URL`.
-fn admin(sql: &str) {
-    block_on(async {
-        let mut connection = sqlx::PgConnection::connect(&database_url())
-            .await
-            .expect("connect to DATABASE_URL");
-        sqlx::raw_sql(sql)
-            .execute(&mut connection)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = connection.close().await;
-    });
-}
-
-/// A scratch database, dropped when the guard goes out of scope.
-struct ScratchDatabase {
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create() -> ScratchDatabase {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!("dbm_errchain_{}_{nanos}", std::process::id());
-        admin(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"));
-        let admin_url = database_url();
-        let (server, _) = admin_url
-            .split('?')
-            .next()
-            .and_then(|base| base.rsplit_once('/'))
-            .expect("DATABASE_URL names a database");
-        let url = format!("{server}/{name}");
-        ScratchDatabase { name, url }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        // A second panic while unwinding would abort: run the drop on its own thread.
-        let _ = std::thread::spawn(move || admin(&sql)).join();
-    }
-}
+use pg_scratch::{write_package, ScratchDatabase};
 
 fn write_project(root: &Path) {
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::create_dir_all(root.join("migrations")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("src/lib.rs"), "").unwrap();
-    std::fs::write(
-        root.join("migrations/20240101_0000_aaaaaa_first.sql"),
-        "-- Message: first\n-- migrate:up\nCREATE TABLE t (id int);\n\
-         -- migrate:down\nDROP TABLE t;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("migrations/20240102_0000_bbbbbb_broken.sql"),
-        "-- Message: broken\n-- Revises: 20240101_0000_aaaaaa\n-- migrate:up\n\
-         SELECT 1;\nSELECT * FROM missing_table_for_error_chain;\n\
-         -- migrate:down\nSELECT 1;\n",
-    )
-    .unwrap();
+    write_package(
+        root,
+        &[
+            (
+                "20240101_0000_aaaaaa_first.sql",
+                "-- Message: first\n-- migrate:up\nCREATE TABLE t (id int);\n\
+                 -- migrate:down\nDROP TABLE t;\n",
+            ),
+            (
+                "20240102_0000_bbbbbb_broken.sql",
+                "-- Message: broken\n-- Revises: 20240101_0000_aaaaaa\n-- migrate:up\n\
+                 SELECT 1;\nSELECT * FROM missing_table_for_error_chain;\n\
+                 -- migrate:down\nSELECT 1;\n",
+            ),
+        ],
+    );
 }
 
 #[test]
 fn a_failing_step_prints_its_cause_once() {
-    let database = ScratchDatabase::create();
+    let database = ScratchDatabase::create("errchain");
     let temp = tempfile::tempdir().unwrap();
-    write_project(temp.path());
+    let root = temp.path().join("app");
+    write_project(&root);
     for format in ["text", "json"] {
         let output = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
             .args(["dbmigrate", "upgrade", "--format", format])
-            .current_dir(temp.path())
+            .current_dir(&root)
             .env_remove("NEO4J_URI")
             .env_remove("WEAVIATE_URL")
-            .env("DATABASE_URL", &database.url)
+            .env("DATABASE_URL", database.url())
             .output()
             .expect("run cargo-dbmigrate");
         let shown = format!(

@@ -22,12 +22,10 @@ mod atomic;
 #[path = "import/neo4j_migrations.rs"]
 mod neo4j_migrations;
 
-/// The PostgreSQL server the tests use (never a mock).
-fn database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set\n  help: start the servers with `cargo xtask services up` and `eval \"$(cargo xtask services env)\"`")
-    })
-}
+#[path = "pg_scratch/mod.rs"]
+mod pg_scratch;
+
+use pg_scratch::{database_url, ScratchDatabase};
 
 /// `<cache>/peers`, found like `cargo xtask peers install` finds it.
 fn peers_dir() -> PathBuf {
@@ -53,46 +51,24 @@ fn peer(tool: &str, relative: &str) -> PathBuf {
     path
 }
 
-/// A scratch database, dropped again (also when the test panics).
+/// A scratch database (dropped by its guard, also when the test panics)
+/// and its URL for the tools.
 struct Scratch {
-    name: String,
     url: String,
+    _database: ScratchDatabase,
 }
 
 impl Scratch {
     fn new(tool: &str) -> Scratch {
-        let name = format!(
-            "dbmigrate_import_{}_{}",
-            tool.replace('-', "_"),
-            std::process::id()
-        );
-        psql(
-            &database_url(),
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        );
-        psql(&database_url(), &format!("CREATE DATABASE {name}"));
-        let base = database_url();
-        let (server, _) = base.rsplit_once('/').expect("a database URL has a path");
+        let database = ScratchDatabase::create(&format!("import_{}", tool.replace('-', "_")));
         Scratch {
-            url: format!("{server}/{name}"),
-            name,
+            url: database.url().to_string(),
+            _database: database,
         }
     }
 
     fn query(&self, sql: &str) -> String {
         psql(&self.url, sql)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .arg(database_url())
-            .args([
-                "-qAtc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
     }
 }
 

@@ -7,6 +7,10 @@ use std::process::Command;
 
 #[path = "lint/live_counts.rs"]
 mod live_counts;
+#[path = "pg_scratch/mod.rs"]
+mod pg_scratch;
+
+use pg_scratch::{write_package, ScratchDatabase};
 
 struct Project {
     _temp: tempfile::TempDir,
@@ -18,14 +22,7 @@ impl Project {
     fn from_lint_fixture(case: &str) -> Project {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().join("app");
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("src/lib.rs"), "").unwrap();
-        std::fs::create_dir_all(root.join("migrations")).unwrap();
+        write_package(&root, &[]);
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/fixtures/lint")
             .join(case);
@@ -170,68 +167,12 @@ fn sarif_output_has_the_required_structure() {
     assert_eq!(code, 2, "sarif is for lint only: {stderr}");
 }
 
-/// A scratch database dropped on drop (also on panic).
-struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(runtime: &tokio::runtime::Runtime, prefix: &str) -> ScratchDatabase {
-        let admin_url = std::env::var("DATABASE_URL")
-            .expect("DATABASE_URL is not set\n  help: `source /work/services.env` or start the servers with `cargo xtask services up`");
-        let name = format!("{prefix}_{}", std::process::id());
-        let (base, _) = admin_url.rsplit_once('/').expect("URL has a database");
-        let url = format!("{base}/{name}");
-        runtime.block_on(async {
-            let pool = sqlx::PgPool::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        });
-        ScratchDatabase {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // A fresh thread and runtime: Drop may run while another runtime unwinds.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&pool)
-                        .await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 const HEADER: &str = "-- Lock-Timeout: 5s\n-- Statement-Timeout: 60s\n";
 
 #[test]
 fn live_sizes_name_the_table_rows_and_lock_and_skip_applied_and_new_tables() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let database = ScratchDatabase::create(&runtime, "dbmigrate_lint_live");
+    let database = ScratchDatabase::create("lint_live");
     let project = Project::from_lint_fixture("postgres/fixed");
     for entry in std::fs::read_dir(project.root.join("migrations")).unwrap() {
         std::fs::remove_file(entry.unwrap().path()).unwrap();
@@ -252,7 +193,7 @@ fn live_sizes_name_the_table_rows_and_lock_and_skip_applied_and_new_tables() {
         "20250201_1300_dd0004_retype_fresh.sql",
         &format!("-- Message: retype fresh\n-- Revises: 20250201_1200_dd0003\n{HEADER}\n-- migrate:up\nALTER TABLE fresh ALTER COLUMN id TYPE bigint;\n\n-- migrate:down\nSELECT 1;\n"),
     );
-    let url = database.url.as_str();
+    let url = database.url();
     let (code, _, stderr) =
         project.run(&["upgrade", "20250201_1000_dd0001", "--database-url", url]);
     assert_eq!(code, 0, "{stderr}");

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dbmigrate_core::backend::postgres::PostgresBackend;
-use dbmigrate_core::testing::TestBackend;
-use sqlx::Connection as _;
+use pg_scratch::{database_url, write_package, ScratchDatabase};
+
+#[path = "pg_scratch/mod.rs"]
+mod pg_scratch;
 
 #[path = "online/copy_progress.rs"]
 mod copy_progress;
@@ -22,70 +23,20 @@ mod recovery;
 #[path = "online/shared.rs"]
 mod shared;
 
-fn database_url() -> String {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "DATABASE_URL is not set: this test needs a real server. Run `cargo xtask services up` \
-             and `eval \"$(cargo xtask services env)\"`, or run the whole suite with `.ci/run`"
-        ),
-    }
-}
-
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
-/// Runs one admin statement (CREATE/DROP DATABASE) on the server of DATABASE_URL.
-async fn admin(sql: &str) {
-    let backend = PostgresBackend::connect(&database_url())
-        .await
-        .expect("connect to DATABASE_URL");
-    let carrier = dbmigrate_core::parse::parse_migration(
-        "admin/20240101_0000_aaaaaa_admin.sql",
-        "-- Message: admin\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n",
-    )
-    .expect("parses");
-    backend
-        .execute_script(&carrier, sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    backend.pool().close().await;
-}
-
 struct Project {
     _temp: tempfile::TempDir,
     root: PathBuf,
-    database: String,
-    url: String,
+    /// Dropped with the project, also when the test panics.
+    database: ScratchDatabase,
 }
 
 impl Project {
     /// A package holding the edututor PostgreSQL migrations, re-linked into
     /// one PostgreSQL-only line, and a fresh database for it.
-    async fn edututor() -> Project {
+    fn edututor() -> Project {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().join("app");
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::create_dir_all(root.join("migrations")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        write_package(&root, &[]);
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/edututor/migrations");
         let mut files: Vec<_> = std::fs::read_dir(&source)
             .unwrap()
@@ -112,38 +63,16 @@ impl Project {
                 .join("\n");
             std::fs::write(root.join("migrations").join(name), text + "\n").unwrap();
         }
-        let database = format!("dbm_cli_{}_{}", std::process::id(), rand_suffix());
-        admin(&format!(
-            "CREATE DATABASE \"{database}\" TEMPLATE template0"
-        ))
-        .await;
-        let url = with_database(&database_url(), &database);
         Project {
             _temp: temp,
             root,
-            database,
-            url,
+            database: ScratchDatabase::create("cli"),
         }
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        run_in(&self.root, args, &[("DATABASE_URL", &self.url)])
+        run_in(&self.root, args, &[("DATABASE_URL", self.database.url())])
     }
-
-    async fn drop(self) {
-        let mut admin = sqlx::PgConnection::connect(&database_url())
-            .await
-            .expect("connect to DATABASE_URL");
-        dbmigrate_core::testing::drop_database(&mut admin, &self.database)
-            .await
-            .unwrap_or_else(|e| panic!("drop {}: {e}", self.database));
-    }
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
 }
 
 fn run_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
@@ -167,7 +96,7 @@ fn run_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, Str
 
 #[tokio::test]
 async fn edututor_base_head_base_head_with_the_cli() {
-    let project = Project::edututor().await;
+    let project = Project::edututor();
     let (code, out, err) = project.run(&["dbmigrate", "upgrade"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.matches("Applying").count(), 6, "{out}");
@@ -205,12 +134,11 @@ async fn edututor_base_head_base_head_with_the_cli() {
     let (code, out, _) = project.run(&["dbmigrate", "upgrade"]);
     assert_eq!(code, 0);
     assert!(out.contains("Up to date at 20241204_0920_d0e1f2"), "{out}");
-    project.drop().await;
 }
 
 #[tokio::test]
 async fn online_exit_codes_and_a_closed_pipe() {
-    let project = Project::edututor().await;
+    let project = Project::edututor();
     let (code, out, err) = project.run(&["dbmigrate", "upgrade", "zzz"]);
     assert_eq!(
         code, 2,
@@ -247,7 +175,7 @@ async fn online_exit_codes_and_a_closed_pipe() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-dbmigrate"))
         .args(["dbmigrate", "upgrade"])
         .current_dir(&project.root)
-        .env("DATABASE_URL", &project.url)
+        .env("DATABASE_URL", project.database.url())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -258,12 +186,11 @@ async fn online_exit_codes_and_a_closed_pipe() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
-    project.drop().await;
 }
 
 #[tokio::test]
 async fn no_password_in_any_output() {
-    let project = Project::edututor().await;
+    let project = Project::edututor();
     let real = database_url();
     let bad_password = "Sup3rSecretPassw0rdXYZ";
     // The real server with a wrong password, through the flag, the environment and .env.
@@ -321,7 +248,6 @@ async fn no_password_in_any_output() {
             .all(|(_, out, err)| err.contains(":***@") || out.contains(":***@")),
         "the URL is shown redacted: {failures:?}"
     );
-    project.drop().await;
 }
 
 /// The checksum `check` must report for `file`, as the parser computes it.
@@ -336,7 +262,7 @@ fn file_checksum(path: &Path) -> String {
 
 #[tokio::test]
 async fn check_reports_an_applied_migration_edited_afterwards() {
-    let project = Project::edututor().await;
+    let project = Project::edututor();
     let (code, out, err) = project.run(&["dbmigrate", "check"]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = project.run(&["dbmigrate", "upgrade"]);
@@ -403,7 +329,6 @@ async fn check_reports_an_applied_migration_edited_afterwards() {
             );
         }
     }
-    project.drop().await;
 }
 
 const WIDGETS: &str = "20240101_1000_aa0001_create_widgets.sql";
@@ -420,17 +345,7 @@ const LEAKY_SQL: &str = "-- Message: index widget names\n-- Revises: 20240101_10
 fn small_project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path().join("small");
-    std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::create_dir_all(root.join("migrations")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"small\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("src/lib.rs"), "").unwrap();
-    for (name, text) in files {
-        std::fs::write(root.join("migrations").join(name), text).unwrap();
-    }
+    write_package(&root, files);
     (temp, root)
 }
 
@@ -577,7 +492,7 @@ async fn no_secret_in_any_online_command_password_with_url_delimiters() {
 /// failing, with `password` in each well-formed and mistyped place.
 async fn no_secret_in_any_online_command(password: (&str, &str)) {
     source_neo4j_and_weaviate();
-    let project = Project::edututor().await;
+    let project = Project::edututor();
     let real = database_url();
     let (server, _) = real.rsplit_once('/').expect("DATABASE_URL has a database");
     let host = server.rsplit_once('@').map_or(server, |(_, host)| host);
@@ -595,7 +510,7 @@ async fn no_secret_in_any_online_command(password: (&str, &str)) {
     {
         let (raw, encoded) = password;
         // Succeeds: the password rides along in a query key sqlx ignores (and logs).
-        let ok = format!("{}?sslpassword={encoded}", project.url);
+        let ok = format!("{}?sslpassword={encoded}", project.database.url());
         for command in ONLINE_COMMANDS {
             run_redacted(&project.root, command, &[("DATABASE_URL", &ok)], password);
         }
@@ -610,10 +525,13 @@ async fn no_secret_in_any_online_command(password: (&str, &str)) {
             "the word stays: {out}"
         );
         // Fails: a wrong password, in the user info and as a query key.
-        let wrong_user_info = format!("postgres://dbmigrate:{encoded}@{host}/{}", project.database);
+        let wrong_user_info = format!(
+            "postgres://dbmigrate:{encoded}@{host}/{}",
+            project.database.name()
+        );
         let wrong_query = format!(
             "postgres://dbmigrate@{host}/{}?password={encoded}",
-            project.database
+            project.database.name()
         );
         for (url, commands) in [
             (&wrong_user_info, &ONLINE_COMMANDS[..]),
@@ -665,7 +583,6 @@ async fn no_secret_in_any_online_command(password: (&str, &str)) {
             }
         }
     }
-    project.drop().await;
 }
 
 /// Fails with a hint when the Neo4j and Weaviate servers are not configured.

@@ -20,7 +20,7 @@ const SLEEP: &str = "pg_sleep(3600)";
 
 async fn advisory_locks(scratch: &Scratch) -> i64 {
     scratch
-        .scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        .scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
         .await
 }
 

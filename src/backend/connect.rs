@@ -187,14 +187,21 @@ fn postgres_config(options: &ConnectOptions) -> super::postgres::PostgresConfig 
     config
 }
 
-/// Neo4j's settings from the project's: label prefix and lease.
+/// The bookkeeping prefix Neo4j and Weaviate use instead of their default
+/// `Dbmigrate`: the configured one, else `DbmigrateTest` for round-trip tests.
+#[cfg(any(feature = "neo4j", feature = "weaviate"))]
+fn bookkeeping_prefix(options: &ConnectOptions) -> Option<String> {
+    match &options.bookkeeping_prefix {
+        Some(prefix) => Some(prefix.to_string()),
+        None => options.for_tests.then(|| "DbmigrateTest".to_string()),
+    }
+}
+
+/// Neo4j's settings from the project's: label prefix (`__<prefix>`) and lease.
 #[cfg(feature = "neo4j")]
 fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
     let mut config = super::neo4j::Neo4jConfig::default();
-    if options.for_tests {
-        config.label_prefix = "__DbmigrateTest".into();
-    }
-    if let Some(prefix) = &options.bookkeeping_prefix {
+    if let Some(prefix) = bookkeeping_prefix(options) {
         config.label_prefix = format!("__{prefix}");
     }
     config.lease = options.lease.unwrap_or(config.lease);
@@ -205,11 +212,8 @@ fn neo4j_config(options: &ConnectOptions) -> super::neo4j::Neo4jConfig {
 #[cfg(feature = "weaviate")]
 fn weaviate_config(options: &ConnectOptions) -> super::weaviate::WeaviateConfig {
     let mut config = super::weaviate::WeaviateConfig::default();
-    if options.for_tests {
-        config.collection_prefix = "DbmigrateTest".into();
-    }
-    if let Some(prefix) = &options.bookkeeping_prefix {
-        config.collection_prefix = prefix.to_string();
+    if let Some(prefix) = bookkeeping_prefix(options) {
+        config.collection_prefix = prefix;
     }
     config.lease_ttl = options.lease.unwrap_or(config.lease_ttl);
     config

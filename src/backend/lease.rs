@@ -74,6 +74,11 @@ pub enum Checkpoint {
     BeforeStep,
     /// Inside a step: its statements ran, its record is not committed.
     MidStep,
+    /// Neo4j: inside a step's open transaction after its fence check, just
+    /// before the commit, holding the locks it took (the lock node, the
+    /// history node, the data it wrote) — where a frozen process blocks
+    /// others the most.
+    InTransaction,
 }
 
 /// The future a [`PauseHook`] returns.

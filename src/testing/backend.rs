@@ -15,6 +15,13 @@ pub trait TestBackend: Backend {
     /// the backend's own bookkeeping left out.
     async fn snapshot(&self) -> Result<SchemaSnapshot, BackendError>;
 
+    /// A reader of this backend's snapshots for one run, one after another,
+    /// that may keep a session and read only what changed since its previous
+    /// snapshot; `None` (the default) reads the whole schema each time.
+    fn snapshots(&self) -> Option<Box<dyn Snapshots + '_>> {
+        None
+    }
+
     /// Runs a script (a fixture) outside bookkeeping, with `migration`'s
     /// options (transaction mode) and file for messages.
     async fn execute_script(&self, migration: &Migration, script: &str)
@@ -32,5 +39,32 @@ pub trait TestBackend: Backend {
     /// a shared server leaves nothing of its own behind.
     async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
         Ok(())
+    }
+}
+
+/// Snapshots of one backend, read one after another during one run.
+#[async_trait::async_trait]
+pub trait Snapshots: Send {
+    /// The schema now (equal to [`TestBackend::snapshot`]).
+    async fn snapshot(&mut self) -> Result<SchemaSnapshot, BackendError>;
+
+    /// Ends the run: closes any session it holds.
+    async fn close(self: Box<Self>) {}
+}
+
+/// The backend's own [`Snapshots`], else one reading the whole schema.
+pub(crate) fn snapshots_of(backend: &dyn TestBackend) -> Box<dyn Snapshots + '_> {
+    backend
+        .snapshots()
+        .unwrap_or_else(|| Box::new(Whole(backend)))
+}
+
+/// Reads the whole schema every time.
+struct Whole<'a, B: ?Sized>(&'a B);
+
+#[async_trait::async_trait]
+impl<B: TestBackend + ?Sized> Snapshots for Whole<'_, B> {
+    async fn snapshot(&mut self) -> Result<SchemaSnapshot, BackendError> {
+        self.0.snapshot().await
     }
 }

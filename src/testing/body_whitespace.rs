@@ -50,7 +50,8 @@ fn tokens(body: &str) -> Option<Vec<&str>> {
                 i += 1;
                 continue;
             }
-            b'\'' | b'"' => closing(bytes, i + 1, c)?,
+            b'\'' => closing(bytes, i + 1, c, escape_string(bytes, i))?,
+            b'"' => closing(bytes, i + 1, c, false)?,
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
                 body[i..].find('\n').map_or(bytes.len(), |n| i + n)
             }
@@ -77,18 +78,28 @@ fn tokens(body: &str) -> Option<Vec<&str>> {
 }
 
 /// The index after the quote `quote` that closes a literal opened before
-/// `from` (a doubled quote is part of it; so is a backslash-escaped one).
-fn closing(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
+/// `from` (a doubled quote is part of it; so is a backslash-escaped one
+/// when `backslashes` escape, in an `E'…'` literal).
+fn closing(bytes: &[u8], from: usize, quote: u8, backslashes: bool) -> Option<usize> {
     let mut i = from;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' if quote == b'\'' => i += 2,
+            b'\\' if backslashes => i += 2,
             b if b == quote && bytes.get(i + 1) == Some(&quote) => i += 2,
             b if b == quote => return Some(i + 1),
             _ => i += 1,
         }
     }
     None
+}
+
+/// Whether the quote at `at` opens an escape string (`E'…'`, `e'…'`): with
+/// `standard_conforming_strings` on (the default since PostgreSQL 9.1), only
+/// those take backslash escapes; in `'a\'` the backslash is a character.
+fn escape_string(bytes: &[u8], at: usize) -> bool {
+    let prefix = at.checked_sub(1).map(|p| bytes[p]);
+    let before = at.checked_sub(2).map(|p| bytes[p]);
+    matches!(prefix, Some(b'E' | b'e')) && !before.is_some_and(is_word)
 }
 
 /// `$tag$` or `$$` at the start of `text` (`$1` is a parameter).
@@ -147,6 +158,42 @@ mod tests {
         assert!(!same_but_whitespace(&commented("x y"), &commented("x  y")));
         let dollar = |s: &str| function("plpgsql", &format!("BEGIN RETURN $q${s}$q$; END\n"));
         assert!(!same_but_whitespace(&dollar("a b"), &dollar("a  b")));
+    }
+
+    #[test]
+    fn a_backslash_escapes_a_quote_only_in_an_escape_string() {
+        // `'a\'` is a whole literal: the spaces in the next one still count.
+        let plain = |s: &str| {
+            function(
+                "plpgsql",
+                &format!("BEGIN x := 'a\\'; RETURN '{s}' || name; END\n"),
+            )
+        };
+        assert!(!same_but_whitespace(
+            &plain("hello  world"),
+            &plain("hello world")
+        ));
+        assert!(same_but_whitespace(
+            &plain("hello world"),
+            &plain("hello world").replace("; RETURN", ";\n  RETURN")
+        ));
+        // In `E'it\'s'` the quote is escaped, upper or lower case `E`.
+        for prefix in ["E", "e"] {
+            let escaped = |s: &str| {
+                function(
+                    "plpgsql",
+                    &format!("BEGIN x := {prefix}'it\\'s'; RETURN '{s}'; END\n"),
+                )
+            };
+            assert!(!same_but_whitespace(&escaped("a  b"), &escaped("a b")));
+            assert!(same_but_whitespace(
+                &escaped("a b"),
+                &escaped("a b").replace("BEGIN x", "BEGIN\n  x")
+            ));
+        }
+        // A word ending in e (`some'…'` is no escape string) is not a prefix.
+        let word = |s: &str| function("sql", &format!("SELECT some'a\\' , '{s}'\n"));
+        assert!(!same_but_whitespace(&word("p  q"), &word("p q")));
     }
 
     #[test]

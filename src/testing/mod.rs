@@ -20,7 +20,7 @@ mod time_literal;
 #[cfg(feature = "postgres")]
 mod fresh;
 
-pub use backend::TestBackend;
+pub use backend::{Snapshots, TestBackend};
 pub use error::RoundTripError;
 pub use fixtures::{Fixture, FixturePhase, Fixtures};
 pub use judge::{judge, Finding, ObjectDiff, Policy, Tolerance};

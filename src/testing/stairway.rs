@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::backend::{BackendError, Step};
 use crate::migration::{BackendKind, Direction, Migration};
 
-use super::backend::TestBackend;
+use super::backend::{snapshots_of, Snapshots, TestBackend};
 use super::error::RoundTripError;
 use super::fixtures::{FixturePhase, Fixtures};
 use super::judge::{judge, Policy};
@@ -52,6 +52,8 @@ type Listener<'a> = Box<dyn Fn(StairwayEvent<'_>) + Send + Sync + 'a>;
 struct Floor<'a> {
     backend: &'a dyn TestBackend,
     scope: Option<Scope<'a>>,
+    /// Its snapshots during a run (opened at the first one).
+    snapshots: tokio::sync::Mutex<Option<Box<dyn Snapshots + 'a>>>,
 }
 
 /// The round-trip harness. Build it with the migrations (timeline order) and
@@ -106,6 +108,7 @@ impl<'a> Stairway<'a> {
         self.floors.push(Floor {
             backend,
             scope: None,
+            snapshots: tokio::sync::Mutex::new(None),
         });
         self
     }
@@ -165,6 +168,16 @@ impl<'a> Stairway<'a> {
     /// Runs every step. Without [`Stairway::keep_going`] it stops at the
     /// first failing migration and returns [`RoundTripError::StepFailed`].
     pub async fn run(&self) -> Result<StairwayReport, RoundTripError> {
+        let result = self.climb_all().await;
+        for floor in &self.floors {
+            if let Some(snapshots) = floor.snapshots.lock().await.take() {
+                snapshots.close().await;
+            }
+        }
+        result
+    }
+
+    async fn climb_all(&self) -> Result<StairwayReport, RoundTripError> {
         let mut report = StairwayReport::default();
         for migration in self.migrations {
             self.floor(migration)?;
@@ -187,6 +200,7 @@ impl<'a> Stairway<'a> {
             });
             let started = Instant::now();
             let mut step = self.climb(index, migration, &mut current).await?;
+            step.settle();
             step.elapsed = started.elapsed();
             *report
                 .time_per_backend
@@ -260,7 +274,19 @@ impl<'a> Stairway<'a> {
             current.insert(migration.backend, step.after.clone());
             return Ok(step);
         }
-        let consistent = self.down_and_up(floor, migration, &mut step).await?;
+        let (consistent, last) = self.down_and_up(floor, migration, &mut step).await?;
+        if consistent {
+            // The schema as the step left it is the next step's "before"
+            // (unless an after-fixture ran since, which may change it).
+            let fixtures = self
+                .fixtures
+                .for_step(&migration.revision_id, FixturePhase::After);
+            if let (Some(last), Ok(fixtures)) = (last, fixtures) {
+                if fixtures.is_empty() {
+                    current.insert(migration.backend, last);
+                }
+            }
+        }
         if consistent || !self.keep_going {
             return Ok(step);
         }
@@ -272,19 +298,20 @@ impl<'a> Stairway<'a> {
     }
 
     /// Down, compare, up again, compare. Returns whether the database is
-    /// left in the state the first upgrade made (else it must be rebuilt).
+    /// left in the state the first upgrade made (else it must be rebuilt),
+    /// and the last snapshot taken, which shows the database as left.
     async fn down_and_up(
         &self,
         floor: &Floor<'_>,
         migration: &Migration,
         step: &mut StepReport,
-    ) -> Result<bool, RoundTripError> {
+    ) -> Result<(bool, Option<SchemaSnapshot>), RoundTripError> {
         match self.apply(floor, migration, Direction::Down).await {
             Ok(time) => step.down = Some(time),
             Err(error) => {
                 *step = failed(step.clone(), Verdict::DownFailed, error);
                 let now = self.snapshot(floor, migration).await?;
-                return Ok(now.fingerprint() == step.after.fingerprint());
+                return Ok((now.fingerprint() == step.after.fingerprint(), Some(now)));
             }
         }
         let downgraded = self.snapshot(floor, migration).await?;
@@ -294,7 +321,7 @@ impl<'a> Stairway<'a> {
             Err(error) => {
                 *step = failed(step.clone(), Verdict::NotInverse, error);
                 step.error = step.error.take().map(|e| format!("upgrading again: {e}"));
-                return Ok(false);
+                return Ok((false, None));
             }
         }
         let again = self.snapshot(floor, migration).await?;
@@ -303,7 +330,7 @@ impl<'a> Stairway<'a> {
             step.verdict = Verdict::NotInverse;
         }
         self.run_fixtures(migration, FixturePhase::After).await?;
-        Ok(step.reupgrade.passes())
+        Ok((step.reupgrade.passes(), Some(again)))
     }
 
     /// Wipes the floor's database and applies every up from base through
@@ -340,11 +367,13 @@ impl<'a> Stairway<'a> {
         floor: &Floor<'_>,
         migration: &Migration,
     ) -> Result<SchemaSnapshot, RoundTripError> {
-        let snapshot = floor
-            .backend
+        let mut snapshots = floor.snapshots.lock().await;
+        let snapshot = snapshots
+            .get_or_insert_with(|| snapshots_of(floor.backend))
             .snapshot()
             .await
             .map_err(|source| backend_error(migration, "schema snapshot", source))?;
+        drop(snapshots);
         Ok(match &floor.scope {
             Some(scope) => scope(snapshot),
             None => snapshot,

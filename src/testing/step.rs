@@ -111,6 +111,15 @@ impl StepReport {
         }
     }
 
+    /// Makes the verdict agree with the findings: a step whose comparisons
+    /// found a failure (an object left behind or missing, a definition that
+    /// changed) is never `ok`, whatever path ended it; it is `not inverse`.
+    pub(crate) fn settle(&mut self) {
+        if self.verdict == Verdict::Ok && self.failures().next().is_some() {
+            self.verdict = Verdict::NotInverse;
+        }
+    }
+
     /// The insta snapshot name: `<revision_id>_<slug>`.
     pub fn snapshot_name(&self) -> String {
         format!("{}_{}", self.revision_id, self.slug)
@@ -230,5 +239,40 @@ fn push_finding(out: &mut String, finding: &Finding, detail_lines: Option<usize>
             "      … {} more line(s) in the report file\n",
             lines.len() - shown
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::judge::{judge, Policy};
+    use crate::testing::{SchemaObject, StairwayReport};
+
+    #[test]
+    fn a_step_that_leaves_objects_behind_is_never_ok() {
+        let text = "-- Message: leaky\n\n-- migrate:up\nSELECT 1;\n\n-- migrate:down\nSELECT 1;\n";
+        let migration =
+            crate::parse::parse_migration("20240101_0900_aa0001_leaky.sql", text).unwrap();
+        let mut step = StepReport::new(&migration, Verdict::Ok);
+        let index = SchemaObject::new("index", "public.i", "CREATE INDEX i ON public.t (a)");
+        step.downgrade = judge(
+            &SchemaSnapshot::new(Vec::new()),
+            &SchemaSnapshot::new(vec![index]),
+            &Policy::default(),
+        );
+        step.settle();
+        assert_eq!(step.verdict, Verdict::NotInverse);
+        let report = StairwayReport {
+            steps: vec![step],
+            ..StairwayReport::default()
+        };
+        assert!(!report.passed());
+        assert!(
+            report.table().starts_with(
+                "not inverse  20240101_0900_aa0001 leaky (postgres): index public.i: left behind"
+            ),
+            "{}",
+            report.table()
+        );
     }
 }

@@ -67,9 +67,24 @@ impl ScratchDatabase {
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        // Never panic while unwinding: a failed drop only leaks the database.
-        let _ = std::panic::catch_unwind(|| run_sql(None, &sql));
+        let name = self.name.clone();
+        // Its own thread and runtime (the test's may be unwinding); never
+        // panics: a failed drop only leaks the database, and says so.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(sqlx::Error::Io)?
+                .block_on(async {
+                    let mut admin = sqlx::PgConnection::connect(&common::database_url()).await?;
+                    dbmigrate_core::testing::drop_database(&mut admin, &name).await?;
+                    admin.close().await
+                })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("dropping scratch database {} failed: {error}", self.name);
+        }
     }
 }
 

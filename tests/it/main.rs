@@ -4,11 +4,13 @@
 //! URLs from the environment and fail (never skip) when one is missing.
 
 mod common;
+mod free_ports;
 mod history_records;
 mod neo4j;
 mod pause;
 mod postgres;
 mod response_timeout;
 mod roundtrip;
+mod roundtrip_snapshots;
 mod services;
 mod weaviate;

@@ -90,11 +90,18 @@ impl Neo4jGuard {
 
     fn clean(&self) {
         let labels =
-            "['PeerImportAuthor', 'PeerImportBook', '__Neo4jMigration', '__Neo4jMigrationsLock']";
+            "['PeerImportAuthor', 'PeerImportBook', 'PeerImportPublisher', '__Neo4jMigration', '__Neo4jMigrationsLock']";
         let bookkeeping = format!("__{}", self.prefix);
-        let mut statements = vec![format!(
-            "MATCH (n) WHERE any(l IN labels(n) WHERE l IN {labels} OR l STARTS WITH '{bookkeeping}') DETACH DELETE n"
-        )];
+        let mut statements = vec![
+            format!(
+                "MATCH (n) WHERE any(l IN labels(n) WHERE l IN {labels} OR l STARTS WITH '{bookkeeping}') DETACH DELETE n"
+            ),
+            // `test` keeps the records of irreversible steps it applied; the
+            // imported revisions are the ones dated 2000-01-01.
+            "MATCH (n:__DbmigrateTestMigration) WHERE n.revision_id STARTS WITH '20000101_' \
+             AND n.applied_by = 'dbmigrate-stairway' DETACH DELETE n"
+                .to_string(),
+        ];
         // Constraints first: dropping one also drops the index it owns.
         for kind in ["CONSTRAINTS", "INDEXES"] {
             statements.extend(self.drop_statements(kind, labels, &bookkeeping));
@@ -192,7 +199,7 @@ fn neo4j_migrations_apply(dir: &Path) {
     );
 }
 
-/// Its applied chain: 4 versions, each with the checksum it computed.
+/// Its applied chain: 10 versions, each with the checksum it computed.
 const APPLIED: &str = "MATCH (m:__Neo4jMigration) WHERE m.version <> 'BASELINE' AND m.checksum IS NOT NULL RETURN count(m) AS n";
 
 #[test]
@@ -201,7 +208,12 @@ fn neo4j_migrations_real_engine_then_import_and_adopt() {
     let temp = tempfile::tempdir().unwrap();
     let source = fixture("neo4j-migrations", temp.path());
     neo4j_migrations_apply(&source);
-    assert_eq!(count(APPLIED), 4);
+    assert_eq!(count(APPLIED), 10);
+    assert_eq!(
+        count("MATCH (b:PeerImportBook) WHERE b.slug IS NOT NULL AND b.first_edition IS NOT NULL RETURN count(b) AS n"),
+        2,
+        "the engine ran the batched backfill and the data migration"
+    );
 
     let app = super::App::new();
     let root = app.root.as_path();
@@ -212,12 +224,12 @@ fn neo4j_migrations_real_engine_then_import_and_adopt() {
         &["import", "--from", "neo4j-migrations", source_arg],
     );
     let adopted = ok(root, &guard, &["adopt", "--from", "neo4j-migrations"]);
-    assert!(adopted.contains("stamped 4 migration(s)"), "{adopted}");
+    assert!(adopted.contains("stamped 10 migration(s)"), "{adopted}");
     let twice = ok(root, &guard, &["adopt", "--from", "neo4j-migrations"]);
     assert!(twice.contains("already adopted"), "{twice}");
     assert_eq!(
         count(APPLIED),
-        4,
+        10,
         "adopt leaves neo4j-migrations' chain alone"
     );
 
@@ -248,6 +260,19 @@ fn neo4j_migrations_real_engine_then_import_and_adopt() {
         count("MATCH (:PeerImportAuthor)-[:PEER_IMPORT_WROTE]->(b:PeerImportBook) RETURN count(b) AS n"),
         2,
         "the data neo4j-migrations wrote is still there"
+    );
+
+    // The round trip needs a Neo4j without the app's data (Community has one
+    // database): `test` refuses this one, which holds it; cleared, as a
+    // fresh server would be, it round-trips the imported history (ten
+    // irreversible steps applied, the new one up, down, up).
+    let refused = dbmigrate(root, &guard, &["test"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    guard.clean();
+    let round_trip = ok(root, &guard, &["test"]);
+    assert!(
+        round_trip.contains("round trip ok: 11 migration(s)"),
+        "{round_trip}"
     );
 }
 

@@ -5,40 +5,8 @@ use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::{admin, database_url, small_project, with_database};
-
-/// A scratch database, dropped when the guard goes (also on panic).
-pub struct ScratchDatabase {
-    /// Its name.
-    pub name: String,
-    /// `DATABASE_URL` pointing at it.
-    pub url: String,
-}
-
-impl ScratchDatabase {
-    /// Creates `dbm_<tag>_<pid>_<nanos>`.
-    pub async fn create(tag: &str) -> ScratchDatabase {
-        let name = format!("dbm_{tag}_{}_{}", std::process::id(), super::rand_suffix());
-        admin(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0")).await;
-        let url = with_database(&database_url(), &name);
-        ScratchDatabase { name, url }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        // Its own thread and runtime: the guard may drop inside a test's runtime.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(admin(&sql))
-        })
-        .join();
-    }
-}
+use super::pg_scratch::ScratchDatabase;
+use super::small_project;
 
 /// The advisory lock key migration 2 waits for.
 const GATE: i64 = 734_000_161;
@@ -92,8 +60,10 @@ async fn a_piped_upgrade_shows_its_first_step_while_the_run_goes_on() {
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
     let (_temp, root) = small_project(&borrowed);
-    let database = ScratchDatabase::create("live").await;
-    let pool = sqlx::PgPool::connect(&database.url).await.expect("connect");
+    let database = ScratchDatabase::create("live");
+    let pool = sqlx::PgPool::connect(database.url())
+        .await
+        .expect("connect");
     let mut gate = pool.acquire().await.expect("a connection");
     sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(GATE)
@@ -101,10 +71,10 @@ async fn a_piped_upgrade_shows_its_first_step_while_the_run_goes_on() {
         .await
         .expect("take the gate");
 
-    let mut child = spawn_upgrade(&root, &database.url);
+    let mut child = spawn_upgrade(&root, database.url());
     // The run is now held inside step 2: step 1 is applied and committed.
     let mut polls = 0;
-    while !run_waits_at_the_gate(&pool, &database.name).await {
+    while !run_waits_at_the_gate(&pool, database.name()).await {
         polls += 1;
         if let Some(status) = child.try_wait().expect("child status") {
             panic!("the upgrade ended ({status}) before it reached step 2");
@@ -140,7 +110,7 @@ async fn a_piped_upgrade_shows_its_first_step_while_the_run_goes_on() {
     let (code, out, err) = super::run_in(
         &root,
         &["dbmigrate", "upgrade"],
-        &[("DATABASE_URL", &database.url)],
+        &[("DATABASE_URL", database.url())],
     );
     assert_eq!(code, 0, "{out}{err}");
     // Step 2 may have been committed by the killed run's server session

@@ -1,7 +1,7 @@
 //! `log` (issue 16.2): every migration with its state in its database,
 //! against the real PostgreSQL server.
 
-use super::live::ScratchDatabase;
+use super::pg_scratch::ScratchDatabase;
 use super::{run_in, small_project};
 
 const M1: &str = "20240101_1000_bb0001_create_a.sql";
@@ -14,8 +14,8 @@ const M3_SQL: &str = "-- Message: half done\n-- Revises: 20240101_1100_bb0002\n-
 #[tokio::test]
 async fn log_shows_applied_pending_edited_and_dirty() {
     let (_temp, root) = small_project(&[(M1, M1_SQL), (M2, M2_SQL), (M3, M3_SQL)]);
-    let database = ScratchDatabase::create("log").await;
-    let env = [("DATABASE_URL", database.url.as_str())];
+    let database = ScratchDatabase::create("log");
+    let env = [("DATABASE_URL", database.url())];
     let log = |args: &[&str]| {
         let mut all = vec!["dbmigrate", "log"];
         all.extend_from_slice(args);

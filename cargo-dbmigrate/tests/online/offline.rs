@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::live::ScratchDatabase;
 use super::{run_in, Project};
 
 /// Runs `script` with psql on `url`, stopping at the first error.
@@ -27,12 +26,8 @@ fn psql(url: &str, script: &Path) {
 
 #[tokio::test]
 async fn an_offline_script_run_with_psql_leaves_a_history_status_reads_as_up_to_date() {
-    let project = Project::edututor().await;
-    // Dropped also if an assertion fails.
-    let _guard = ScratchDatabase {
-        name: project.database.clone(),
-        url: project.url.clone(),
-    };
+    // Its database is dropped with it, also if an assertion fails.
+    let project = Project::edututor();
     let script = |range: &str, file: &str| {
         // No connection settings at all: the plan is made from the files alone.
         let (code, out, err) = run_in(
@@ -46,7 +41,7 @@ async fn an_offline_script_run_with_psql_leaves_a_history_status_reads_as_up_to_
         path
     };
     let up = script("base..head", "up.sql");
-    psql(&project.url, &up);
+    psql(project.database.url(), &up);
     let (code, out, err) = project.run(&["dbmigrate", "status"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -66,12 +61,11 @@ async fn an_offline_script_run_with_psql_leaves_a_history_status_reads_as_up_to_
 
     // Back to base by hand, then the runner takes over from there.
     let down = script("head..base", "down.sql");
-    psql(&project.url, &down);
+    psql(project.database.url(), &down);
     let (code, out, err) = project.run(&["dbmigrate", "status"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("timeline: current base,"), "{out}");
     let (code, out, err) = project.run(&["dbmigrate", "upgrade"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.matches("Applying").count(), 6, "{out}");
-    project.drop().await;
 }

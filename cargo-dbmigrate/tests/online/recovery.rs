@@ -3,7 +3,7 @@
 //! file, `--accept-checksum` for a clean edited one, and a lost connection
 //! said as such; against the real PostgreSQL server.
 
-use super::live::ScratchDatabase;
+use super::pg_scratch::ScratchDatabase;
 use super::{run_in, small_project};
 
 const M1: &str = "20240101_1000_cc0001_create_a.sql";
@@ -17,8 +17,8 @@ CREATE TABLE c (id int);\nCREATE TABLE d (id int);\nSELECT 1/0;\nCREATE TABLE e 
 #[tokio::test]
 async fn a_dirty_step_is_shown_explained_and_repaired() {
     let (_temp, root) = small_project(&[(M1, M1_SQL), (M2, M2_SQL)]);
-    let database = ScratchDatabase::create("recovery").await;
-    let env = [("DATABASE_URL", database.url.as_str())];
+    let database = ScratchDatabase::create("recovery");
+    let env = [("DATABASE_URL", database.url())];
     let run = |args: &[&str]| {
         let mut all = vec!["dbmigrate"];
         all.extend_from_slice(args);
@@ -93,11 +93,11 @@ async fn a_connection_lost_in_a_single_transaction_step_says_so() {
     let killer = "-- Message: killed\n-- Revises: base\n\n-- migrate:up\nCREATE TABLE k (id int);\n\
                   SELECT pg_terminate_backend(pg_backend_pid());\n\n-- migrate:down\nDROP TABLE k;\n";
     let (_temp, root) = small_project(&[("20240101_1000_cd0001_killed.sql", killer)]);
-    let database = ScratchDatabase::create("lost").await;
+    let database = ScratchDatabase::create("lost");
     let (code, out, err) = run_in(
         &root,
         &["dbmigrate", "upgrade"],
-        &[("DATABASE_URL", &database.url)],
+        &[("DATABASE_URL", database.url())],
     );
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -118,8 +118,8 @@ async fn a_failed_step_in_json_names_its_file_and_the_statement_line() {
         (vec![(M3, M3_SQL)], M3, 7, 0),
     ] {
         let (_temp, root) = small_project(&files);
-        let database = ScratchDatabase::create("failjson").await;
-        let env = [("DATABASE_URL", database.url.as_str())];
+        let database = ScratchDatabase::create("failjson");
+        let env = [("DATABASE_URL", database.url())];
         let (code, out, err) = run_in(&root, &["dbmigrate", "upgrade", "--format", "json"], &env);
         assert_eq!(code, 1, "{out}{err}");
         let document: serde_json::Value =

@@ -174,6 +174,16 @@ async fn test_refuses_a_server_holding_the_migrations_objects_and_cleans_up_on_a
         run_in(&root, &args, &vars)
     };
 
+    // Someone's nodes on the migrations' label, with no index to show them.
+    cypher(&format!("CREATE (:{} {{name: 'theirs'}});", scratch.label)).await;
+    let (code, out, err) = run(&[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!("nodes labelled {}", scratch.label)),
+        "{err}"
+    );
+    cypher(&format!("MATCH (n:{}) DETACH DELETE n;", scratch.label)).await;
+
     // Someone's index on the migrations' label: `test` would drop it.
     cypher(&format!(
         "CREATE INDEX {} FOR (w:{}) ON (w.name);",

@@ -1,12 +1,14 @@
-//! A scratch PostgreSQL database and package for the CLI tests that run
-//! `cargo-dbmigrate` as a process against the server of `DATABASE_URL`;
-//! the guard drops the database (with `FORCE`) and kills the process, also
-//! on panic.
+//! Scratch PostgreSQL databases for the CLI tests that run `cargo-dbmigrate`
+//! as a process against the server of `DATABASE_URL`: [`ScratchDatabase`],
+//! one database dropped by its guard (through
+//! `dbmigrate_core::testing::drop_database`) also on panic, and [`Scratch`],
+//! such a database with a package whose migrations target it, whose guard
+//! also kills the processes it started.
 
 #![allow(dead_code)] // each test binary uses a part
 
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::sync::mpsc;
@@ -26,63 +28,158 @@ pub fn database_url() -> String {
     }
 }
 
-/// A scratch database and a package whose migrations target it; dropped
-/// (the database with `FORCE`, ending any session left running) also when
-/// the test panics.
+/// A scratch database on the server of `DATABASE_URL`, dropped (ending any
+/// session left in it) when the guard goes, also when the test panics.
+pub struct ScratchDatabase {
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates `dbm_<tag>_<pid>_<nanos>` from `template0`. Blocks; usable
+    /// inside a test's runtime or without one.
+    pub fn create(tag: &str) -> ScratchDatabase {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!("dbm_{tag}_{}_{nanos}", std::process::id());
+        assert!(
+            name.len() <= 63,
+            "{name} is longer than PostgreSQL's 63-byte names"
+        );
+        let admin_url = database_url();
+        on_server(&admin_url, Admin::Create, &name)
+            .unwrap_or_else(|error| panic!("create database {name}: {error}"));
+        ScratchDatabase {
+            url: with_database(&admin_url, &name),
+            name,
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `DATABASE_URL` with its database replaced by this one.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connection options for it.
+    pub fn options(&self) -> PgConnectOptions {
+        PgConnectOptions::from_str(&self.url).expect("the scratch URL parses")
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Err(error) = on_server(&database_url(), Admin::Drop, &self.name) {
+            eprintln!("dropping scratch database {} failed: {error}", self.name);
+        }
+    }
+}
+
+/// What [`on_server`] does with a database.
+enum Admin {
+    Create,
+    Drop,
+}
+
+/// Creates or drops database `name` on the server of `admin_url`, on a
+/// thread and runtime of its own: the caller may be inside a runtime, or
+/// unwinding from a panic.
+fn on_server(admin_url: &str, action: Admin, name: &str) -> Result<(), String> {
+    let (admin_url, name) = (admin_url.to_string(), name.to_string());
+    let done = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| error.to_string())?;
+        runtime.block_on(async {
+            let options = PgConnectOptions::from_str(&admin_url).map_err(|e| e.to_string())?;
+            let mut conn = PgConnection::connect_with(&options)
+                .await
+                .map_err(|e| e.to_string())?;
+            let done = match action {
+                Admin::Create => {
+                    let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE template0");
+                    sqlx::raw_sql(&sql).execute(&mut conn).await.map(drop)
+                }
+                Admin::Drop => dbmigrate_core::testing::drop_database(&mut conn, &name).await,
+            };
+            let _ = conn.close().await;
+            done.map_err(|e| e.to_string())
+        })
+    })
+    .join();
+    done.unwrap_or_else(|_| Err("the admin thread panicked".to_string()))
+}
+
+/// `url` with its database replaced by `name` (a query string is kept).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Writes a package at `root`, named after that folder, with an empty
+/// library, a `[workspace]` of its own (so no parent workspace claims it) and
+/// `files` (name, text) in its `migrations/` folder.
+pub fn write_package(root: &Path, files: &[(&str, &str)]) {
+    let name = root.file_name().expect("a folder name").to_string_lossy();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::create_dir_all(root.join("migrations")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(root.join("src/lib.rs"), "").unwrap();
+    for (file, text) in files {
+        std::fs::write(root.join("migrations").join(file), text).unwrap();
+    }
+}
+
+/// A scratch database and a package whose migrations target it; the
+/// database is dropped and the processes started are killed also when the
+/// test panics.
 pub struct Scratch {
     _temp: tempfile::TempDir,
     root: PathBuf,
-    name: String,
-    options: PgConnectOptions,
     children: Vec<Child>,
+    // Dropped after `Drop::drop` has killed the processes.
+    database: ScratchDatabase,
 }
 
 impl Scratch {
     pub async fn new(files: &[(&str, &str)]) -> Scratch {
-        let admin = PgConnectOptions::from_str(&database_url()).expect("DATABASE_URL parses");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!("dbm_sig_{}_{nanos}", std::process::id());
-        let mut conn = PgConnection::connect_with(&admin).await.expect("connect");
-        sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        let _ = conn.close().await;
+        let database = ScratchDatabase::create("sig");
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().join("app");
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::create_dir_all(root.join("migrations")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-        )
-        .unwrap();
-        std::fs::write(root.join("src/lib.rs"), "").unwrap();
-        for (file, text) in files {
-            std::fs::write(root.join("migrations").join(file), text).unwrap();
-        }
+        write_package(&root, files);
         Scratch {
             _temp: temp,
             root,
-            options: admin.database(&name),
-            name,
             children: Vec::new(),
+            database,
         }
     }
 
     /// The database's URL: DATABASE_URL with its database replaced.
     pub fn url(&self) -> String {
-        let url = database_url();
-        let (base, query) = url
-            .split_once('?')
-            .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
-        let server = &base[..base.rfind('/').expect("a database in DATABASE_URL")];
-        match query {
-            Some(query) => format!("{server}/{}?{query}", self.name),
-            None => format!("{server}/{}", self.name),
-        }
+        self.database.url().to_string()
     }
 
     /// Starts `cargo dbmigrate upgrade`; its stderr lines arrive on the channel.
@@ -148,7 +245,7 @@ impl Scratch {
     }
 
     pub async fn connect(&self) -> PgConnection {
-        PgConnection::connect_with(&self.options)
+        PgConnection::connect_with(&self.database.options())
             .await
             .expect("connect to the scratch database")
     }
@@ -194,28 +291,6 @@ impl Drop for Scratch {
         for mut child in self.children.drain(..) {
             let _ = child.kill();
             let _ = child.wait();
-        }
-        let name = self.name.clone();
-        // The test's runtime may be gone (a panic): drop on a thread of our own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let admin =
-                    PgConnectOptions::from_str(&database_url()).expect("DATABASE_URL parses");
-                let mut conn = PgConnection::connect_with(&admin)
-                    .await
-                    .map_err(std::io::Error::other)?;
-                dbmigrate_core::testing::drop_database(&mut conn, &name)
-                    .await
-                    .map_err(std::io::Error::other)?;
-                let _ = conn.close().await;
-                Ok::<(), std::io::Error>(())
-            })
-        });
-        if let Ok(Err(error)) = dropped.join() {
-            eprintln!("dropping the scratch database failed: {error}");
         }
     }
 }

@@ -180,6 +180,8 @@ impl Neo4jBackend {
         Guard {
             fence_check: lock::renew(&self.names, lease.fence(), self.config.lease),
             lease,
+            names: self.names.clone(),
+            lease_length: self.config.lease,
         }
     }
 
@@ -273,6 +275,7 @@ impl Backend for Neo4jBackend {
             db: self.db.clone(),
             names: self.names.clone(),
             owner: self.config.owner.as_deref().unwrap_or(owner).to_owned(),
+            lease: self.config.lease,
         };
         let lease = Lease::acquire(
             Box::new(store),
@@ -315,13 +318,16 @@ impl Backend for Neo4jBackend {
         // Under a lease it starts with the fence check of its token, which
         // holds the lock node until the commit: a stale holder writes nothing.
         let guard = self.held.handle().map(|lease| self.fenced(lease));
-        let mut txn = self.db.begin().await.map_err(|e| self.db.error(e))?;
+        let mut txn = execute::begin(&self.db, guard.as_ref())
+            .await
+            .map_err(|e| self.db.error(e))?;
         if let Some(guard) = &guard {
             if let Err(error) = check_in(&self.db, &mut txn, guard).await {
                 let _ = txn.rollback().await;
                 return Err(error);
             }
         }
+        let mut result = Ok(());
         for change in changes {
             let cypher = match *change {
                 RecordChange::Applied {
@@ -330,12 +336,26 @@ impl Backend for Neo4jBackend {
                 } => history::write(&self.names, migration, RecordState::Applied, applied_by),
                 RecordChange::Removed { revision_id } => history::delete(&self.names, revision_id),
             };
-            if let Err(error) = txn.run(cypher.to_query(0)).await {
-                let _ = txn.rollback().await;
-                return Err(self.db.error(error));
+            result = txn.run(cypher.to_query(0)).await.map(drop);
+            if result.is_err() {
+                break;
             }
         }
-        txn.commit().await.map_err(|e| self.db.error(e))
+        let result = match result {
+            Ok(()) => txn.commit().await.map(drop),
+            Err(error) => {
+                let _ = txn.rollback().await;
+                Err(error)
+            }
+        };
+        match (result, &guard) {
+            (Ok(()), _) => Ok(()),
+            (Err(error), Some(guard)) => Err(guard
+                .taken_over(&error)
+                .await
+                .unwrap_or_else(|| self.db.error(error))),
+            (Err(error), None) => Err(self.db.error(error)),
+        }
     }
 }
 

@@ -5,9 +5,11 @@ use std::time::{Duration, Instant};
 
 use neo4rs::Txn;
 
+use super::config::Names;
 use super::cypher::Cypher;
 use super::db::{server_message, Db};
 use super::split::{split_statements, Statement, StatementKind};
+use super::stale;
 use crate::backend::lease::{Checkpoint, LeaseHandle};
 use crate::backend::{BackendError, PlannedCall};
 use crate::migration::{Migration, TransactionMode};
@@ -130,11 +132,44 @@ pub(super) fn with_bookkeeping(mut calls: Vec<Call>, dirty: Cypher, record: Cyph
 /// auto-commit call, and inside every transaction just before it commits
 /// (`fence_check` holds the lock node's write lock until the commit), so a
 /// holder that lost its lease has its transaction fail instead of commit.
+/// Every explicit transaction it opens is recorded on the lock node, so a
+/// run taking over from a stalled holder can end them ([`stale`]).
 pub(super) struct Guard {
     /// The held lease.
     pub lease: LeaseHandle,
     /// The renewal query of the lease's fencing token.
     pub fence_check: Cypher,
+    /// The bookkeeping names (transactions are recorded on the lock node).
+    pub names: Names,
+    /// How long the lease lasts unrenewed.
+    pub lease_length: Duration,
+}
+
+impl Guard {
+    /// The error of a step whose transaction the server ended: the lease's
+    /// [`BackendError::LockLost`] when another run took the lock over (it
+    /// ends a stalled holder's transactions), else `None`.
+    pub async fn taken_over(&self, error: &neo4rs::Error) -> Option<BackendError> {
+        if !stale::is_terminated(error) {
+            return None;
+        }
+        self.lease.ensure().await.err()
+    }
+}
+
+/// Starts an explicit transaction; under the lease of `guard`, recorded on
+/// the lock node before it takes any lock ([`stale::record`]).
+pub(super) async fn begin(db: &Db, guard: Option<&Guard>) -> Result<Txn, neo4rs::Error> {
+    let mut txn = db.begin().await?;
+    if let Some(guard) = guard {
+        let fence = guard.lease.fence();
+        let recorded = stale::record(db, &mut txn, &guard.names, fence, guard.lease_length).await;
+        if let Err(error) = recorded {
+            let _ = txn.rollback().await;
+            return Err(error);
+        }
+    }
+    Ok(txn)
 }
 
 /// Runs `calls` in order; returns how long the migration's statements took.
@@ -150,7 +185,6 @@ pub(super) async fn run(
 ) -> Result<Duration, BackendError> {
     let mut txn: Option<Txn> = None;
     let mut elapsed = Duration::ZERO;
-    let timeout = migration.options.statement_timeout;
     // Whether the open transaction passed its fence check already.
     let mut fenced = false;
     for call in calls {
@@ -176,9 +210,9 @@ pub(super) async fn run(
                 return Err(error);
             }
         }
-        let mut result = run_one(db, &mut txn, call, elapsed, timeout).await;
+        let mut result = run_one(db, &mut txn, call, elapsed, (migration, guard)).await;
         if own_txn && result.is_ok() {
-            result = run_one(db, &mut txn, &Call::Commit, elapsed, timeout).await;
+            result = run_one(db, &mut txn, &Call::Commit, elapsed, (migration, guard)).await;
         }
         if let Call::Statement { .. } = call {
             elapsed += started.elapsed();
@@ -186,6 +220,9 @@ pub(super) async fn run(
         if let Err(error) = result {
             if let Some(txn) = txn.take() {
                 let _ = txn.rollback().await;
+            }
+            if let Some(lost) = taken_over(guard, &error).await {
+                return Err(lost);
             }
             return Err(match call {
                 Call::Statement { line, .. } => BackendError::Statement {
@@ -221,7 +258,7 @@ async fn fence(
             check_in(db, open, guard).await
         }
         (Call::Bookkeeping(_), None) => {
-            let mut open = db.begin().await.map_err(|e| db.error(e))?;
+            let mut open = begin(db, Some(guard)).await.map_err(|e| db.error(e))?;
             let checked = check_in(db, &mut open, guard).await;
             *txn = Some(open);
             // `run` commits it right after the history write.
@@ -232,49 +269,66 @@ async fn fence(
     }
 }
 
-/// Runs the fence check in `txn`; fails when the lease is no longer ours.
+/// Runs the fence check in `txn`; fails when the lease is no longer ours
+/// (also when a run that took over terminated the transaction).
 pub(super) async fn check_in(db: &Db, txn: &mut Txn, guard: &Guard) -> Result<(), BackendError> {
-    let mut rows = txn
-        .execute(guard.fence_check.to_query(0))
-        .await
-        .map_err(|e| db.error(server_message(&e)))?;
-    let row = rows
-        .next(txn.handle())
-        .await
-        .map_err(|e| db.error(server_message(&e)))?;
-    if row.and_then(|r| r.get::<i64>("renewed").ok()) == Some(1) {
-        Ok(())
-    } else {
-        Err(guard.lease.lost_error())
+    let row = match txn.execute(guard.fence_check.to_query(0)).await {
+        Ok(mut rows) => rows.next(txn.handle()).await,
+        Err(error) => Err(error),
+    };
+    match row {
+        Ok(row) if row.as_ref().and_then(|r| r.get::<i64>("renewed").ok()) == Some(1) => Ok(()),
+        Ok(_) => Err(guard.lease.lost_error()),
+        Err(error) => Err(match guard.taken_over(&error).await {
+            Some(lost) => lost,
+            None => db.error(server_message(&error)),
+        }),
     }
 }
 
-/// Runs one call, in the open transaction when there is one.
+/// The lease's error when the server ended the step's transaction because
+/// another run took the lock over.
+async fn taken_over(guard: Option<&Guard>, error: &neo4rs::Error) -> Option<BackendError> {
+    guard?.taken_over(error).await
+}
+
+/// Runs one call of `migration`, in the open transaction when there is one;
+/// under a lease, a transaction pauses at [`Checkpoint::InTransaction`]
+/// before it commits.
 async fn run_one(
     db: &Db,
     txn: &mut Option<Txn>,
     call: &Call,
     elapsed: Duration,
-    timeout: Option<Duration>,
+    (migration, guard): (&Migration, Option<&Guard>),
 ) -> Result<(), neo4rs::Error> {
     let query = match call {
         Call::Begin => {
-            *txn = Some(db.begin().await?);
+            *txn = Some(begin(db, guard).await?);
             return Ok(());
         }
         Call::Commit => {
-            return match txn.take() {
-                Some(open) => open.commit().await.map(drop),
-                None => Ok(()),
+            let Some(open) = txn.take() else {
+                return Ok(());
             };
-        }
-        Call::Statement { text, .. } => match timeout {
-            Some(timeout) if txn.is_none() => {
-                let millis = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
-                neo4rs::query(text).extra("tx_timeout", millis)
+            if let Some(guard) = guard {
+                let revision = migration.revision_id.as_str();
+                guard
+                    .lease
+                    .checkpoint(Checkpoint::InTransaction, revision)
+                    .await;
             }
-            _ => neo4rs::query(text),
-        },
+            return open.commit().await.map(drop);
+        }
+        Call::Statement { text, .. } => {
+            let mut query = neo4rs::query(text);
+            if txn.is_none() {
+                if let Some(timeout) = migration.options.statement_timeout {
+                    query = stale::with_timeout(query, timeout);
+                }
+            }
+            query
+        }
         Call::Bookkeeping(cypher) => cypher.to_query(super::history::millis(elapsed)),
         Call::AwaitIndexes => return Ok(()), // polled by `run`, outside any transaction
     };

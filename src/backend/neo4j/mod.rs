@@ -13,6 +13,7 @@ mod lock;
 #[cfg(feature = "testing")]
 mod snapshot;
 pub mod split;
+mod stale;
 
 pub use backend::{Neo4jBackend, RESPONSE_TIMEOUT};
 pub use config::Neo4jConfig;

@@ -1,12 +1,18 @@
 //! The PostgreSQL schema snapshot for round-trip tests: every object of
 //! every non-system schema, keyed by kind and qualified name, read in one
 //! catalog round trip (`snapshot.sql`); the history table is left out.
+//! During a run ([`TestBackend::snapshots`]) one session keeps the query
+//! prepared (planned once) and each snapshot reads again only the units
+//! whose catalog rows changed since the previous one (see `snapshot.sql`).
 
-use sqlx::Row;
+use std::collections::BTreeMap;
+
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Connection as _, Executor as _, Row};
 
 use crate::backend::BackendError;
 use crate::migration::Migration;
-use crate::testing::{SchemaObject, SchemaSnapshot, TestBackend};
+use crate::testing::{SchemaObject, SchemaSnapshot, Snapshots, TestBackend};
 
 use super::backend::PostgresBackend;
 
@@ -25,32 +31,23 @@ const RESET_SQL: &str = "DO $reset$ DECLARE s text; BEGIN \
 #[async_trait::async_trait]
 impl TestBackend for PostgresBackend {
     async fn snapshot(&self) -> Result<SchemaSnapshot, BackendError> {
-        let history = format!(
-            "{}.{}",
-            quote_ident(&self.config.schema),
-            quote_ident(&self.config.table)
-        );
         // Unnamed statement: a step's session reset runs `DEALLOCATE ALL`
         // on pooled connections, which would orphan a cached one.
-        let rows = sqlx::query(SNAPSHOT_SQL)
+        let rows = query(&self.history(), &Units::default())
             .persistent(false)
-            .bind(history)
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.error(&e))?;
-        let objects = rows.iter().map(|row| {
-            let columns: Option<String> = row.get(3);
-            SchemaObject {
-                kind: row.get(0),
-                name: row.get(1),
-                definition: row.get(2),
-                columns: columns
-                    .map(|c| c.split(',').map(str::to_string).collect())
-                    .unwrap_or_default(),
-                position: row.get(4),
-            }
-        });
-        Ok(SchemaSnapshot::new(objects.collect()))
+        let (_, units) = Units::default().merge(&rows);
+        Ok(units.snapshot())
+    }
+
+    fn snapshots(&self) -> Option<Box<dyn Snapshots + '_>> {
+        Some(Box::new(Session {
+            backend: self,
+            conn: None,
+            units: Units::default(),
+        }))
     }
 
     async fn execute_script(
@@ -67,6 +64,165 @@ impl TestBackend for PostgresBackend {
             .await
             .map_err(|e| self.error(&e))?;
         Ok(true)
+    }
+}
+
+impl PostgresBackend {
+    fn history(&self) -> String {
+        format!(
+            "{}.{}",
+            quote_ident(&self.config.schema),
+            quote_ident(&self.config.table)
+        )
+    }
+}
+
+/// The snapshot query with the units of the previous snapshot.
+fn query<'q>(
+    history: &str,
+    units: &Units,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let (ids, stamps): (Vec<i64>, Vec<String>) = units
+        .units
+        .iter()
+        .map(|(id, unit)| (*id, unit.stamp.clone()))
+        .unzip();
+    sqlx::query(SNAPSHOT_SQL)
+        .bind(history.to_string())
+        .bind(ids)
+        .bind(stamps)
+        .bind(units.xmax.clone())
+}
+
+/// One unit of a snapshot: its stamp and its objects.
+#[derive(Debug, Clone, Default)]
+struct Unit {
+    stamp: String,
+    objects: Vec<SchemaObject>,
+}
+
+/// A snapshot as the query's units, and the first transaction id it could
+/// not see (rows written later are read again).
+#[derive(Debug, Clone, Default)]
+struct Units {
+    units: BTreeMap<i64, Unit>,
+    xmax: Option<String>,
+}
+
+impl Units {
+    /// The units of `rows`, reusing this snapshot's objects of every unit
+    /// the query did not read again; `false` when one of those is unknown.
+    fn merge(&self, rows: &[PgRow]) -> (bool, Units) {
+        let mut read: BTreeMap<i64, Vec<SchemaObject>> = BTreeMap::new();
+        let mut next = Units::default();
+        let mut complete = true;
+        for row in rows {
+            let unit: Option<i64> = row.get(5);
+            let kind: Option<String> = row.get(0);
+            let Some(kind) = kind else {
+                let mark: Option<String> = row.get(1);
+                let stamp: String = row.get(2);
+                match (mark.as_deref(), unit) {
+                    (Some("xmax"), _) => next.xmax = Some(stamp),
+                    (Some("read"), Some(unit)) => {
+                        next.units.entry(unit).or_default().stamp = stamp;
+                    }
+                    (_, Some(unit)) => match self.units.get(&unit) {
+                        Some(old) if old.stamp == stamp => {
+                            next.units.insert(unit, old.clone());
+                        }
+                        _ => complete = false,
+                    },
+                    _ => {}
+                }
+                continue;
+            };
+            let columns: Option<String> = row.get(3);
+            read.entry(unit.unwrap_or_default())
+                .or_default()
+                .push(SchemaObject {
+                    kind,
+                    name: row.get(1),
+                    definition: row.get(2),
+                    columns: columns
+                        .map(|c| c.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    position: row.get(4),
+                });
+        }
+        for (unit, objects) in read {
+            if let Some(next) = next.units.get_mut(&unit) {
+                next.objects = objects;
+            }
+        }
+        (complete, next)
+    }
+
+    fn snapshot(&self) -> SchemaSnapshot {
+        let objects = self
+            .units
+            .values()
+            .flat_map(|unit| unit.objects.iter().cloned());
+        SchemaSnapshot::new(objects.collect())
+    }
+}
+
+/// A run's snapshots on one session of their own: the query is prepared
+/// once (a generic plan, so it is not planned again each time) and no step
+/// ever resets that session.
+struct Session<'a> {
+    backend: &'a PostgresBackend,
+    conn: Option<PgConnection>,
+    units: Units,
+}
+
+impl Session<'_> {
+    async fn read(&mut self) -> Result<Vec<PgRow>, sqlx::Error> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => {
+                let options = self.backend.pool.connect_options();
+                let mut conn = PgConnection::connect_with(&options).await?;
+                conn.execute("SET plan_cache_mode = force_generic_plan")
+                    .await?;
+                self.conn.insert(conn)
+            }
+        };
+        query(&self.backend.history(), &self.units)
+            .fetch_all(conn)
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Snapshots for Session<'_> {
+    async fn snapshot(&mut self) -> Result<SchemaSnapshot, BackendError> {
+        for _ in 0..2 {
+            let rows = match self.read().await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    // A broken session is opened again next time.
+                    self.conn = None;
+                    self.units = Units::default();
+                    return Err(self.backend.error(&error));
+                }
+            };
+            let (complete, units) = self.units.merge(&rows);
+            if complete {
+                self.units = units;
+                return Ok(self.units.snapshot());
+            }
+            // A unit the query took as known is not: read everything.
+            self.units = Units::default();
+        }
+        let message = "the snapshot's units did not add up twice".to_string();
+        Err(self.backend.error(&sqlx::Error::Protocol(message)))
+    }
+
+    async fn close(self: Box<Self>) {
+        if let Some(conn) = self.conn {
+            let _ = conn.close().await;
+        }
     }
 }
 

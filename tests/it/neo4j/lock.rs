@@ -17,7 +17,7 @@ use crate::pause::Stall;
 const LEASE: Duration = Duration::from_secs(4);
 
 /// Removes the test's nodes and bookkeeping when dropped, also on panic.
-struct Scratch(Names);
+pub(super) struct Scratch(pub Names);
 
 impl Drop for Scratch {
     fn drop(&mut self) {

@@ -10,6 +10,7 @@
 
 mod backend;
 mod edututor;
+mod frozen;
 mod lock;
 mod migrator;
 mod support;

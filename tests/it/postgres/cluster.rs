@@ -1,7 +1,8 @@
 //! Private PostgreSQL clusters for tests that crash a server or need a
 //! standby: xtask's `services/pg_cluster.rs` (one copy of that code, shared
-//! through `#[path]`), on 127.0.0.1 and a port of the test's lane, under the
-//! target folder, stopped and deleted on drop, also on panic.
+//! through `#[path]`), on 127.0.0.1 and a port free when it starts (so two
+//! `cargo test` runs on one machine do not clash), under the target folder,
+//! stopped and deleted on drop, also on panic.
 
 #[path = "../../../xtask/src/services/pg_cluster.rs"]
 mod pg_cluster;
@@ -14,13 +15,15 @@ use pg_cluster::PgCluster;
 pub struct Cluster(PgCluster);
 
 impl Cluster {
-    /// Creates and starts a cluster on `port`.
-    pub fn start(port: u16) -> Cluster {
+    /// Creates and starts a cluster on a free port.
+    pub fn start() -> Cluster {
+        let port = free_port();
         Cluster(PgCluster::start(&scratch(port), port).unwrap_or_else(|e| panic!("{e}")))
     }
 
-    /// Starts a streaming hot standby of this cluster on `port`.
-    pub fn start_standby(&self, port: u16) -> Cluster {
+    /// Starts a streaming hot standby of this cluster on a free port.
+    pub fn start_standby(&self) -> Cluster {
+        let port = free_port();
         Cluster(
             PgCluster::start_standby(&self.0, &scratch(port), port)
                 .unwrap_or_else(|e| panic!("{e}")),
@@ -37,10 +40,20 @@ impl Cluster {
         self.0.crash().unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.0.port()
+    }
+
     /// The superuser URL of the cluster's `postgres` database.
     pub fn url(&self) -> String {
         self.0.url("postgres")
     }
+}
+
+/// A port free now, released for the server to bind.
+fn free_port() -> u16 {
+    crate::free_ports::FreePorts::default().tcp()
 }
 
 fn scratch(port: u16) -> std::path::PathBuf {

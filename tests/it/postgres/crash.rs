@@ -5,9 +5,6 @@
 use super::cluster::Cluster;
 use super::*;
 
-/// This lane's port for the crash cluster.
-const PORT: u16 = 57301;
-
 fn numbered(n: usize) -> Vec<(String, String)> {
     (0..n)
         .map(|i| {
@@ -60,7 +57,7 @@ async fn consistent_revision(pool: &PgPool) -> i64 {
 
 #[tokio::test]
 async fn a_crash_keeps_an_earlier_consistent_revision_and_reported_success_is_durable() {
-    let cluster = Cluster::start(PORT);
+    let cluster = Cluster::start();
     let texts = numbered(400);
     // A run that reports success is on disk, even if the server dies at once.
     let first = numbered_timeline(&texts[..100]);

@@ -6,10 +6,6 @@
 use super::cluster::Cluster;
 use super::*;
 
-/// This lane's ports for the primary and its standby.
-const PRIMARY_PORT: u16 = 57610;
-const STANDBY_PORT: u16 = 57611;
-
 async fn connect(url: &str) -> PgPool {
     PgPoolOptions::new()
         .max_connections(2)
@@ -40,8 +36,9 @@ async fn caught_up(primary: &PgPool, standby: &PgPool) {
 
 #[tokio::test]
 async fn a_replica_on_a_standby_boots_when_up_to_date_and_refuses_pending_at_once() {
-    let primary_cluster = Cluster::start(PRIMARY_PORT);
-    let standby_cluster = primary_cluster.start_standby(STANDBY_PORT);
+    // Each on a port free when it starts: another `cargo test` run cannot clash.
+    let primary_cluster = Cluster::start();
+    let standby_cluster = primary_cluster.start_standby();
     let primary = connect(&primary_cluster.url()).await;
     let standby = connect(&standby_cluster.url()).await;
     let specs = [
@@ -85,7 +82,10 @@ async fn a_replica_on_a_standby_boots_when_up_to_date_and_refuses_pending_at_onc
         message.contains("connected to a read-only standby") && message.contains("help:"),
         "{message}"
     );
-    assert!(message.contains(&format!("{STANDBY_PORT}")), "{message}");
+    assert!(
+        message.contains(&format!("{}", standby_cluster.port())),
+        "{message}"
+    );
     let _ = holder.close().await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM dbmigrate_history")
         .fetch_one(&primary)

@@ -5,8 +5,9 @@
 //!
 //! The cluster: `WEAVIATE_CLUSTER_URLS` (comma-separated, from `cargo xtask
 //! services up --weaviate-nodes 3`) when set, else three nodes this test
-//! starts itself on 127.0.0.1:57620–57637 from the binary that `cargo xtask
-//! services up weaviate` built, killed when the test ends (also on panic).
+//! starts itself on 127.0.0.1, on ports free at the time (`free_ports`), from
+//! the binary that `cargo xtask services up weaviate` built, killed when the
+//! test ends (also on panic).
 
 #[path = "../../../xtask/src/services/weaviate_cluster.rs"]
 mod weaviate_cluster;
@@ -19,12 +20,11 @@ use dbmigrate_core::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, W
 use dbmigrate_core::backend::{Backend, RecordState};
 use dbmigrate_core::{History, Migration, Migrator, Target};
 use serde_json::{json, Value};
-use weaviate_cluster::LocalCluster;
+use weaviate_cluster::{LocalCluster, NodePorts};
 
 use crate::common;
+use crate::free_ports::FreePorts;
 
-/// The first of this test's 18 ports (six per node).
-const FIRST_PORT: u16 = 57620;
 const N_OBJECTS: usize = 300;
 const MIGRATORS_PER_NODE: usize = 3;
 
@@ -51,11 +51,30 @@ fn cluster() -> (Option<LocalCluster>, Vec<String>) {
             weaviate_cluster::cached_binary()
         )
     };
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("weaviate-cluster");
-    let cluster = LocalCluster::start(&binary, &dir, FIRST_PORT, 3, Duration::from_secs(180))
+    let mut ports = FreePorts::default();
+    let nodes: Vec<NodePorts> = (0..3).map(|_| node_ports(&mut ports)).collect();
+    drop(ports);
+    // Its own folder too: another run with this target folder may be using one.
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("weaviate-cluster-{}", nodes[0].http));
+    let cluster = LocalCluster::start(&binary, &dir, nodes, Duration::from_secs(180))
         .unwrap_or_else(|e| panic!("{e}"));
     let urls = cluster.urls();
     (Some(cluster), urls)
+}
+
+/// One node's six ports, each free now; Raft's internal RPC port must be
+/// Raft's + 1 on one host (`CLUSTER_IN_LOCALHOST`).
+fn node_ports(ports: &mut FreePorts) -> NodePorts {
+    let raft = ports.consecutive_pair();
+    NodePorts {
+        http: ports.tcp(),
+        grpc: ports.tcp(),
+        gossip: ports.tcp_and_udp(),
+        data: ports.tcp(),
+        raft,
+        raft_rpc: raft + 1,
+    }
 }
 
 fn client(url: &str, prefix: &str) -> WeaviateClient {

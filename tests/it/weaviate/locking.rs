@@ -49,7 +49,10 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let (suffix, neo4j_prefix) = (self.suffix(), self.neo4j_prefix.clone());
-        let client = self.scope.client.clone();
+        // A client of its own: the test's pooled connections belong to the
+        // test's runtime, which a current_thread test blocks in `join`
+        // below, so a request on them stalled until reqwest gave up (60 s).
+        let client = self.scope.with_new_client().client;
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

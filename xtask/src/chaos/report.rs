@@ -56,8 +56,8 @@ pub struct Tally {
     pub lost_objects: u32,
     /// Runs that should have exited 0 and did not.
     pub failed_boots: u32,
-    /// Runs blocked over a minute by a stopped holder (a liveness finding,
-    /// reported but not failed: see README, Guarantees).
+    /// Runs blocked over a minute by a stopped holder (beyond the next
+    /// run's 30 s lock wait plus its steps): a failure since issue 13.
     pub blocked: u32,
     /// What the inconsistencies were, for the report.
     pub notes: Vec<String>,
@@ -173,7 +173,7 @@ pub fn run_on(options: &Options, vars: &[(String, String)]) -> anyhow::Result<()
         for note in tally.notes.iter().take(5) {
             println!("    {note}");
         }
-        bad += tally.inconsistencies + tally.lost_objects + tally.failed_boots;
+        bad += tally.inconsistencies + tally.lost_objects + tally.failed_boots + tally.blocked;
     }
     if bad > 0 {
         bail!("chaos found {bad} problems (seed {})", options.seed);

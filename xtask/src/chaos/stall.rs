@@ -17,14 +17,16 @@ use super::servers::{ScratchPrefix, Servers};
 /// work), even ones Weaviate (`PER_STEP` objects, one call each).
 const STEPS: i64 = 6;
 const PER_STEP: usize = 3;
-const LOCK: [&str; 4] = ["--lease-seconds", "2", "--lock-wait-seconds", "120"];
+const LOCK: [&str; 4] = ["--lease-seconds", "2", "--lock-wait-seconds", "30"];
 
 fn args(command: &str) -> Vec<&str> {
     std::iter::once(command).chain(LOCK).collect()
 }
 
-/// A stalled holder must not block the next run much past its lease; past
-/// this the run is counted failed and the holder continued.
+/// A stalled holder must not block the next run much past its lease: the
+/// next run waits at most its lock wait (30 s) for the lock, then runs the
+/// rest; not done after this, it is counted blocked (a failure) and the
+/// holder continued.
 const STUCK: Duration = Duration::from_secs(60);
 
 fn wait_bounded(child: &mut Child) -> anyhow::Result<Option<i32>> {

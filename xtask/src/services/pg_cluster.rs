@@ -138,10 +138,15 @@ impl PgCluster {
             .output()
             .map_err(|e| format!("failed to run {program}: {e}"))?;
         if !output.status.success() {
+            // The server's own log says why it did not start; it goes with the folder.
+            let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(8).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
             return Err(format!(
-                "{program} {args:?} failed: {}{}",
+                "{program} {args:?} failed: {}{}\n--- last lines of its log ---\n{}",
                 String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr).trim()
+                String::from_utf8_lossy(&output.stderr).trim(),
+                tail.join("\n")
             ));
         }
         Ok(())

@@ -186,19 +186,16 @@ pub struct LocalCluster {
 }
 
 impl LocalCluster {
-    /// Starts `n` nodes of `binary` in `dir` (emptied first) on six ports each from
-    /// `first_port`, and waits until all are ready and see each other, or `timeout`.
+    /// Starts one node of `binary` per entry of `nodes`, on its ports, in `dir` (emptied
+    /// first), and waits until all are ready and see each other, or `timeout`.
     pub fn start(
         binary: &Path,
         dir: &Path,
-        first_port: u16,
-        n: usize,
+        nodes: Vec<NodePorts>,
         timeout: Duration,
     ) -> Result<LocalCluster, String> {
         let _ = std::fs::remove_dir_all(dir);
-        let nodes: Vec<NodePorts> = (0..n)
-            .map(|i| NodePorts::block(first_port + 6 * i as u16))
-            .collect();
+        let n = nodes.len();
         let mut cluster = LocalCluster {
             dir: dir.to_path_buf(),
             nodes,

@@ -18,6 +18,9 @@ pub struct Claims {
     names: BTreeSet<String>,
     /// Neo4j labels and relationship types.
     labels: BTreeSet<String>,
+    /// Weaviate `raw` operations that change something `test` cannot name
+    /// (`<file>: DELETE /v1/nodes`).
+    unknown: Vec<String>,
 }
 
 impl Claims {
@@ -27,12 +30,57 @@ impl Claims {
         for migration in migrations.iter().filter(|m| m.backend == kind) {
             for section in [&migration.up, &migration.down] {
                 claims.add_operations(section.operations());
+                claims.add_raw(&migration.path, section.operations());
                 if matches!(kind.descriptor().layout, Layout::Comments { prefix: "//" }) {
                     claims.add_cypher(section.script());
                 }
             }
         }
         claims
+    }
+
+    /// Neo4j labels and relationship types the migrations name.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.labels.iter().map(String::as_str)
+    }
+
+    /// Weaviate `raw` operations whose target cannot be read from their path
+    /// or body (`<file>: DELETE /v1/nodes`); reading ones (GET, HEAD) are left out.
+    pub fn unknown(&self) -> &[String] {
+        &self.unknown
+    }
+
+    /// Claims the collection or alias a `raw` operation's path names
+    /// (`/v1/schema/X…`, `/v1/aliases/X`, `/v1/objects/X/…`, or the `class`
+    /// of its body); a changing one naming none is recorded as unknown.
+    fn add_raw(&mut self, file: &str, operations: &[Operation]) {
+        for operation in operations {
+            let Operation::Raw { method, path, body } = operation else {
+                continue;
+            };
+            let mut segments = path.split(['?', '#']).next().unwrap_or_default().split('/');
+            let target = match (segments.nth(2), segments.next()) {
+                (Some("schema" | "aliases" | "objects"), Some(name))
+                    if !name.is_empty() && !is_uuid(name) =>
+                {
+                    Some(name.to_string())
+                }
+                _ => body
+                    .as_ref()
+                    .and_then(|body| body["class"].as_str())
+                    .map(str::to_string),
+            };
+            let reads = ["GET", "HEAD"].contains(&method.to_ascii_uppercase().as_str());
+            match target {
+                Some(name) => {
+                    self.names.insert(name);
+                }
+                None if !reads => self
+                    .unknown
+                    .push(format!("{file}: {} {path}", method.to_ascii_uppercase())),
+                None => {}
+            }
+        }
     }
 
     /// Whether `object` (from a server's snapshot) is one the migrations
@@ -81,6 +129,15 @@ impl Claims {
             }
         }
     }
+}
+
+/// `8-4-4-4-12` hex digits: an object id, not a collection name.
+fn is_uuid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The labels of a Neo4j snapshot definition (`RANGE NODE :A|B(x)`).
@@ -235,5 +292,25 @@ mod tests {
         let names: Vec<&str> = claims.names.iter().map(String::as_str).collect();
         assert_eq!(names, ["Article", "Latest"]);
         assert!(claims.covers(&SchemaObject::new("collection", "article", "{}")));
+    }
+
+    #[test]
+    fn raw_operations_claim_what_their_path_or_body_names() {
+        let mut claims = Claims::default();
+        let operations: Vec<Operation> = serde_json::from_str(
+            r#"[{"op": "raw", "method": "DELETE", "path": "/v1/schema/Article"},
+                {"op": "raw", "method": "PUT", "path": "/v1/aliases/Latest?x=1"},
+                {"op": "raw", "method": "POST", "path": "/v1/schema", "body": {"class": "Note"}},
+                {"op": "raw", "method": "PATCH", "path": "/v1/objects/0b0f1c3e-1111-2222-3333-444455556666"},
+                {"op": "raw", "method": "GET", "path": "/v1/nodes"}]"#,
+        )
+        .expect("operations");
+        claims.add_raw("m/1.weaviate.json", &operations);
+        let names: Vec<&str> = claims.names.iter().map(String::as_str).collect();
+        assert_eq!(names, ["Article", "Latest", "Note"]);
+        assert_eq!(
+            claims.unknown(),
+            ["m/1.weaviate.json: PATCH /v1/objects/0b0f1c3e-1111-2222-3333-444455556666"]
+        );
     }
 }

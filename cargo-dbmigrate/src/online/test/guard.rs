@@ -3,8 +3,10 @@
 //! already holds dbmigrate history or any object the migrations create or
 //! change, unless `--on-shared-server <url>` names that server.
 
+use anyhow::Context as _;
+use dbmigrate_core::backend::redact_url;
 use dbmigrate_core::testing::TestBackend;
-use dbmigrate_core::History;
+use dbmigrate_core::{BackendKind, History};
 
 use super::super::connect::{self, Settings};
 use super::claims::Claims;
@@ -48,6 +50,7 @@ pub async fn refuse_occupied(
     on_shared_server: &[String],
 ) -> anyhow::Result<()> {
     let used = |kind| history.migrations().iter().any(|m| m.backend == kind);
+    refuse_unknown_raw(history, others)?;
     let checked: Vec<&dyn TestBackend> = others
         .iter()
         .map(|b| b.as_ref())
@@ -74,17 +77,89 @@ pub async fn refuse_occupied(
             .sum::<usize>();
         let claims = Claims::of(history.migrations(), backend.kind());
         let snapshot = backend.snapshot().await?;
-        let found: Vec<String> = snapshot
+        let mut found: Vec<String> = snapshot
             .objects()
             .iter()
             .filter(|object| claims.covers(object))
             .map(|object| format!("{} {}", object.kind, object.name))
             .collect();
+        if backend.kind() == BackendKind::Neo4j {
+            // Data on a claimed label has no index or constraint to show it.
+            found.extend(neo4j_data(settings, claims.labels()).await?);
+        }
         if records > 0 || !found.is_empty() {
             return Err(UsageError(occupied_message(backend, records, &found)).into());
         }
     }
     Ok(())
+}
+
+/// Refuses Weaviate `raw` operations that change something their path and
+/// body do not name: `test` could not tell whether they touch someone
+/// else's collections, so neither the guard nor the scoped snapshots could
+/// cover them. Decided before anything runs, on any server.
+fn refuse_unknown_raw(history: &History, others: &[Box<dyn TestBackend>]) -> anyhow::Result<()> {
+    let Some(backend) = others.iter().find(|b| b.kind() == BackendKind::Weaviate) else {
+        return Ok(());
+    };
+    let claims = Claims::of(history.migrations(), BackendKind::Weaviate);
+    let Some(first) = claims.unknown().first() else {
+        return Ok(());
+    };
+    Err(UsageError(format!(
+        "{first}: a raw operation that changes what its path does not name: `test` cannot tell what it would change on the weaviate server {}\n  help: name the collection in the path (`/v1/schema/<Collection>…`, `/v1/objects/<Collection>/<id>`, `/v1/aliases/<alias>`) or in the body's `class`, or use a typed operation",
+        backend.location()
+    ))
+    .into())
+}
+
+/// `nodes labelled X` / `relationships of type X` for each claimed label or
+/// relationship type that holds data on the configured Neo4j server (one
+/// `LIMIT 1` query each, the name escaped with backticks).
+async fn neo4j_data<'a>(
+    settings: &Settings,
+    labels: impl Iterator<Item = &'a str>,
+) -> anyhow::Result<Vec<String>> {
+    let Some((uri, user, password)) = settings.neo4j() else {
+        return Ok(Vec::new());
+    };
+    let failed = || format!("cannot look for data on Neo4j at {}", redact_url(uri));
+    let mut config = neo4rs::ConfigBuilder::default()
+        .uri(uri)
+        .user(user)
+        .password(password);
+    if let Some(database) = settings.setting(BackendKind::Neo4j, "NEO4J_DATABASE") {
+        config = config.db(database);
+    }
+    let graph = config
+        .build()
+        .and_then(neo4rs::Graph::connect)
+        .with_context(failed)?;
+    let mut found = Vec::new();
+    for label in labels {
+        let quoted = format!("`{}`", label.replace('`', "``"));
+        let probes = [
+            (
+                format!("MATCH (n:{quoted}) RETURN 1 AS x LIMIT 1"),
+                "nodes labelled",
+            ),
+            (
+                format!("MATCH ()-[r:{quoted}]->() RETURN 1 AS x LIMIT 1"),
+                "relationships of type",
+            ),
+        ];
+        for (query, what) in probes {
+            let mut rows = graph
+                .execute(neo4rs::query(&query))
+                .await
+                .with_context(failed)?;
+            if rows.next().await.with_context(failed)?.is_some() {
+                found.push(format!("{what} {label}"));
+                break;
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn occupied_message(backend: &dyn TestBackend, records: usize, found: &[String]) -> String {
