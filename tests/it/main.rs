@@ -5,6 +5,7 @@
 
 mod common;
 mod free_ports;
+mod guards;
 mod history_records;
 mod neo4j;
 mod pause;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use dbmigrate_core::backend::neo4j::{Neo4jBackend, Neo4jConfig};
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
-use dbmigrate_core::backend::weaviate::{Call, WeaviateBackend, WeaviateClient, WeaviateConfig};
+use dbmigrate_core::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
 use dbmigrate_core::backend::{Backend, Step};
 use dbmigrate_core::testing::{
     load_history, FreshDatabase, RoundTripError, SchemaSnapshot, Stairway, StairwayReport,
@@ -22,6 +22,7 @@ use dbmigrate_core::testing::{
 use dbmigrate_core::{BackendKind, Direction, Migration, Section};
 
 use crate::common;
+use crate::guards::{Neo4jGuard, PgGuard, WeaviateGuard};
 
 const EDUTUTOR_MIGRATIONS: &str = "examples/edututor/migrations";
 const EDUTUTOR_FIXTURES: &str = "tests/fixtures/roundtrip/edututor";
@@ -44,6 +45,7 @@ async fn edututor_migrations_round_trip_on_all_three_servers() {
     let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_edututor")
         .await
         .expect("create a scratch PostgreSQL database");
+    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
     let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
     let servers = SharedServers::connect();
     let migrations: Vec<Migration> = history
@@ -83,6 +85,7 @@ async fn a_down_that_forgets_an_index_fails_naming_the_migration_and_the_index()
     let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_leaky")
         .await
         .expect("create a scratch PostgreSQL database");
+    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
     let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
 
     let result = Stairway::new(history.migrations())
@@ -125,6 +128,7 @@ async fn round_trip_postgres(
     let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_pg")
         .await
         .expect("create a scratch PostgreSQL database");
+    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
     let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
     let result = Stairway::new(history.migrations())
         .backend(&postgres)
@@ -213,12 +217,12 @@ fn record_timings(report: &StairwayReport) {
 /// The Neo4j and Weaviate servers, shared with other tests: this run's
 /// names carry `token`, its bookkeeping lives under its own prefix.
 struct SharedServers {
-    graph: neo4rs::Graph,
     neo4j: Neo4jBackend,
     weaviate: WeaviateBackend,
     token: String,
-    neo4j_prefix: String,
-    weaviate_prefix: String,
+    /// Remove this run's nodes, schema, collections and aliases when the
+    /// servers go, also on panic.
+    _guards: (Neo4jGuard, WeaviateGuard),
 }
 
 impl SharedServers {
@@ -226,26 +230,22 @@ impl SharedServers {
         let suffix = common::unique_suffix();
         let (uri, user, password) = common::neo4j_config();
         let graph = neo4rs::Graph::new(uri, user, password).expect("connect to NEO4J_URI");
-        let neo4j_prefix = format!("__RT{suffix}_");
         let neo4j_config = Neo4jConfig {
-            label_prefix: neo4j_prefix.clone(),
+            label_prefix: format!("__RT{suffix}_"),
             lease: Duration::from_secs(30),
             ..Neo4jConfig::default()
         };
-        let weaviate_prefix = format!("Rt{suffix}");
         let weaviate_config = WeaviateConfig {
-            collection_prefix: weaviate_prefix.clone(),
+            collection_prefix: format!("Rt{suffix}"),
             ..WeaviateConfig::default()
         };
         let client = WeaviateClient::new(&common::weaviate_url(), None, weaviate_config)
             .expect("a client for WEAVIATE_URL");
         SharedServers {
-            neo4j: Neo4jBackend::new(graph.clone(), neo4j_config),
-            graph,
+            neo4j: Neo4jBackend::new(graph, neo4j_config),
             weaviate: WeaviateBackend::new(client),
             token: format!("Rt{suffix}"),
-            neo4j_prefix,
-            weaviate_prefix,
+            _guards: (Neo4jGuard(suffix.clone()), WeaviateGuard(suffix)),
         }
     }
 
@@ -287,9 +287,8 @@ impl SharedServers {
         )
     }
 
-    /// Downgrades what the stairway left applied, then removes this run's
-    /// bookkeeping and fixture data. Best effort: the test's verdict comes
-    /// from the stairway's result.
+    /// Downgrades what the stairway left applied. Best effort: the test's
+    /// verdict comes from the stairway's result; the guards remove the rest.
     async fn tear_down(&self, migrations: &[Migration]) {
         for backend in [&self.neo4j as &dyn Backend, &self.weaviate] {
             let applied = backend.read_history().await.unwrap_or_default();
@@ -306,48 +305,6 @@ impl SharedServers {
                 if let Err(error) = backend.apply(&step).await {
                     eprintln!("teardown: {}: {error}", migration.revision_id);
                 }
-            }
-        }
-        let (prefix, token) = (&self.neo4j_prefix, &self.token);
-        let statements = [
-            format!("MATCH (c:`Concept{token}`) DETACH DELETE c"),
-            format!("MATCH (n:`{prefix}Migration`) DETACH DELETE n"),
-            format!("MATCH (n:`{prefix}Lock`) DETACH DELETE n"),
-            format!("DROP CONSTRAINT `{prefix}Migration_revision_id` IF EXISTS"),
-            format!("DROP CONSTRAINT `{prefix}Lock_name` IF EXISTS"),
-        ];
-        for statement in statements {
-            if let Err(error) = self.graph.run(neo4rs::query(&statement)).await {
-                eprintln!("teardown: {statement}: {error}");
-            }
-        }
-        self.delete_weaviate_classes().await;
-    }
-
-    /// Deletes this run's collections and aliases (data and bookkeeping).
-    async fn delete_weaviate_classes(&self) {
-        let ours =
-            |name: &str| name.contains(&self.token) || name.starts_with(&self.weaviate_prefix);
-        let client = self.weaviate.client();
-        let aliases = client.send(&Call::new("GET", "/v1/aliases", None)).await;
-        if let Some(answer) = aliases.ok().filter(|answer| answer.ok()) {
-            for alias in answer.body["aliases"].as_array().into_iter().flatten() {
-                let name = alias["alias"].as_str().unwrap_or_default();
-                if ours(name) || ours(alias["class"].as_str().unwrap_or_default()) {
-                    let call = Call::new("DELETE", format!("/v1/aliases/{name}"), None);
-                    let _ = client.send(&call).await;
-                }
-            }
-        }
-        let Ok(schema) = client.expect(&Call::new("GET", "/v1/schema", None)).await else {
-            return;
-        };
-        for class in schema["classes"].as_array().into_iter().flatten() {
-            let name = class["class"].as_str().unwrap_or_default();
-            if ours(name) {
-                let _ = client
-                    .send(&Call::new("DELETE", format!("/v1/schema/{name}"), None))
-                    .await;
             }
         }
     }

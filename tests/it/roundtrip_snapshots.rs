@@ -9,6 +9,7 @@ use dbmigrate_core::testing::{load_history, FreshDatabase, Stairway, TestBackend
 use dbmigrate_core::{Direction, Migration};
 
 use crate::common;
+use crate::guards::PgGuard;
 
 const TORTURE_MIGRATIONS: &str = "tests/fixtures/roundtrip/torture";
 const SNEAKY_MIGRATIONS: &str = "tests/fixtures/roundtrip/sneaky";
@@ -28,6 +29,7 @@ async fn incremental_snapshots_equal_whole_reads_on_every_torture_move() {
     let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_inc")
         .await
         .expect("create a scratch PostgreSQL database");
+    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
     let backend = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
     backend.ensure_history().await.expect("history");
     let mut snapshots = backend.snapshots().expect("PostgreSQL reads incrementally");
@@ -75,6 +77,7 @@ async fn a_down_that_changes_an_older_object_is_caught_by_the_incremental_snapsh
     let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_sneaky")
         .await
         .expect("create a scratch PostgreSQL database");
+    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
     let backend = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
     let report = Stairway::new(history.migrations())
         .backend(&backend)

@@ -122,14 +122,18 @@ fn a_constraint_on_a_big_label_names_its_node_count() {
 
 /// A scratch collection, deleted on drop.
 struct ScratchCollection {
-    client: WeaviateClient,
+    url: String,
     name: String,
 }
 
 impl Drop for ScratchCollection {
     fn drop(&mut self) {
-        let (client, name) = (self.client.clone(), self.name.clone());
+        // A client of its own: one whose connections belong to the test's
+        // runtime can stall when driven from another.
+        let (url, name) = (self.url.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
+            let client = WeaviateClient::new(&url, None, WeaviateConfig::default())
+                .expect("a client for WEAVIATE_URL");
             block_on(client.send(&Call::new("DELETE", format!("/v1/schema/{name}"), None)))
         })
         .join();
@@ -142,7 +146,7 @@ fn a_rebuild_of_a_big_collection_names_its_object_count_and_copy_time() {
     let client = WeaviateClient::new(&url, None, WeaviateConfig::default()).expect("client");
     let name = format!("DbmLint{}", suffix());
     let guard = ScratchCollection {
-        client: client.clone(),
+        url: url.clone(),
         name: name.clone(),
     };
     block_on(async {

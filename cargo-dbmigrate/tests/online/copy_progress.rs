@@ -12,14 +12,18 @@ use serde_json::json;
 
 /// Every collection whose name starts with the prefix, deleted on drop.
 struct ScratchPrefix {
-    client: WeaviateClient,
+    url: String,
     prefix: String,
 }
 
 impl Drop for ScratchPrefix {
     fn drop(&mut self) {
-        let (client, prefix) = (self.client.clone(), self.prefix.clone());
+        // A client of its own: one whose connections belong to the test's
+        // runtime can stall when driven from another.
+        let (url, prefix) = (self.url.clone(), self.prefix.clone());
         let _ = std::thread::spawn(move || {
+            let client = WeaviateClient::new(&url, None, WeaviateConfig::default())
+                .expect("a client for WEAVIATE_URL");
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -57,7 +61,7 @@ async fn a_rebuild_reports_objects_copied_out_and_back() {
     };
     let client = WeaviateClient::new(&url, None, config).expect("client");
     let _guard = ScratchPrefix {
-        client: client.clone(),
+        url: url.clone(),
         prefix: prefix.clone(),
     };
     let items = format!("{prefix}Items");

@@ -13,6 +13,7 @@ use dbmigrate_core::{Direction, History, Migrator, Target};
 use super::edututor::{edututor, edututor_dir};
 use super::support::*;
 use crate::common;
+use crate::guards::{Neo4jGuard, PgGuard};
 
 /// The edututor migrations 1-5 (PostgreSQL 1-3, Neo4j 4-5), with the Neo4j
 /// label and schema names made unique to this run so the test can share the
@@ -29,6 +30,12 @@ fn edututor_through_neo4j(suffix: &str) -> History {
     paths.sort();
     let migrations = paths.iter().map(|path| edututor(path, suffix)).collect();
     History::new(migrations).expect("edututor 1-5 form one line")
+}
+
+/// Removes the test's nodes, constraints and indexes (all named with its
+/// suffix, as is its bookkeeping prefix `__T<suffix>_`), also on panic.
+fn scratch(names: &Names) -> Neo4jGuard {
+    Neo4jGuard(names.prefix[3..names.prefix.len() - 1].to_owned())
 }
 
 fn neo4j_migrator(history: History, graph: &neo4rs::Graph, names: &Names) -> Migrator {
@@ -53,10 +60,12 @@ fn applied(report: &dbmigrate_core::Report) -> Vec<(&str, Direction)> {
 async fn edututor_postgres_and_neo4j_base_head_base_head_through_the_migrator() {
     let graph = graph();
     let names = names("Edu");
+    let _scratch = scratch(&names);
     let suffix = names.label.trim_start_matches("Edu").to_owned();
     let fresh = FreshDatabase::create(&common::database_url(), "neo4j_edututor")
         .await
         .expect("scratch database");
+    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
     let history = edututor_through_neo4j(&suffix);
     let migrator = neo4j_migrator(history, &graph, &names).postgres(fresh.pool.clone());
 
@@ -130,6 +139,7 @@ async fn edututor_postgres_and_neo4j_base_head_base_head_through_the_migrator() 
 async fn eight_concurrent_migrators_through_the_migrator() {
     let graph = graph();
     let names = names("Boot");
+    let _scratch = scratch(&names);
     let label = names.label.clone();
     let migrations = vec![
         cypher(
@@ -180,6 +190,7 @@ async fn eight_concurrent_migrators_through_the_migrator() {
 async fn a_dirty_record_blocks_the_migrator_until_repair() {
     let graph = graph();
     let names = names("Dirty");
+    let _scratch = scratch(&names);
     let label = names.label.clone();
     let up = |second: &str| {
         format!("CREATE INDEX {label}_x IF NOT EXISTS FOR (n:{label}) ON (n.x);\n{second}")

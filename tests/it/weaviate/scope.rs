@@ -10,6 +10,7 @@ use dbmigrate_core::{Direction, Migration};
 use serde_json::{json, Value};
 
 use crate::common;
+use crate::guards::WeaviateGuard;
 
 /// Edututor's Weaviate migrations, embedded at build time.
 const EDUTUTOR: [(&str, &str); 2] = [
@@ -23,11 +24,15 @@ const EDUTUTOR: [(&str, &str); 2] = [
     ),
 ];
 
-/// One test's names: its collections and its history/lock prefix.
+/// One test's names: its collections and its history/lock prefix. The scope
+/// made by `new`/`with_config` removes every collection named with its
+/// suffix when it goes, also on panic.
 pub struct Scope {
     suffix: String,
     /// The client, with this test's collection prefix.
     pub client: WeaviateClient,
+    /// Only the first scope of a test cleans up (not `with_new_client` copies).
+    _guard: Option<WeaviateGuard>,
 }
 
 impl Scope {
@@ -45,7 +50,11 @@ impl Scope {
         let suffix = common::unique_suffix();
         config.collection_prefix = format!("Dbm{suffix}");
         let client = WeaviateClient::new(&common::weaviate_url(), None, config).expect("client");
-        Scope { suffix, client }
+        Scope {
+            _guard: Some(WeaviateGuard(suffix.clone())),
+            suffix,
+            client,
+        }
     }
 
     /// The same names with a new client, for a runtime of its own (a
@@ -56,6 +65,7 @@ impl Scope {
         Scope {
             suffix: self.suffix.clone(),
             client,
+            _guard: None,
         }
     }
 
