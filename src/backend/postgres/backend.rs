@@ -145,7 +145,7 @@ impl PostgresBackend {
             lock: AdvisoryLock::default(),
             unflushed: AtomicBool::new(false),
             interrupted: AtomicBool::new(false),
-            group_budget: Duration::ZERO,
+            group_budget: super::GROUP_BUDGET,
             group: Mutex::new(None),
             deferrable: Mutex::new(None),
             stepped: AtomicBool::new(false),
