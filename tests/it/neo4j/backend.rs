@@ -15,6 +15,7 @@ use super::support::*;
 async fn up_down_up_through_the_backend() {
     let graph = graph();
     let names = names("Concept");
+    let _scratch = super::migrator::scratch(&names); // removed also on panic
     let config = Neo4jConfig {
         label_prefix: names.prefix.clone(),
         schema_scope: Some(names.label.clone()),
@@ -98,6 +99,7 @@ async fn up_down_up_through_the_backend() {
 async fn plan_shows_statements_and_bookkeeping() {
     let graph = graph();
     let names = names("Plan");
+    let _scratch = super::migrator::scratch(&names); // removed also on panic
     let backend = backend(&graph, &names, Duration::from_secs(30));
     let migrations = schema_and_data(&names.label);
 
@@ -130,6 +132,7 @@ async fn plan_shows_statements_and_bookkeeping() {
 async fn a_failing_statement_leaves_a_dirty_record_until_repair() {
     let graph = graph();
     let names = names("Broken");
+    let _scratch = super::migrator::scratch(&names); // removed also on panic
     let label = names.label.clone();
     let backend = backend(&graph, &names, Duration::from_secs(30));
     backend.ensure_history().await.expect("ensure history");
@@ -208,6 +211,7 @@ async fn a_failing_statement_leaves_a_dirty_record_until_repair() {
 async fn a_failing_data_only_migration_rolls_back_and_records_nothing() {
     let graph = graph();
     let names = names("Atomic");
+    let _scratch = super::migrator::scratch(&names); // removed also on panic
     let label = names.label.clone();
     let backend = backend(&graph, &names, Duration::from_secs(30));
     backend.ensure_history().await.expect("ensure history");
@@ -237,6 +241,7 @@ async fn a_failing_data_only_migration_rolls_back_and_records_nothing() {
 async fn statement_timeout_stops_an_auto_commit_statement() {
     let graph = graph();
     let names = names("Slow");
+    let _scratch = super::migrator::scratch(&names); // removed also on panic
     let label = names.label.clone();
     let backend = backend(&graph, &names, Duration::from_secs(30));
     backend.ensure_history().await.expect("ensure history");

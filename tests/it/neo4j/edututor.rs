@@ -36,6 +36,7 @@ async fn prerequisites(graph: &neo4rs::Graph, concept: &str, source: &str) -> i6
 async fn edututor_migrations_up_down_up() {
     let graph = graph();
     let names = names("Edututor");
+    let _scratch = super::migrator::scratch(&names); // removed also on panic
     let suffix = names.label.trim_start_matches("Edututor").to_owned();
     let concept = format!("Concept{suffix}");
     let config = Neo4jConfig {

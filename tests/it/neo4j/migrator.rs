@@ -34,7 +34,7 @@ fn edututor_through_neo4j(suffix: &str) -> History {
 
 /// Removes the test's nodes, constraints and indexes (all named with its
 /// suffix, as is its bookkeeping prefix `__T<suffix>_`), also on panic.
-fn scratch(names: &Names) -> Neo4jGuard {
+pub(super) fn scratch(names: &Names) -> Neo4jGuard {
     Neo4jGuard(names.prefix[3..names.prefix.len() - 1].to_owned())
 }
 
