@@ -26,6 +26,9 @@ struct TestDb {
     name: String,
     options: PgConnectOptions,
     pool: PgPool,
+    /// Cleared by [`TestDb::drop`]; while set, `Drop` removes the database
+    /// (a test that panics before its own `drop().await`).
+    armed: bool,
 }
 
 impl TestDb {
@@ -47,6 +50,7 @@ impl TestDb {
             name,
             options,
             pool,
+            armed: true,
         }
     }
 
@@ -76,7 +80,8 @@ impl TestDb {
             .expect("to_regclass")
     }
 
-    async fn drop(self) {
+    async fn drop(mut self) {
+        self.armed = false;
         self.pool.close().await;
         let admin =
             PgConnectOptions::from_str(&common::database_url()).expect("DATABASE_URL parses");
@@ -87,6 +92,37 @@ impl TestDb {
             .await
             .expect("drop database");
         let _ = conn.close().await;
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let name = self.name.clone();
+        // A thread, runtime and connection of its own: the test's runtime is
+        // unwinding. FORCE ends the pool's sessions; never a second panic.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = PgConnectOptions::from_str(&common::database_url())
+                    .map_err(|e| e.to_string())?;
+                let mut conn = PgConnection::connect_with(&admin)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                dbmigrate_core::testing::drop_database(&mut conn, &name)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("dropping the test database {} failed: {error}", self.name);
+        }
     }
 }
 
