@@ -78,7 +78,8 @@ pub struct PostgresBackend {
     /// The run was cancelled: [`Backend::interrupt`] asked the server to
     /// stop the running statement; steps stop before their next statement.
     pub(super) interrupted: AtomicBool,
-    /// How long a group of steps stays open ([`super::GROUP_BUDGET`]).
+    /// How long a group of steps stays open; zero (the default) commits
+    /// each step on its own.
     group_budget: std::time::Duration,
     /// The open group of the lock session, if any.
     group: Mutex<Option<Group>>,
@@ -145,7 +146,7 @@ impl PostgresBackend {
             lock: AdvisoryLock::default(),
             unflushed: AtomicBool::new(false),
             interrupted: AtomicBool::new(false),
-            group_budget: super::GROUP_BUDGET,
+            group_budget: Duration::ZERO,
             group: Mutex::new(None),
             deferrable: Mutex::new(None),
             stepped: AtomicBool::new(false),
@@ -153,8 +154,12 @@ impl PostgresBackend {
     }
 
     /// Sets how long consecutive transactional steps of a locked run share
-    /// one transaction (each in a savepoint) before it commits; zero
-    /// commits each step on its own. See [`super::GROUP_BUDGET`].
+    /// one transaction (each in a savepoint) before it commits; zero, the
+    /// default, commits each step on its own. Opt in (for example with
+    /// [`super::GROUP_BUDGET`]) only where holding a finished step's locks
+    /// through the next step is harmless — a database no application uses
+    /// yet: a quick `ALTER TABLE` followed by a long backfill would keep
+    /// the table locked for the whole backfill.
     pub fn with_group_budget(mut self, budget: Duration) -> PostgresBackend {
         self.group_budget = budget;
         self

@@ -24,7 +24,8 @@ use super::PostgresConfig;
 /// are held at most this long after it ended, plus the time of the step
 /// running when the budget ran out, and `now()` in a grouped step is the
 /// group's start, at most this much earlier than the step's own start.
-/// A zero budget commits every step on its own.
+/// A suggested budget for [`super::PostgresBackend::with_group_budget`];
+/// the backend's default is zero, every step committed on its own.
 pub const GROUP_BUDGET: Duration = Duration::from_millis(200);
 
 /// The savepoint each grouped step runs in.

@@ -22,6 +22,16 @@ pub(super) async fn single(
 ) -> Result<Duration, BackendError> {
     let section = step.migration.section(step.direction).script();
     let alone = group::runs_alone(section);
+    if alone {
+        // It controls its transaction (SET TRANSACTION, its own COMMIT),
+        // adds an enum value or defers constraints: exactly as without
+        // groups, its own BEGIN … COMMIT and never inside a savepoint
+        // ("must not be called in a subtransaction").
+        close(backend, step).await?;
+        backend.stepped.store(true, Ordering::Release);
+        backend.set_deferrable(None);
+        return super::apply::single(backend, step).await;
+    }
     let open = backend.group();
     let shape = shape(backend, open, alone);
     let query = group::query(&backend.config, step, shape);

@@ -299,3 +299,33 @@ async fn a_cancelled_step_keeps_the_earlier_steps_of_its_group() {
     assert_eq!(history_rows(&db).await, 3);
     db.drop().await;
 }
+
+/// A step that sets its own isolation level must start its transaction:
+/// inside a group it runs on its own, never in a savepoint (where
+/// PostgreSQL refuses `SET TRANSACTION` as "called in a subtransaction").
+#[tokio::test]
+async fn a_step_that_sets_its_isolation_level_runs_alone_inside_a_group() {
+    let db = TestDb::create().await;
+    let specs = [
+        spec(CREATE_PROBE, "DROP TABLE probe;"),
+        spec("CREATE TABLE b (id int);", "DROP TABLE b;"),
+        spec(
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE c (level text DEFAULT current_setting('transaction_isolation'));\nINSERT INTO c DEFAULT VALUES;",
+            "DROP TABLE c;",
+        ),
+        spec("CREATE TABLE d (id int);", "DROP TABLE d;"),
+    ];
+    grouped(timeline(&specs), &db.pool, ONE_GROUP)
+        .upgrade(Target::Head)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(history_rows(&db).await, 4);
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM c WHERE level = 'serializable'")
+            .await,
+        1,
+        "the step ran at its own isolation level"
+    );
+    assert!(db.exists("d").await);
+    db.drop().await;
+}
