@@ -76,14 +76,20 @@ pub(super) fn renew(names: &Names, fence: u64, lease: Duration) -> Cypher {
 /// The lock node read without its write lock (a read waits for no lock):
 /// who holds it, until when, whether that lease is over, and the
 /// transactions its holders recorded.
-fn peek(names: &Names) -> Cypher {
+/// Reads the lock node without locking it. `stale` once the lease has
+/// been over for `grace` more: a healthy holder's own transaction locks the
+/// node from its history write to its commit, so its renewals wait and the
+/// recorded expiry stops moving; the grace (one lease) is that commit's
+/// margin before it counts as frozen.
+fn peek(names: &Names, grace: Duration) -> Cypher {
     Cypher::new(format!(
         "MATCH (l:{} {{name: 'lock'}}) \
          RETURN coalesce(l.holder, l.owner) AS holder, toString(l.expires_at) AS expires_at, \
          coalesce(l.transactions, []) AS recorded, \
-         coalesce(l.expires_at < datetime.realtime(), false) AS expired",
+         coalesce(l.expires_at + duration({{milliseconds: $grace}}) < datetime.realtime(), false) AS expired",
         names.lock
     ))
+    .param("grace", millis(grace))
 }
 
 /// Frees the lock when `fence` still holds it; keeps the node (and so the
@@ -189,7 +195,7 @@ impl NodeLease {
     async fn behind_a_transaction(&self) -> Result<Attempt, BackendError> {
         let rows = self
             .db
-            .rows(peek(&self.names).to_query(0))
+            .rows(peek(&self.names, self.lease).to_query(0))
             .await
             .map_err(|e| self.db.error(e))?;
         let row = rows.first();
@@ -200,7 +206,7 @@ impl NodeLease {
         let state = if expired {
             let recorded = row.and_then(|r| r.get("recorded").ok()).unwrap_or_default();
             self.terminate(recorded).await;
-            "its transaction, frozen past the lease, held the lock; terminated"
+            "its transaction, frozen a lease past its lease, held the lock; ending its recorded transactions"
         } else {
             "its transaction holds the lock node"
         };
