@@ -27,10 +27,12 @@ pub trait TestBackend: Backend {
     async fn execute_script(&self, migration: &Migration, script: &str)
         -> Result<(), BackendError>;
 
-    /// Removes every object and the history, so the harness can rebuild a
-    /// consistent state by applying ups from base after a failed down.
-    /// Returns `false` when the backend cannot (a shared server).
-    async fn reset(&self) -> Result<bool, BackendError> {
+    /// Removes what the run made and its history records, so the harness
+    /// can rebuild a consistent state by applying ups from base after a
+    /// failed down. `None`: the run owns the whole database (PostgreSQL's
+    /// scratch database: every object goes); `Some`: only what [`Owned`]
+    /// names goes. Returns `false` when the backend cannot (the default).
+    async fn reset(&self, _owned: Option<Owned<'_>>) -> Result<bool, BackendError> {
         Ok(false)
     }
 
@@ -40,6 +42,18 @@ pub trait TestBackend: Backend {
     async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
         Ok(())
     }
+}
+
+/// What a rebuild from base removes on a server the run shares: the run's
+/// objects and the data of its labels, which the harness knows held nothing
+/// before the first step (see [`super::Stairway::owns`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Owned<'a> {
+    /// The run's objects now: a snapshot narrowed by the run's scope.
+    pub objects: &'a SchemaSnapshot,
+    /// Neo4j labels and relationship types whose nodes and relationships
+    /// the run made.
+    pub labels: &'a [String],
 }
 
 /// Snapshots of one backend, read one after another during one run.

@@ -12,6 +12,7 @@ mod error;
 mod fixtures;
 mod judge;
 mod load;
+mod report;
 mod snapshot;
 mod stairway;
 mod step;
@@ -20,13 +21,14 @@ mod time_literal;
 #[cfg(feature = "postgres")]
 mod fresh;
 
-pub use backend::{Snapshots, TestBackend};
+pub use backend::{Owned, Snapshots, TestBackend};
 pub use error::RoundTripError;
 pub use fixtures::{Fixture, FixturePhase, Fixtures};
 pub use judge::{judge, Finding, ObjectDiff, Policy, Tolerance};
 pub use load::load_history;
+pub use report::StairwayReport;
 pub use snapshot::{SchemaObject, SchemaSnapshot};
-pub use stairway::{Scope, Stairway, StairwayEvent, StairwayReport};
+pub use stairway::{Scope, Stairway, StairwayEvent};
 pub use step::{StepReport, Verdict, DETAIL_LINES};
 
 #[cfg(feature = "postgres")]

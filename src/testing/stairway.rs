@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use crate::backend::{BackendError, Step};
 use crate::migration::{BackendKind, Direction, Migration};
 
-use super::backend::{snapshots_of, Snapshots, TestBackend};
+use super::backend::{snapshots_of, Owned, Snapshots, TestBackend};
 use super::error::RoundTripError;
 use super::fixtures::{FixturePhase, Fixtures};
 use super::judge::{judge, Policy};
+use super::report::StairwayReport;
 use super::snapshot::SchemaSnapshot;
 use super::step::{StepReport, Verdict};
 
@@ -54,6 +55,10 @@ struct Floor<'a> {
     scope: Option<Scope<'a>>,
     /// Its snapshots during a run (opened at the first one).
     snapshots: tokio::sync::Mutex<Option<Box<dyn Snapshots + 'a>>>,
+    /// Labels whose data the run owns on a shared server ([`Stairway::owns`]).
+    owned_labels: Option<Vec<String>>,
+    /// Whether the (scoped) snapshot before the floor's first step was empty.
+    base_clear: std::sync::OnceLock<bool>,
 }
 
 /// The round-trip harness. Build it with the migrations (timeline order) and
@@ -109,6 +114,8 @@ impl<'a> Stairway<'a> {
             backend,
             scope: None,
             snapshots: tokio::sync::Mutex::new(None),
+            owned_labels: None,
+            base_clear: std::sync::OnceLock::new(),
         });
         self
     }
@@ -127,6 +134,24 @@ impl<'a> Stairway<'a> {
             .find(|floor| floor.backend.kind() == kind)
         {
             floor.scope = Some(Box::new(scope));
+        }
+        self
+    }
+
+    /// Declares that on the `kind` backend (a server shared with others,
+    /// narrowed with [`Stairway::scope`]) the run owns every object its
+    /// scope keeps and the nodes and relationships of `labels`: when the
+    /// scoped snapshot before its first step is empty, a failed down there
+    /// is rebuilt from base ([`Stairway::keep_going`]) by removing those
+    /// ([`TestBackend::reset`] with [`Owned`]); otherwise the run stops at
+    /// such a step, as it does on a backend without this declaration.
+    pub fn owns(mut self, kind: BackendKind, labels: Vec<String>) -> Self {
+        if let Some(floor) = self
+            .floors
+            .iter_mut()
+            .find(|floor| floor.backend.kind() == kind)
+        {
+            floor.owned_labels = Some(labels);
         }
         self
     }
@@ -199,7 +224,7 @@ impl<'a> Stairway<'a> {
                 migration,
             });
             let started = Instant::now();
-            let mut step = self.climb(index, migration, &mut current).await?;
+            let (mut step, stuck) = self.climb(index, migration, &mut current).await?;
             step.settle();
             step.elapsed = started.elapsed();
             *report
@@ -213,7 +238,7 @@ impl<'a> Stairway<'a> {
             });
             let stop = step.verdict == Verdict::UpFailed
                 || (step.verdict.failed() && !self.keep_going)
-                || (step.rebuilt && !current.contains_key(&migration.backend));
+                || stuck;
             report.steps.push(step);
             if stop {
                 break;
@@ -249,30 +274,35 @@ impl<'a> Stairway<'a> {
             })
     }
 
-    /// One migration: the five moves of the round trip, judged.
+    /// One migration: the five moves of the round trip, judged; `true`
+    /// when it left its database inconsistent and no rebuild was possible,
+    /// so the run cannot go on.
     async fn climb(
         &self,
         index: usize,
         migration: &Migration,
         current: &mut BTreeMap<BackendKind, SchemaSnapshot>,
-    ) -> Result<StepReport, RoundTripError> {
+    ) -> Result<(StepReport, bool), RoundTripError> {
         let floor = self.floor(migration)?;
         let mut step = StepReport::new(migration, Verdict::Ok);
         step.before = match current.remove(&migration.backend) {
             Some(snapshot) => snapshot,
             None => self.snapshot(floor, migration).await?,
         };
+        floor
+            .base_clear
+            .get_or_init(|| step.before.objects().is_empty());
         self.run_fixtures(migration, FixturePhase::Before).await?;
         match self.apply(floor, migration, Direction::Up).await {
             Ok(time) => step.up = time,
-            Err(error) => return Ok(failed(step, Verdict::UpFailed, error)),
+            Err(error) => return Ok((failed(step, Verdict::UpFailed, error), false)),
         }
         step.after = self.snapshot(floor, migration).await?;
         self.run_fixtures(migration, FixturePhase::After).await?;
         if migration.options.irreversible {
             step.verdict = Verdict::Irreversible;
             current.insert(migration.backend, step.after.clone());
-            return Ok(step);
+            return Ok((step, false));
         }
         let (consistent, last) = self.down_and_up(floor, migration, &mut step).await?;
         if consistent {
@@ -288,13 +318,16 @@ impl<'a> Stairway<'a> {
             }
         }
         if consistent || !self.keep_going {
-            return Ok(step);
+            return Ok((step, false));
         }
-        step.rebuilt = true;
-        if let Some(snapshot) = self.rebuild(floor, index).await? {
-            current.insert(migration.backend, snapshot);
+        match self.rebuild(floor, index).await? {
+            Some(snapshot) => {
+                step.rebuilt = true;
+                current.insert(migration.backend, snapshot);
+                Ok((step, false))
+            }
+            None => Ok((step, true)),
         }
-        Ok(step)
     }
 
     /// Down, compare, up again, compare. Returns whether the database is
@@ -333,17 +366,29 @@ impl<'a> Stairway<'a> {
         Ok((step.reupgrade.passes(), Some(again)))
     }
 
-    /// Wipes the floor's database and applies every up from base through
-    /// step `index`; `None` when the backend cannot be wiped.
+    /// Wipes the floor's database (or what the run owns there) and applies
+    /// every up from base through step `index`; `None` when it cannot.
     async fn rebuild(
         &self,
         floor: &Floor<'_>,
         index: usize,
     ) -> Result<Option<SchemaSnapshot>, RoundTripError> {
         let migration = &self.migrations[index];
+        let now;
+        let owned = match &floor.owned_labels {
+            None => None,
+            Some(_) if floor.base_clear.get() != Some(&true) => return Ok(None),
+            Some(labels) => {
+                now = self.snapshot(floor, migration).await?;
+                Some(Owned {
+                    objects: &now,
+                    labels,
+                })
+            }
+        };
         let wiped = floor
             .backend
-            .reset()
+            .reset(owned)
             .await
             .map_err(|source| backend_error(migration, "rebuilding from base", source))?;
         if !wiped {
@@ -449,79 +494,5 @@ fn backend_error(migration: &Migration, action: &str, source: BackendError) -> R
         backend: migration.backend,
         action: action.to_string(),
         cause: Box::new(source),
-    }
-}
-
-/// What a stairway run did.
-#[derive(Debug, Clone, Default)]
-pub struct StairwayReport {
-    /// One entry per migration, in order (`not run` after a stop).
-    pub steps: Vec<StepReport>,
-    /// Wall time spent on each backend (steps, snapshots, fixtures).
-    pub time_per_backend: BTreeMap<BackendKind, Duration>,
-}
-
-impl StairwayReport {
-    /// Whether no step failed.
-    pub fn passed(&self) -> bool {
-        !self.steps.iter().any(|step| step.verdict.failed())
-    }
-
-    /// `postgres: 6 migrations round-tripped in 1.2s (statements 0.4s)`,
-    /// one line per backend; the rest of the time is snapshots, fixtures and
-    /// bookkeeping.
-    pub fn timing_summary(&self) -> String {
-        let mut out = String::new();
-        for (backend, time) in &self.time_per_backend {
-            let steps = self.steps.iter().filter(|step| step.backend == *backend);
-            let (count, statements) = steps.fold((0, Duration::ZERO), |(count, total), step| {
-                let moves = step.up + step.down.unwrap_or_default() + step.reup.unwrap_or_default();
-                (count + 1, total + moves)
-            });
-            out.push_str(&format!(
-                "{backend}: {count} migrations round-tripped in {time:.2?} (statements {statements:.2?})\n"
-            ));
-        }
-        out
-    }
-
-    /// The table of every migration: verdict, revision, slug, backend and a
-    /// one-line summary. Holds no durations, so it can be an insta snapshot.
-    pub fn table(&self) -> String {
-        let width = self
-            .steps
-            .iter()
-            .map(|step| step.verdict.label().len())
-            .max()
-            .unwrap_or(0);
-        let mut out = String::new();
-        for step in &self.steps {
-            let mut line = format!(
-                "{:width$}  {} {} ({})",
-                step.verdict.label(),
-                step.revision_id,
-                step.slug,
-                step.backend
-            );
-            let summary = step.summary();
-            if !summary.is_empty() {
-                line.push_str(&format!(": {summary}"));
-            }
-            if step.rebuilt {
-                line.push_str(" [rebuilt from base]");
-            }
-            let notes = step.notes();
-            if !notes.is_empty() {
-                let mut names: Vec<&str> = notes
-                    .iter()
-                    .filter_map(|note| note.tolerance.map(|t| t.name()))
-                    .collect();
-                names.dedup();
-                line.push_str(&format!(" [notes: {}]", names.join(", ")));
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
     }
 }

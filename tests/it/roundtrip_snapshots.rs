@@ -53,7 +53,7 @@ async fn incremental_snapshots_equal_whole_reads_on_every_torture_move() {
             compared += 1;
             if !applied {
                 // A broken down: rebuild from base, as the stairway does.
-                assert!(backend.reset().await.expect("reset"));
+                assert!(backend.reset(None).await.expect("reset"));
                 backend.ensure_history().await.expect("history");
                 for earlier in &migrations[..=index] {
                     assert!(apply(&backend, earlier, Direction::Up).await, "rebuild");

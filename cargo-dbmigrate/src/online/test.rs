@@ -30,8 +30,9 @@ const APPLIED_BY: &str = "cargo-dbmigrate-test";
 /// Options of `cargo dbmigrate test`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TestArgs {
-    /// Continue past failing migrations (rebuilding the scratch database when
-    /// a down fails) and report every one in a final table.
+    /// Continue past failing migrations (rebuilding from base when a down
+    /// fails: the PostgreSQL scratch database, or on Neo4j and Weaviate
+    /// what the run made there) and report every one in a final table.
     #[arg(long)]
     pub keep_going: bool,
     /// Fail on column position changes too (normally a `column-position` note).
@@ -73,9 +74,10 @@ pub async fn run(
     let postgres = fresh
         .as_ref()
         .map(|f| PostgresBackend::new(f.pool.clone(), PostgresConfig::default()));
-    let result = round_trip(migrations, postgres.as_ref(), &others, args).await;
+    let result = round_trip(migrations, postgres.as_ref(), &others, settings, args).await;
     for backend in &others {
-        tear_down(migrations, backend.as_ref()).await;
+        let shared = is_shared(settings, args, backend.kind());
+        tear_down(migrations, backend.as_ref(), shared).await;
     }
     drop(postgres);
     if let Some(fresh) = fresh {
@@ -103,6 +105,7 @@ async fn round_trip(
     migrations: &[Migration],
     postgres: Option<&PostgresBackend>,
     others: &[Box<dyn TestBackend>],
+    settings: &Settings,
     args: &TestArgs,
 ) -> Result<StairwayReport, RoundTripError> {
     let printer = progress::Printer::new(migrations.len());
@@ -115,12 +118,21 @@ async fn round_trip(
     }
     for backend in others {
         // A shared server holds other objects too: judge the migrations' own.
-        let claims = claims::Claims::of(migrations, backend.kind());
+        let kind = backend.kind();
+        let claims = claims::Claims::of(migrations, kind);
+        let labels = claims.labels().map(str::to_string).collect();
         stairway = stairway
             .backend(backend.as_ref())
-            .scope(backend.kind(), move |snapshot| {
+            .scope(kind, move |snapshot| {
                 snapshot.scoped(|object| claims.covers(object), str::to_string)
             });
+        // The guard found none of the claimed objects or data on this
+        // server, so what the run makes there is its own to remove when a
+        // failed down must be rebuilt from base. Not on a server named
+        // shared: someone's data may sit on a claimed label there.
+        if !is_shared(settings, args, kind) {
+            stairway = stairway.owns(kind, labels);
+        }
     }
     let result = stairway.run().await;
     printer.finish();
@@ -153,11 +165,25 @@ fn servers(
     servers
 }
 
-/// Reverts, newest first, what the round trip left applied on a shared
-/// server, then removes the run's own bookkeeping (history, lock) when no
-/// record is left, also after a failed run.
-async fn tear_down(migrations: &[Migration], backend: &dyn TestBackend) {
+/// Whether `--on-shared-server` names the server of the `kind` backend.
+fn is_shared(settings: &Settings, args: &TestArgs, kind: BackendKind) -> bool {
+    settings
+        .url(kind)
+        .is_some_and(|url| guard::allowed(url, &args.on_shared_server))
+}
+
+/// Removes what the round trip left on a Neo4j or Weaviate server, then the
+/// run's own bookkeeping (history, lock), also after a failed run. On a
+/// server the guard checked, everything the migrations claim is the run's
+/// own and goes at once, whatever its downs do; on a server named shared,
+/// what is still applied is reverted newest first with its downs.
+async fn tear_down(migrations: &[Migration], backend: &dyn TestBackend, shared: bool) {
     let location = backend.location();
+    if !shared {
+        if let Err(error) = remove_owned(migrations, backend).await {
+            eprintln!("warning: removing the test's objects on {location}: {error}");
+        }
+    }
     let applied = match backend.read_history().await {
         Ok(records) => records,
         Err(error) => {
@@ -200,4 +226,23 @@ async fn tear_down(migrations: &[Migration], backend: &dyn TestBackend) {
         ),
         Err(error) => eprintln!("warning: cannot read the test history on {location}: {error}"),
     }
+}
+
+/// Everything the migrations claim on `backend` and the test history, as a
+/// rebuild from base removes them ([`TestBackend::reset`]).
+async fn remove_owned(
+    migrations: &[Migration],
+    backend: &dyn TestBackend,
+) -> Result<(), dbmigrate_core::backend::BackendError> {
+    let claims = claims::Claims::of(migrations, backend.kind());
+    let objects = backend
+        .snapshot()
+        .await?
+        .scoped(|object| claims.covers(object), str::to_string);
+    let labels: Vec<String> = claims.labels().map(str::to_string).collect();
+    let owned = dbmigrate_core::testing::Owned {
+        objects: &objects,
+        labels: &labels,
+    };
+    backend.reset(Some(owned)).await.map(drop)
 }

@@ -76,6 +76,11 @@ async fn names_on(backend: &dyn TestBackend) -> Vec<String> {
     snapshot.objects().iter().map(|o| o.name.clone()).collect()
 }
 
+/// Every `cargo dbmigrate test` keeps its bookkeeping under the same
+/// `__DbmigrateTest…` / `DbmigrateTest…` names, and these tests check that
+/// none is left: they take turns.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Removes a test's Neo4j label and index and Weaviate collection when dropped.
 struct Scratch {
     label: String,
@@ -152,6 +157,7 @@ fn weaviate_migration(scratch: &Scratch) -> (String, String) {
 
 #[tokio::test]
 async fn test_refuses_a_server_holding_the_migrations_objects_and_cleans_up_on_a_named_one() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let scratch = Scratch::new();
     let files = [neo4j_migration(&scratch), weaviate_migration(&scratch)];
     let files: Vec<(&str, &str)> = files
@@ -248,5 +254,176 @@ async fn test_refuses_a_server_holding_the_migrations_objects_and_cleans_up_on_a
     assert!(
         !left.iter().any(|name| name.starts_with("DbmigrateTest")),
         "test bookkeeping left on weaviate: {left:?}"
+    );
+}
+
+/// Removes a keep-going test's Neo4j label and indexes and Weaviate
+/// collections when dropped, also on panic.
+struct ScratchSet {
+    label: String,
+    indexes: Vec<String>,
+    collections: Vec<String>,
+}
+
+impl Drop for ScratchSet {
+    fn drop(&mut self) {
+        let (label, indexes, collections) = (
+            self.label.clone(),
+            self.indexes.clone(),
+            self.collections.clone(),
+        );
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    for (index, collection) in indexes.into_iter().zip(collections) {
+                        Scratch::remove(label.clone(), index, collection).await;
+                    }
+                })
+        })
+        .join();
+    }
+}
+
+/// Three Neo4j and three Weaviate migrations; the middle one of each has a
+/// down that fails half-way (its first statement or call is done, the next
+/// fails), so the database is left neither as the up made it nor as before.
+fn keep_going_project(set: &ScratchSet) -> Vec<(String, String)> {
+    let label = &set.label;
+    let [a, b, c] = [0, 1, 2].map(|i| set.indexes[i].clone());
+    let [x, y, z] = [0, 1, 2].map(|i| set.collections[i].clone());
+    let cypher = |n: usize, parent: &str, slug: &str, up: String, down: String| {
+        (
+            format!("20240101_100{n}_ee010{n}_{slug}.cypher"),
+            format!("// Message: {slug}\n// Revises: {parent}\n\n// migrate:up\n{up}\n\n// migrate:down\n{down}\n"),
+        )
+    };
+    let weaviate = |n: usize, parent: &str, slug: &str, collection: &str, down: String| {
+        (
+            format!("20240101_110{n}_ee011{n}_{slug}.weaviate.json"),
+            format!(
+                r#"{{"message": "{slug}", "revises": "{parent}",
+  "up": [{{"op": "create_collection", "class": {{"class": "{collection}", "vectorizer": "none"}}}}],
+  "down": {down}}}
+"#
+            ),
+        )
+    };
+    let delete = |collection: &str| {
+        format!(r#"[{{"op": "delete_collection", "collection": "{collection}"}}]"#)
+    };
+    vec![
+        cypher(
+            1,
+            "base",
+            "names",
+            format!("CREATE INDEX {a} IF NOT EXISTS FOR (w:{label}) ON (w.name);\nCREATE (:{label} {{name: 'a'}});"),
+            format!("MATCH (w:{label}) DETACH DELETE w;\nDROP INDEX {a} IF EXISTS;"),
+        ),
+        cypher(
+            2,
+            "20240101_1001_ee0101",
+            "sizes",
+            format!("CREATE INDEX {b} IF NOT EXISTS FOR (w:{label}) ON (w.size);"),
+            // The index goes (auto-commit), then the data statement fails.
+            format!("DROP INDEX {b} IF EXISTS;\nMATCH (w:{label}) SET w.ratio = 1 / 0;"),
+        ),
+        cypher(
+            3,
+            "20240101_1002_ee0102",
+            "kinds",
+            format!("CREATE INDEX {c} IF NOT EXISTS FOR (w:{label}) ON (w.kind);"),
+            format!("DROP INDEX {c} IF EXISTS;"),
+        ),
+        weaviate(1, "20240101_1003_ee0103", "chunks", &x, delete(&x)),
+        weaviate(
+            2,
+            "20240101_1101_ee0111",
+            "pages",
+            &y,
+            // The collection goes, then a call on it fails on the server.
+            format!(
+                r#"[{{"op": "delete_collection", "collection": "{y}"}},
+    {{"op": "raw", "method": "POST", "path": "/v1/schema/{y}/properties", "body": {{"name": "late", "dataType": ["text"]}}}}]"#
+            ),
+        ),
+        weaviate(3, "20240101_1102_ee0112", "notes", &z, delete(&z)),
+    ]
+}
+
+#[tokio::test]
+async fn keep_going_rebuilds_a_neo4j_or_weaviate_down_that_failed_half_way_and_judges_the_rest() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let label = unique("KeepWidget");
+    let set = ScratchSet {
+        indexes: ["a", "b", "c"]
+            .map(|s| format!("{}_{s}", label.to_lowercase()))
+            .into(),
+        collections: ["A", "B", "C"]
+            .map(|s| unique(&format!("KeepChunk{s}")))
+            .into(),
+        label,
+    };
+    let files = keep_going_project(&set);
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let (_temp, root) = small_project(&files);
+    let (uri, user, password, weaviate_url) = (
+        env("NEO4J_URI"),
+        env("NEO4J_USER"),
+        env("NEO4J_PASSWORD"),
+        env("WEAVIATE_URL"),
+    );
+    let vars = [
+        ("NEO4J_URI", uri.as_str()),
+        ("NEO4J_USER", user.as_str()),
+        ("NEO4J_PASSWORD", password.as_str()),
+        ("WEAVIATE_URL", weaviate_url.as_str()),
+    ];
+    let (code, out, err) = run_in(&root, &["dbmigrate", "test", "--keep-going"], &vars);
+    assert_eq!(code, 1, "{out}{err}");
+    let line = |revision: &str| {
+        out.lines()
+            .find(|line| line.contains(revision) && !line.starts_with('['))
+            .unwrap_or_else(|| panic!("no table line for {revision}:\n{out}{err}"))
+            .to_string()
+    };
+    for failed in [
+        "20240101_1002_ee0102 sizes (neo4j)",
+        "20240101_1102_ee0112 pages (weaviate)",
+    ] {
+        let line = line(failed);
+        assert!(
+            line.starts_with("down failed") && line.ends_with("[rebuilt from base]"),
+            "{line}\n{out}{err}"
+        );
+    }
+    // Judged after the rebuild, not `not run`.
+    for ok in [
+        "20240101_1001_ee0101 names (neo4j)",
+        "20240101_1003_ee0103 kinds (neo4j)",
+        "20240101_1101_ee0111 chunks (weaviate)",
+        "20240101_1103_ee0113 notes (weaviate)",
+    ] {
+        assert!(line(ok).starts_with("ok "), "{}\n{out}{err}", line(ok));
+    }
+    // Nothing of the run is left: its indexes, nodes, collections, bookkeeping.
+    let left = names_on(&neo4j()).await;
+    assert!(
+        !left
+            .iter()
+            .any(|name| set.indexes.contains(name) || name.starts_with("__DbmigrateTest")),
+        "left on neo4j: {left:?}\n{out}{err}"
+    );
+    let left = names_on(&weaviate()).await;
+    assert!(
+        !left
+            .iter()
+            .any(|name| set.collections.contains(name) || name.starts_with("DbmigrateTest")),
+        "left on weaviate: {left:?}\n{out}{err}"
     );
 }

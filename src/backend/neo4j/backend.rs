@@ -387,6 +387,37 @@ impl crate::testing::TestBackend for Neo4jBackend {
             .map(drop)
     }
 
+    /// Only with `owned`: drops the run's constraints (first, with the
+    /// indexes they own) and indexes, deletes the nodes and relationships of
+    /// its labels and the history records, one auto-commit statement each.
+    async fn reset(&self, owned: Option<crate::testing::Owned<'_>>) -> Result<bool, BackendError> {
+        let Some(owned) = owned else {
+            return Ok(false);
+        };
+        let quote = |name: &str| format!("`{}`", name.replace('`', "``"));
+        let mut statements = Vec::new();
+        for kind in ["constraint", "index"] {
+            for object in owned.objects.objects().iter().filter(|o| o.kind == kind) {
+                let what = kind.to_uppercase();
+                statements.push(format!("DROP {what} {} IF EXISTS", quote(&object.name)));
+            }
+        }
+        for label in owned.labels {
+            let label = quote(label);
+            statements.push(format!("MATCH ()-[r:{label}]->() DELETE r"));
+            statements.push(format!("MATCH (n:{label}) DETACH DELETE n"));
+        }
+        statements.push(format!(
+            "MATCH (m:{}) DETACH DELETE m",
+            self.names.migration
+        ));
+        for cypher in statements {
+            let query = neo4rs::query(&cypher);
+            self.db.run(query).await.map_err(|e| self.db.error(e))?;
+        }
+        Ok(true)
+    }
+
     async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
         let names = &self.names;
         for cypher in [

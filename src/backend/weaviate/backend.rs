@@ -422,6 +422,30 @@ impl crate::testing::TestBackend for WeaviateBackend {
         exec::run_ops(&self.client, source, &ops, None, None).await
     }
 
+    /// Only with `owned`: deletes the run's aliases, then its collections
+    /// (with their objects), then the history collection, which
+    /// [`crate::backend::Backend::ensure_history`] makes again.
+    async fn reset(&self, owned: Option<crate::testing::Owned<'_>>) -> Result<bool, BackendError> {
+        let Some(owned) = owned else {
+            return Ok(false);
+        };
+        let mut paths = Vec::new();
+        for (kind, path) in [("alias", "/v1/aliases"), ("collection", "/v1/schema")] {
+            for object in owned.objects.objects().iter().filter(|o| o.kind == kind) {
+                paths.push(format!("{path}/{}", object.name));
+            }
+        }
+        let schema = exec::read_schema(&self.client).await?;
+        if schema.classes.contains_key(&self.history_class) {
+            paths.push(format!("/v1/schema/{}", self.history_class));
+        }
+        for path in paths {
+            let call = super::client::Call::new("DELETE", path, None);
+            self.client.expect(&call).await?;
+        }
+        Ok(true)
+    }
+
     async fn remove_bookkeeping(&self) -> Result<(), BackendError> {
         let markers = lock::markers(&self.client, &self.lock_class).await?;
         let schema = exec::read_schema(&self.client).await?;
