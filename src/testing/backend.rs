@@ -51,9 +51,13 @@ pub trait TestBackend: Backend {
 pub struct Owned<'a> {
     /// The run's objects now: a snapshot narrowed by the run's scope.
     pub objects: &'a SchemaSnapshot,
-    /// Neo4j labels and relationship types whose nodes and relationships
-    /// the run made.
+    /// Neo4j labels and relationship types the migrations name: none was
+    /// on the server before the run, so every relationship of those types
+    /// and every node carrying only those labels is the run's; a node that
+    /// also carries another label was there before and only loses these.
     pub labels: &'a [String],
+    /// The run's migrations on this backend: their history records go.
+    pub revisions: &'a [String],
 }
 
 /// Snapshots of one backend, read one after another during one run.

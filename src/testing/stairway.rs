@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::backend::{BackendError, Step};
-use crate::migration::{BackendKind, Direction, Migration};
+use crate::migration::{BackendKind, Direction, Migration, TransactionMode};
 
 use super::backend::{snapshots_of, Owned, Snapshots, TestBackend};
 use super::error::RoundTripError;
@@ -139,12 +139,14 @@ impl<'a> Stairway<'a> {
     }
 
     /// Declares that on the `kind` backend (a server shared with others,
-    /// narrowed with [`Stairway::scope`]) the run owns every object its
-    /// scope keeps and the nodes and relationships of `labels`: when the
-    /// scoped snapshot before its first step is empty, a failed down there
-    /// is rebuilt from base ([`Stairway::keep_going`]) by removing those
-    /// ([`TestBackend::reset`] with [`Owned`]); otherwise the run stops at
-    /// such a step, as it does on a backend without this declaration.
+    /// narrowed with [`Stairway::scope`], which must keep names as the
+    /// server spells them) the run owns every object its scope keeps and
+    /// what carries `labels` (see [`Owned`]): the caller has checked that
+    /// none was there before. When the scoped snapshot before its first
+    /// step is empty too, a failed down there is rebuilt from base
+    /// ([`Stairway::keep_going`]) by removing those and the run's history
+    /// records ([`TestBackend::reset`]); otherwise the run stops at such a
+    /// step, as it does on a backend without this declaration.
     pub fn owns(mut self, kind: BackendKind, labels: Vec<String>) -> Self {
         if let Some(floor) = self
             .floors
@@ -344,7 +346,13 @@ impl<'a> Stairway<'a> {
             Err(error) => {
                 *step = failed(step.clone(), Verdict::DownFailed, error);
                 let now = self.snapshot(floor, migration).await?;
-                return Ok((now.fingerprint() == step.after.fingerprint(), Some(now)));
+                // Only a down that ran in one PostgreSQL transaction is
+                // known to have changed nothing: elsewhere data statements
+                // may have run before the failure, unseen by a snapshot.
+                let rolled_back = migration.backend == BackendKind::Postgres
+                    && migration.options.transaction != TransactionMode::None;
+                let unchanged = now.fingerprint() == step.after.fingerprint();
+                return Ok((rolled_back && unchanged, Some(now)));
             }
         }
         let downgraded = self.snapshot(floor, migration).await?;
@@ -374,15 +382,22 @@ impl<'a> Stairway<'a> {
         index: usize,
     ) -> Result<Option<SchemaSnapshot>, RoundTripError> {
         let migration = &self.migrations[index];
-        let now;
+        let (now, revisions): (SchemaSnapshot, Vec<String>);
         let owned = match &floor.owned_labels {
             None => None,
             Some(_) if floor.base_clear.get() != Some(&true) => return Ok(None),
             Some(labels) => {
                 now = self.snapshot(floor, migration).await?;
+                revisions = self
+                    .migrations
+                    .iter()
+                    .filter(|m| m.backend == migration.backend)
+                    .map(|m| m.revision_id.clone())
+                    .collect();
                 Some(Owned {
                     objects: &now,
                     labels,
+                    revisions: &revisions,
                 })
             }
         };

@@ -57,6 +57,7 @@ pub async fn run(
     let needs = |kind| migrations.iter().any(|m| m.backend == kind);
     let others = connect::test_backends(settings).await?;
     guard::refuse_occupied(project, &history, settings, &others, &args.on_shared_server).await?;
+    let owned = guard::owned(&history, settings, &others, &args.on_shared_server).await?;
     let fresh = match (needs(BackendKind::Postgres), settings.database_url()) {
         (false, _) => None,
         (true, Some(url)) => Some(FreshDatabase::create(url, "dbmigrate_test").await?),
@@ -74,10 +75,10 @@ pub async fn run(
     let postgres = fresh
         .as_ref()
         .map(|f| PostgresBackend::new(f.pool.clone(), PostgresConfig::default()));
-    let result = round_trip(migrations, postgres.as_ref(), &others, settings, args).await;
+    let result = round_trip(migrations, postgres.as_ref(), &others, &owned, args).await;
     for backend in &others {
-        let shared = is_shared(settings, args, backend.kind());
-        tear_down(migrations, backend.as_ref(), shared).await;
+        let owns = owned.contains(&backend.kind());
+        tear_down(migrations, backend.as_ref(), owns).await;
     }
     drop(postgres);
     if let Some(fresh) = fresh {
@@ -105,7 +106,7 @@ async fn round_trip(
     migrations: &[Migration],
     postgres: Option<&PostgresBackend>,
     others: &[Box<dyn TestBackend>],
-    settings: &Settings,
+    owned: &[BackendKind],
     args: &TestArgs,
 ) -> Result<StairwayReport, RoundTripError> {
     let printer = progress::Printer::new(migrations.len());
@@ -126,11 +127,9 @@ async fn round_trip(
             .scope(kind, move |snapshot| {
                 snapshot.scoped(|object| claims.covers(object), str::to_string)
             });
-        // The guard found none of the claimed objects or data on this
-        // server, so what the run makes there is its own to remove when a
-        // failed down must be rebuilt from base. Not on a server named
-        // shared: someone's data may sit on a claimed label there.
-        if !is_shared(settings, args, kind) {
+        // What the run makes there is its own to remove when a failed down
+        // must be rebuilt from base (see `guard::owned`).
+        if owned.contains(&kind) {
             stairway = stairway.owns(kind, labels);
         }
     }
@@ -165,21 +164,14 @@ fn servers(
     servers
 }
 
-/// Whether `--on-shared-server` names the server of the `kind` backend.
-fn is_shared(settings: &Settings, args: &TestArgs, kind: BackendKind) -> bool {
-    settings
-        .url(kind)
-        .is_some_and(|url| guard::allowed(url, &args.on_shared_server))
-}
-
 /// Removes what the round trip left on a Neo4j or Weaviate server, then the
 /// run's own bookkeeping (history, lock), also after a failed run. On a
-/// server the guard checked, everything the migrations claim is the run's
-/// own and goes at once, whatever its downs do; on a server named shared,
-/// what is still applied is reverted newest first with its downs.
-async fn tear_down(migrations: &[Migration], backend: &dyn TestBackend, shared: bool) {
+/// server the run `owns` ([`guard::owned`]) what the migrations claim goes
+/// at once, whatever their downs do; elsewhere what is still applied is
+/// reverted newest first with its downs.
+async fn tear_down(migrations: &[Migration], backend: &dyn TestBackend, owns: bool) {
     let location = backend.location();
-    if !shared {
+    if owns {
         if let Err(error) = remove_owned(migrations, backend).await {
             eprintln!("warning: removing the test's objects on {location}: {error}");
         }
@@ -240,9 +232,15 @@ async fn remove_owned(
         .await?
         .scoped(|object| claims.covers(object), str::to_string);
     let labels: Vec<String> = claims.labels().map(str::to_string).collect();
+    let revisions: Vec<String> = migrations
+        .iter()
+        .filter(|m| m.backend == backend.kind())
+        .map(|m| m.revision_id.clone())
+        .collect();
     let owned = dbmigrate_core::testing::Owned {
         objects: &objects,
         labels: &labels,
+        revisions: &revisions,
     };
     backend.reset(Some(owned)).await.map(drop)
 }

@@ -69,6 +69,20 @@ async fn weaviate_ops(ops: &str) {
     .await;
 }
 
+/// The single integer `n` a read query returns on the Neo4j server.
+async fn count(query: &str) -> i64 {
+    let config = neo4rs::ConfigBuilder::default()
+        .uri(env("NEO4J_URI"))
+        .user(env("NEO4J_USER"))
+        .password(env("NEO4J_PASSWORD"))
+        .build()
+        .expect("neo4j config");
+    let graph = neo4rs::Graph::connect(config).expect("neo4j driver");
+    let mut rows = graph.execute(neo4rs::query(query)).await.expect(query);
+    let row = rows.next().await.expect(query).expect("one row");
+    row.get::<i64>("n").expect("n")
+}
+
 /// Names of every object on the server (Neo4j constraints and indexes,
 /// Weaviate collections and aliases).
 async fn names_on(backend: &dyn TestBackend) -> Vec<String> {
@@ -257,18 +271,21 @@ async fn test_refuses_a_server_holding_the_migrations_objects_and_cleans_up_on_a
     );
 }
 
-/// Removes a keep-going test's Neo4j label and indexes and Weaviate
+/// Removes a keep-going test's Neo4j labels and indexes and Weaviate
 /// collections when dropped, also on panic.
 struct ScratchSet {
     label: String,
+    /// Someone else's label, on a node that was there before the run.
+    theirs: String,
     indexes: Vec<String>,
     collections: Vec<String>,
 }
 
 impl Drop for ScratchSet {
     fn drop(&mut self) {
-        let (label, indexes, collections) = (
+        let (label, theirs, indexes, collections) = (
             self.label.clone(),
+            self.theirs.clone(),
             self.indexes.clone(),
             self.collections.clone(),
         );
@@ -278,6 +295,7 @@ impl Drop for ScratchSet {
                 .build()
                 .expect("runtime")
                 .block_on(async {
+                    cypher(&format!("MATCH (n:{theirs}) DETACH DELETE n;")).await;
                     for (index, collection) in indexes.into_iter().zip(collections) {
                         Scratch::remove(label.clone(), index, collection).await;
                     }
@@ -319,8 +337,15 @@ fn keep_going_project(set: &ScratchSet) -> Vec<(String, String)> {
             1,
             "base",
             "names",
-            format!("CREATE INDEX {a} IF NOT EXISTS FOR (w:{label}) ON (w.name);\nCREATE (:{label} {{name: 'a'}});"),
-            format!("MATCH (w:{label}) DETACH DELETE w;\nDROP INDEX {a} IF EXISTS;"),
+            // It also labels a node that was there before (by a property).
+            format!(
+                "CREATE INDEX {a} IF NOT EXISTS FOR (w:{label}) ON (w.name);\nCREATE (:{label} {{name: 'a'}});\n\
+                 MATCH (n) WHERE n.keepmark = '{label}' SET n:{label};"
+            ),
+            format!(
+                "MATCH (w:{label} {{name: 'a'}}) DETACH DELETE w;\nMATCH (n:{label}) REMOVE n:{label};\n\
+                 DROP INDEX {a} IF EXISTS;"
+            ),
         ),
         cypher(
             2,
@@ -358,6 +383,7 @@ async fn keep_going_rebuilds_a_neo4j_or_weaviate_down_that_failed_half_way_and_j
     let _turn = ONE_AT_A_TIME.lock().await;
     let label = unique("KeepWidget");
     let set = ScratchSet {
+        theirs: unique("KeepTheirs"),
         indexes: ["a", "b", "c"]
             .map(|s| format!("{}_{s}", label.to_lowercase()))
             .into(),
@@ -384,6 +410,12 @@ async fn keep_going_rebuilds_a_neo4j_or_weaviate_down_that_failed_half_way_and_j
         ("NEO4J_PASSWORD", password.as_str()),
         ("WEAVIATE_URL", weaviate_url.as_str()),
     ];
+    // Someone's node, which the first migration labels: it must survive.
+    cypher(&format!(
+        "CREATE (:{} {{keepmark: '{}'}});",
+        set.theirs, set.label
+    ))
+    .await;
     let (code, out, err) = run_in(&root, &["dbmigrate", "test", "--keep-going"], &vars);
     assert_eq!(code, 1, "{out}{err}");
     let line = |revision: &str| {
@@ -411,7 +443,12 @@ async fn keep_going_rebuilds_a_neo4j_or_weaviate_down_that_failed_half_way_and_j
     ] {
         assert!(line(ok).starts_with("ok "), "{}\n{out}{err}", line(ok));
     }
-    // Nothing of the run is left: its indexes, nodes, collections, bookkeeping.
+    // Nothing of the run is left: its indexes, nodes, collections,
+    // bookkeeping; someone's node is there, without the run's label.
+    let theirs = format!("MATCH (n:{}) RETURN count(n) AS n", set.theirs);
+    assert_eq!(count(&theirs).await, 1, "{out}{err}");
+    let labelled = format!("MATCH (n:{}) RETURN count(n) AS n", set.label);
+    assert_eq!(count(&labelled).await, 0, "{out}{err}");
     let left = names_on(&neo4j()).await;
     assert!(
         !left

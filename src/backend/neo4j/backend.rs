@@ -388,31 +388,42 @@ impl crate::testing::TestBackend for Neo4jBackend {
     }
 
     /// Only with `owned`: drops the run's constraints (first, with the
-    /// indexes they own) and indexes, deletes the nodes and relationships of
-    /// its labels and the history records, one auto-commit statement each.
+    /// indexes they own) and indexes, deletes the relationships of its types
+    /// and the nodes carrying only its labels, takes its labels off the
+    /// nodes that also carry another (they were there before the run), and
+    /// deletes its history records; one auto-commit statement each.
     async fn reset(&self, owned: Option<crate::testing::Owned<'_>>) -> Result<bool, BackendError> {
         let Some(owned) = owned else {
             return Ok(false);
         };
         let quote = |name: &str| format!("`{}`", name.replace('`', "``"));
-        let mut statements = Vec::new();
+        let mut queries = Vec::new();
         for kind in ["constraint", "index"] {
             for object in owned.objects.objects().iter().filter(|o| o.kind == kind) {
                 let what = kind.to_uppercase();
-                statements.push(format!("DROP {what} {} IF EXISTS", quote(&object.name)));
+                let cypher = format!("DROP {what} {} IF EXISTS", quote(&object.name));
+                queries.push(neo4rs::query(&cypher));
             }
         }
-        for label in owned.labels {
-            let label = quote(label);
-            statements.push(format!("MATCH ()-[r:{label}]->() DELETE r"));
-            statements.push(format!("MATCH (n:{label}) DETACH DELETE n"));
+        let labels = owned.labels.to_vec();
+        for label in owned.labels.iter().map(|label| quote(label)) {
+            queries.push(neo4rs::query(&format!("MATCH ()-[r:{label}]->() DELETE r")));
+            let only_these = format!(
+                "MATCH (n:{label}) WHERE all(l IN labels(n) WHERE l IN $labels) DETACH DELETE n"
+            );
+            queries.push(neo4rs::query(&only_these).param("labels", labels.clone()));
         }
-        statements.push(format!(
-            "MATCH (m:{}) DETACH DELETE m",
+        for label in owned.labels.iter().map(|label| quote(label)) {
+            queries.push(neo4rs::query(&format!(
+                "MATCH (n:{label}) REMOVE n:{label}"
+            )));
+        }
+        let records = format!(
+            "MATCH (m:{}) WHERE m.revision_id IN $revisions DETACH DELETE m",
             self.names.migration
-        ));
-        for cypher in statements {
-            let query = neo4rs::query(&cypher);
+        );
+        queries.push(neo4rs::query(&records).param("revisions", owned.revisions.to_vec()));
+        for query in queries {
             self.db.run(query).await.map_err(|e| self.db.error(e))?;
         }
         Ok(true)

@@ -423,8 +423,7 @@ impl crate::testing::TestBackend for WeaviateBackend {
     }
 
     /// Only with `owned`: deletes the run's aliases, then its collections
-    /// (with their objects), then the history collection, which
-    /// [`crate::backend::Backend::ensure_history`] makes again.
+    /// (with their objects), then its history records.
     async fn reset(&self, owned: Option<crate::testing::Owned<'_>>) -> Result<bool, BackendError> {
         let Some(owned) = owned else {
             return Ok(false);
@@ -435,13 +434,12 @@ impl crate::testing::TestBackend for WeaviateBackend {
                 paths.push(format!("{path}/{}", object.name));
             }
         }
-        let schema = exec::read_schema(&self.client).await?;
-        if schema.classes.contains_key(&self.history_class) {
-            paths.push(format!("/v1/schema/{}", self.history_class));
-        }
         for path in paths {
             let call = super::client::Call::new("DELETE", path, None);
             self.client.expect(&call).await?;
+        }
+        for revision_id in owned.revisions {
+            self.delete_record(revision_id).await?;
         }
         Ok(true)
     }

@@ -70,6 +70,10 @@ impl Claims {
                     .and_then(|body| body["class"].as_str())
                     .map(str::to_string),
             };
+            // `POST /v1/aliases {"alias": A, "class": C}` makes A as well.
+            if let Some(alias) = body.as_ref().and_then(|body| body["alias"].as_str()) {
+                self.names.insert(alias.to_string());
+            }
             let reads = ["GET", "HEAD"].contains(&method.to_ascii_uppercase().as_str());
             match target {
                 Some(name) => {

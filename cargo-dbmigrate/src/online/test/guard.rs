@@ -120,21 +120,9 @@ async fn neo4j_data<'a>(
     settings: &Settings,
     labels: impl Iterator<Item = &'a str>,
 ) -> anyhow::Result<Vec<String>> {
-    let Some((uri, user, password)) = settings.neo4j() else {
+    let Some((graph, failed)) = neo4j_graph(settings)? else {
         return Ok(Vec::new());
     };
-    let failed = || format!("cannot look for data on Neo4j at {}", redact_url(uri));
-    let mut config = neo4rs::ConfigBuilder::default()
-        .uri(uri)
-        .user(user)
-        .password(password);
-    if let Some(database) = settings.setting(BackendKind::Neo4j, "NEO4J_DATABASE") {
-        config = config.db(database);
-    }
-    let graph = config
-        .build()
-        .and_then(neo4rs::Graph::connect)
-        .with_context(failed)?;
     let mut found = Vec::new();
     for label in labels {
         let quoted = format!("`{}`", label.replace('`', "``"));
@@ -152,14 +140,76 @@ async fn neo4j_data<'a>(
             let mut rows = graph
                 .execute(neo4rs::query(&query))
                 .await
-                .with_context(failed)?;
-            if rows.next().await.with_context(failed)?.is_some() {
+                .with_context(&failed)?;
+            if rows.next().await.with_context(&failed)?.is_some() {
                 found.push(format!("{what} {label}"));
                 break;
             }
         }
     }
     Ok(found)
+}
+
+/// The configured Neo4j server's driver, and the context of its errors
+/// (the location redacted); `None` without a Neo4j server.
+fn neo4j_graph(
+    settings: &Settings,
+) -> anyhow::Result<Option<(neo4rs::Graph, impl Fn() -> String + '_)>> {
+    let Some((uri, user, password)) = settings.neo4j() else {
+        return Ok(None);
+    };
+    let failed = move || format!("cannot look for data on Neo4j at {}", redact_url(uri));
+    let mut config = neo4rs::ConfigBuilder::default()
+        .uri(uri)
+        .user(user)
+        .password(password);
+    if let Some(database) = settings.setting(BackendKind::Neo4j, "NEO4J_DATABASE") {
+        config = config.db(database);
+    }
+    let graph = config
+        .build()
+        .and_then(neo4rs::Graph::connect)
+        .with_context(failed)?;
+    Ok(Some((graph, failed)))
+}
+
+/// The Neo4j and Weaviate backends whose servers the run owns what it makes
+/// on: not named `--on-shared-server` (so [`refuse_occupied`] found none of
+/// the claimed objects, data or history there) and, for Neo4j, holding no
+/// node without a label (a migration could label such a node, and the
+/// rebuild could then not tell it from one the run made). A failed down
+/// there is rebuilt from base, and the run's objects are removed at the end
+/// without running downs.
+pub async fn owned(
+    history: &History,
+    settings: &Settings,
+    others: &[Box<dyn TestBackend>],
+    on_shared_server: &[String],
+) -> anyhow::Result<Vec<BackendKind>> {
+    let mut owned = Vec::new();
+    for kind in others.iter().map(|b| b.kind()) {
+        let used = history.migrations().iter().any(|m| m.backend == kind);
+        let shared = settings
+            .url(kind)
+            .is_some_and(|url| allowed(url, on_shared_server));
+        if !used || shared {
+            continue;
+        }
+        if kind == BackendKind::Neo4j {
+            if let Some((graph, failed)) = neo4j_graph(settings)? {
+                let probe = "MATCH (n) WHERE size(labels(n)) = 0 RETURN 1 AS x LIMIT 1";
+                let mut rows = graph
+                    .execute(neo4rs::query(probe))
+                    .await
+                    .with_context(&failed)?;
+                if rows.next().await.with_context(&failed)?.is_some() {
+                    continue;
+                }
+            }
+        }
+        owned.push(kind);
+    }
+    Ok(owned)
 }
 
 fn occupied_message(backend: &dyn TestBackend, records: usize, found: &[String]) -> String {
