@@ -132,16 +132,21 @@ impl Drop for Scratch {
             self.index.clone(),
             self.collection.clone(),
         );
-        // Its own thread and runtime: the guard may drop inside a test's runtime.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(Scratch::remove(label, index, collection))
-        })
-        .join();
+        on_own_runtime(Scratch::remove(label, index, collection));
     }
+}
+
+/// Runs a guard's clean-up to its end on a thread and runtime of its own:
+/// the guard may drop inside a test's runtime, or while it unwinds.
+fn on_own_runtime(cleanup: impl std::future::Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(cleanup)
+    })
+    .join();
 }
 
 fn neo4j_migration(scratch: &Scratch) -> (String, String) {
@@ -289,19 +294,12 @@ impl Drop for ScratchSet {
             self.indexes.clone(),
             self.collections.clone(),
         );
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(async {
-                    cypher(&format!("MATCH (n:{theirs}) DETACH DELETE n;")).await;
-                    for (index, collection) in indexes.into_iter().zip(collections) {
-                        Scratch::remove(label.clone(), index, collection).await;
-                    }
-                })
-        })
-        .join();
+        on_own_runtime(async move {
+            cypher(&format!("MATCH (n:{theirs}) DETACH DELETE n;")).await;
+            for (index, collection) in indexes.into_iter().zip(collections) {
+                Scratch::remove(label.clone(), index, collection).await;
+            }
+        });
     }
 }
 
@@ -449,18 +447,18 @@ async fn keep_going_rebuilds_a_neo4j_or_weaviate_down_that_failed_half_way_and_j
     assert_eq!(count(&theirs).await, 1, "{out}{err}");
     let labelled = format!("MATCH (n:{}) RETURN count(n) AS n", set.label);
     assert_eq!(count(&labelled).await, 0, "{out}{err}");
-    let left = names_on(&neo4j()).await;
-    assert!(
-        !left
-            .iter()
-            .any(|name| set.indexes.contains(name) || name.starts_with("__DbmigrateTest")),
-        "left on neo4j: {left:?}\n{out}{err}"
-    );
-    let left = names_on(&weaviate()).await;
-    assert!(
-        !left
-            .iter()
-            .any(|name| set.collections.contains(name) || name.starts_with("DbmigrateTest")),
-        "left on weaviate: {left:?}\n{out}{err}"
-    );
+    let servers: [(&dyn TestBackend, &[String], &str); 2] = [
+        (&neo4j(), &set.indexes, "__DbmigrateTest"),
+        (&weaviate(), &set.collections, "DbmigrateTest"),
+    ];
+    for (backend, made, bookkeeping) in servers {
+        let left = names_on(backend).await;
+        assert!(
+            !left
+                .iter()
+                .any(|name| made.contains(name) || name.starts_with(bookkeeping)),
+            "left on {}: {left:?}\n{out}{err}",
+            backend.kind()
+        );
+    }
 }
