@@ -225,7 +225,7 @@ fn tokens(text: &str) -> Vec<Token> {
                 }
                 continue;
             }
-            '`' => Kind::Quoted(chars.by_ref().take_while(|&d| d != '`').collect()),
+            '`' => Kind::Quoted(backticked(&mut chars)),
             c if c.is_alphanumeric() || c == '_' => {
                 let mut word = c.to_string();
                 while let Some(&d) = chars.peek().filter(|d| d.is_alphanumeric() || **d == '_') {
@@ -249,9 +249,32 @@ fn tokens(text: &str) -> Vec<Token> {
     tokens
 }
 
+/// The rest of a backticked name, its opening backtick read: a doubled
+/// backtick stands for one inside the name (`` `a``b` `` is ``a`b``).
+fn backticked(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut name = String::new();
+    while let Some(d) = chars.next() {
+        if d != '`' {
+            name.push(d);
+        } else if chars.next_if_eq(&'`').is_some() {
+            name.push('`');
+        } else {
+            break;
+        }
+    }
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_doubled_backtick_is_part_of_the_label() {
+        let claims = cypher("CREATE (:`Odd``Label` {name: 'x'})-[:`REL`]->(:Plain);");
+        let labels: Vec<&str> = claims.labels().collect();
+        assert_eq!(labels, ["Odd`Label", "Plain", "REL"]);
+    }
 
     fn cypher(text: &str) -> Claims {
         let mut claims = Claims::default();
