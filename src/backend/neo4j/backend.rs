@@ -40,7 +40,11 @@ impl Neo4jBackend {
     /// A backend on an existing connection pool. neo4rs waits for each
     /// server response at most its `connection_timeout` (30 s by default):
     /// build the graph with a timeout above the longest statement you
-    /// migrate with, as [`Neo4jBackend::connect`] does.
+    /// migrate with, as [`Neo4jBackend::connect`] does. The pool must allow
+    /// at least two connections (neo4rs' default is 16): under the lock,
+    /// each explicit transaction records its id on the lock node in a write
+    /// of its own while it stays open, so with one connection that write
+    /// would wait for ever.
     pub fn new(graph: neo4rs::Graph, config: Neo4jConfig) -> Neo4jBackend {
         let location = match &config.database {
             Some(database) if !config.location.contains(database.as_str()) => {
