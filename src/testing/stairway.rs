@@ -144,7 +144,7 @@ impl<'a> Stairway<'a> {
     /// Declares that on the `kind` backend (a server shared with others,
     /// narrowed with [`Stairway::scope`], which must keep names as the
     /// server spells them) the run owns every object its scope keeps and
-    /// what carries `labels` (see [`Owned`]): the caller has checked that
+    /// what carries `labels` (see [`Owned`](super::Owned)): the caller has checked that
     /// none was there before. When the scoped snapshot before its first
     /// step is empty too, a failed down there is rebuilt from base
     /// ([`Stairway::keep_going`]) by removing those and the run's history
