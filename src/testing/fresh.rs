@@ -106,6 +106,31 @@ fn has_code(error: &sqlx::Error, code: &str) -> bool {
         .is_some_and(|found| found == code)
 }
 
+/// Drops database `name` on the server of `admin_url` (as
+/// [`drop_database`] does) on a thread and runtime of its own, for a guard's
+/// `Drop`: the caller may be inside a runtime, or unwinding from a panic.
+pub fn drop_database_from_guard(admin_url: &str, name: &str) -> Result<(), RoundTripError> {
+    let (admin_url, name) = (admin_url.to_string(), name.to_string());
+    let failed = |message: String| database_error(&admin_url, message);
+    let done = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|error| failed(format!("cannot start a runtime: {error}")))?;
+                runtime.block_on(async {
+                    let mut admin = admin_connection(&admin_url).await?;
+                    let done = drop_database(&mut admin, &name).await;
+                    let _ = admin.close().await;
+                    done.map_err(|error| failed(format!("cannot drop database {name}: {error}")))
+                })
+            })
+            .join()
+    });
+    done.unwrap_or_else(|_| Err(failed("the thread dropping it panicked".to_string())))
+}
+
 async fn admin_connection(admin_url: &str) -> Result<PgConnection, RoundTripError> {
     PgConnection::connect(admin_url)
         .await

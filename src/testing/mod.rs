@@ -32,4 +32,4 @@ pub use stairway::{Scope, Stairway, StairwayEvent};
 pub use step::{StepReport, Verdict, DETAIL_LINES};
 
 #[cfg(feature = "postgres")]
-pub use fresh::{drop_database, FreshDatabase};
+pub use fresh::{drop_database, drop_database_from_guard, FreshDatabase};

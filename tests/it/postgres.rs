@@ -100,27 +100,10 @@ impl Drop for TestDb {
         if !self.armed {
             return;
         }
-        let name = self.name.clone();
-        // A thread, runtime and connection of its own: the test's runtime is
-        // unwinding. FORCE ends the pool's sessions; never a second panic.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let admin = PgConnectOptions::from_str(&common::database_url())
-                    .map_err(|e| e.to_string())?;
-                let mut conn = PgConnection::connect_with(&admin)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                dbmigrate_core::testing::drop_database(&mut conn, &name)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        if let Ok(Err(error)) = dropped {
+        // On a thread and runtime of its own (the test's may be unwinding);
+        // FORCE ends the pool's sessions; never a second panic.
+        let url = common::database_url();
+        if let Err(error) = dbmigrate_core::testing::drop_database_from_guard(&url, &self.name) {
             eprintln!("dropping the test database {} failed: {error}", self.name);
         }
     }

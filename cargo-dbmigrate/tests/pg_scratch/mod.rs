@@ -51,7 +51,7 @@ impl ScratchDatabase {
             "{name} is longer than PostgreSQL's 63-byte names"
         );
         let admin_url = database_url();
-        on_server(&admin_url, Admin::Create, &name)
+        create_on_server(&admin_url, &name)
             .unwrap_or_else(|error| panic!("create database {name}: {error}"));
         ScratchDatabase {
             url: with_database(&admin_url, &name),
@@ -77,22 +77,17 @@ impl ScratchDatabase {
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
-        if let Err(error) = on_server(&database_url(), Admin::Drop, &self.name) {
+        let dropped =
+            dbmigrate_core::testing::drop_database_from_guard(&database_url(), &self.name);
+        if let Err(error) = dropped {
             eprintln!("dropping scratch database {} failed: {error}", self.name);
         }
     }
 }
 
-/// What [`on_server`] does with a database.
-enum Admin {
-    Create,
-    Drop,
-}
-
-/// Creates or drops database `name` on the server of `admin_url`, on a
-/// thread and runtime of its own: the caller may be inside a runtime, or
-/// unwinding from a panic.
-fn on_server(admin_url: &str, action: Admin, name: &str) -> Result<(), String> {
+/// Creates database `name` on the server of `admin_url`, on a thread and
+/// runtime of its own: the caller may be inside a runtime.
+fn create_on_server(admin_url: &str, name: &str) -> Result<(), String> {
     let (admin_url, name) = (admin_url.to_string(), name.to_string());
     let done = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -104,13 +99,8 @@ fn on_server(admin_url: &str, action: Admin, name: &str) -> Result<(), String> {
             let mut conn = PgConnection::connect_with(&options)
                 .await
                 .map_err(|e| e.to_string())?;
-            let done = match action {
-                Admin::Create => {
-                    let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE template0");
-                    sqlx::raw_sql(&sql).execute(&mut conn).await.map(drop)
-                }
-                Admin::Drop => dbmigrate_core::testing::drop_database(&mut conn, &name).await,
-            };
+            let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE template0");
+            let done = sqlx::raw_sql(&sql).execute(&mut conn).await.map(drop);
             let _ = conn.close().await;
             done.map_err(|e| e.to_string())
         })
