@@ -75,6 +75,10 @@ impl Service for Postgres {
 
     fn answers(&self, _layout: &Layout) -> bool {
         let Some(bin) = bin_dir() else { return false };
+        // pg_isready only once something listens: see `probe::port_open`.
+        if !super::probe::port_open(Port::Postgres.get()) {
+            return false;
+        }
         Command::new(bin.join("pg_isready"))
             .args([
                 "-q",

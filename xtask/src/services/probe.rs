@@ -10,9 +10,17 @@ use base64::Engine as _;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+///
+/// The test servers' ports lie in Linux's ephemeral range (32768–60999), so
+/// a connect to a port nothing listens on yet can be given that very port as
+/// its source and connect to itself (TCP simultaneous open). That is no
+/// server, and while it lasts the port is taken: a Neo4j starting meanwhile
+/// failed with "Address 127.0.0.1:56474 is already in use" (seen here).
+/// Such a connection is closed at once and counts as closed.
 pub fn port_open(port: u16) -> bool {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
+    TcpStream::connect_timeout(&address, Duration::from_millis(500))
+        .is_ok_and(|stream| stream.local_addr().ok() != Some(address))
 }
 
 /// An HTTP request to 127.0.0.1.
@@ -30,8 +38,14 @@ pub struct Request<'a> {
 }
 
 /// Sends `request` and returns the status code and the body, whatever the status.
+/// Only once a server listens (see [`port_open`]): the HTTP client's own
+/// connect could otherwise connect to itself and hold the port for its
+/// whole timeout while the server tries to bind it.
 pub fn http(request: &Request<'_>) -> anyhow::Result<(u16, String)> {
     let url = format!("http://127.0.0.1:{}{}", request.port, request.path);
+    if !port_open(request.port) {
+        anyhow::bail!("{} {url}: nothing listens on the port yet", request.method);
+    }
     let mut builder = ureq::http::Request::builder()
         .method(request.method)
         .uri(&url)

@@ -150,8 +150,7 @@ pub fn cached_binary() -> Option<PathBuf> {
 
 /// `GET path` on 127.0.0.1:`port` over HTTP/1.0: the status and the body.
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+    let mut stream = connect(port)?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
     let mut answer = String::new();
@@ -174,8 +173,16 @@ pub fn cluster_ready(nodes: &[NodePorts]) -> bool {
 
 /// Whether node 1's memberlist accepts TCP connections on `port`.
 fn gossip_listens(port: u16) -> bool {
+    connect(port).is_some()
+}
+
+/// A connection to a server on 127.0.0.1:`port`; never one to itself, which
+/// a connect to a free port in the ephemeral range can make (and which holds
+/// the port a node is about to bind).
+fn connect(port: u16) -> Option<TcpStream> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
+    let stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+    (stream.local_addr().ok() != Some(address)).then_some(stream)
 }
 
 /// A cluster of child processes in a scratch folder; killed and deleted on drop.
