@@ -107,9 +107,16 @@ mod tests {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream);
-            let mut head = String::new();
+            // `http` first checks with a bare connect that something
+            // listens (closed without a byte), then sends on a new one.
+            let (mut reader, mut head) = loop {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut head = String::new();
+                if reader.read_line(&mut head).unwrap() > 0 {
+                    break (reader, head);
+                }
+            };
             while !head.ends_with("\r\n\r\n") {
                 reader.read_line(&mut head).unwrap();
             }
