@@ -29,6 +29,7 @@ const EDUTUTOR_FIXTURES: &str = "tests/fixtures/roundtrip/edututor";
 const LEAKY_MIGRATIONS: &str = "tests/fixtures/roundtrip/leaky";
 const TORTURE_MIGRATIONS: &str = "tests/fixtures/roundtrip/torture";
 const MOVED_MIGRATIONS: &str = "tests/fixtures/roundtrip/moved";
+const OPCLASS_MIGRATIONS: &str = "tests/fixtures/roundtrip/opclass";
 
 /// The names edututor's Neo4j and Weaviate migrations (and fixtures) create;
 /// each run appends its token to them.
@@ -203,6 +204,32 @@ async fn a_moved_column_is_a_note_by_default_and_a_failure_when_strict() {
     assert!(
         message.contains("    column public.gadgets.label: position 2 → 3\n"),
         "{message}"
+    );
+}
+
+/// Found on crates.io's history: a keep-going rebuild drops every schema,
+/// and on a session that had used an ltree index PostgreSQL's per-session
+/// operator-class cache still named the extension's dropped options
+/// function, so `DROP SCHEMA … CASCADE` failed with "cache lookup failed for
+/// function" and the run stopped with no table. The reset now runs on a
+/// connection of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rebuild_drops_an_index_whose_operator_class_the_steps_session_cached() {
+    let report = round_trip_postgres(OPCLASS_MIGRATIONS, true, false)
+        .await
+        .unwrap_or_else(|error| panic!("keep-going returns the table, not an error:\n{error}"));
+    let verdicts: Vec<String> = report
+        .steps
+        .iter()
+        .map(|step| format!("{} {} {}", step.slug, step.verdict.label(), step.rebuilt))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "create_place ok false",
+            "place_tree ok false",
+            "place_note not inverse true"
+        ]
     );
 }
 

@@ -82,11 +82,17 @@ impl TestBackend for PostgresBackend {
 
     /// Its database is the run's own (a scratch database): every
     /// non-system schema goes, whatever `owned` names.
+    /// Runs on a connection of its own, closed afterwards: on a pooled
+    /// session that ran the steps, `DROP SCHEMA … CASCADE` failed now and
+    /// then with "cache lookup failed for function" (crates.io's history).
     async fn reset(&self, _owned: Option<Owned<'_>>) -> Result<bool, BackendError> {
-        sqlx::raw_sql(RESET_SQL)
-            .execute(&self.pool)
+        let options = self.pool.connect_options();
+        let mut conn = PgConnection::connect_with(&options)
             .await
             .map_err(|e| self.error(&e))?;
+        let result = conn.execute(RESET_SQL).await;
+        let _ = conn.close().await;
+        result.map_err(|e| self.error(&e))?;
         Ok(true)
     }
 }
