@@ -394,6 +394,63 @@ fn test_command_round_trips_a_good_pair_and_names_a_leaked_index() {
     );
 }
 
+const KILLER: &str = "20240101_1100_aa0002_end_other_sessions.sql";
+const KILLER_SQL: &str = "-- Message: end other sessions\n-- Revises: 20240101_1000_aa0001\n\
+-- Created: 2024-01-01 11:00:00Z\n\n\
+-- migrate:up\nSELECT pg_terminate_backend(pid) FROM pg_stat_activity\n\
+WHERE datname = current_database() AND pid <> pg_backend_pid();\n\n\
+-- migrate:down\nSELECT 1;\n";
+const LAST: &str = "20240101_1200_aa0003_widget_price.sql";
+const LAST_SQL: &str = "-- Message: widget price\n-- Revises: 20240101_1100_aa0002\n\
+-- Created: 2024-01-01 12:00:00Z\n\n\
+-- migrate:up\nALTER TABLE widgets ADD COLUMN price numeric;\n\n\
+-- migrate:down\nALTER TABLE widgets DROP COLUMN price;\n";
+
+/// A run that stops on a database error (here the snapshot's session is
+/// ended by a migration) still ends with the table: what was judged, and
+/// `not run` for the rest, then the error. It printed "0 migration(s)".
+#[test]
+fn test_command_that_stops_on_a_database_error_keeps_the_table_of_what_it_judged() {
+    let url = database_url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let (_temp, root) = small_project(&[
+        (WIDGETS, WIDGETS_SQL),
+        (KILLER, KILLER_SQL),
+        (LAST, LAST_SQL),
+    ]);
+    let (code, out, err) = run_in(&root, &["dbmigrate", "test", "--keep-going"], &env);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("20240101_1100_aa0002 end_other_sessions: schema snapshot failed on postgres"),
+        "{out}"
+    );
+    assert!(
+        out.contains("round trip FAILED: 3 migration(s): 1 ok, 2 not run"),
+        "{out}"
+    );
+    let (code, out, err) = run_in(
+        &root,
+        &["dbmigrate", "test", "--keep-going", "--format", "json"],
+        &env,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let verdicts: Vec<&str> = report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["ok", "not-run", "not-run"], "{out}");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("end_other_sessions"),
+        "{out}"
+    );
+}
+
 /// The passwords issue 13 names: one letter, a word that is everywhere in
 /// our output, and one that needs percent-encoding.
 const PASSWORDS: [(&str, &str); 3] = [

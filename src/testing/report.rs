@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::migration::BackendKind;
+use crate::migration::{BackendKind, Migration};
 
-use super::step::StepReport;
+use super::step::{StepReport, Verdict};
 
 /// What a stairway run did.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +18,28 @@ pub struct StairwayReport {
 }
 
 impl StairwayReport {
+    /// The report of a run that stopped after `steps` (the first steps of
+    /// `migrations`, in order): every later migration is `not run`. For a
+    /// caller that collected [`StairwayEvent::Finished`](super::StairwayEvent)
+    /// steps of a run that ended in an error other than
+    /// [`RoundTripError::StepFailed`](super::RoundTripError), which carries
+    /// its own report.
+    pub fn stopped(steps: Vec<StepReport>, migrations: &[Migration]) -> StairwayReport {
+        let mut report = StairwayReport {
+            steps,
+            time_per_backend: BTreeMap::new(),
+        };
+        report.fill_not_run(migrations);
+        report
+    }
+
+    /// Adds a `not run` step for every migration after the steps so far.
+    pub(super) fn fill_not_run(&mut self, migrations: &[Migration]) {
+        for migration in migrations.iter().skip(self.steps.len()) {
+            self.steps.push(StepReport::new(migration, Verdict::NotRun));
+        }
+    }
+
     /// Whether no step failed.
     pub fn passed(&self) -> bool {
         !self.steps.iter().any(|step| step.verdict.failed())

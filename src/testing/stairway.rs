@@ -249,11 +249,7 @@ impl<'a> Stairway<'a> {
                 break;
             }
         }
-        for migration in &self.migrations[report.steps.len()..] {
-            report
-                .steps
-                .push(StepReport::new(migration, Verdict::NotRun));
-        }
+        report.fill_not_run(self.migrations);
         match report.steps.iter().position(|step| step.verdict.failed()) {
             Some(failed) if !self.keep_going => Err(RoundTripError::StepFailed {
                 step: Box::new(report.steps[failed].clone()),

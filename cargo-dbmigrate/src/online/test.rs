@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
 use dbmigrate_core::backend::Step;
 use dbmigrate_core::testing::{
-    FreshDatabase, RoundTripError, Stairway, StairwayReport, TestBackend,
+    FreshDatabase, RoundTripError, Stairway, StairwayEvent, StairwayReport, StepReport, TestBackend,
 };
 use dbmigrate_core::{BackendKind, Direction, Migration};
 
@@ -75,7 +75,7 @@ pub async fn run(
     let postgres = fresh
         .as_ref()
         .map(|f| PostgresBackend::new(f.pool.clone(), PostgresConfig::default()));
-    let result = round_trip(migrations, postgres.as_ref(), &others, &owned, args).await;
+    let (result, finished) = round_trip(migrations, postgres.as_ref(), &others, &owned, args).await;
     for backend in &others {
         let owns = owned.contains(&backend.kind());
         tear_down(migrations, backend.as_ref(), owns).await;
@@ -89,7 +89,8 @@ pub async fn run(
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(RoundTripError::StepFailed { report, .. }) => (*report, None),
-        Err(error) => (StairwayReport::default(), Some(error)),
+        // The run stopped on the database: the table keeps what was judged.
+        Err(error) => (StairwayReport::stopped(finished, migrations), Some(error)),
     };
     let rendered = report::Rendered::new(project, &report, servers, error, secrets);
     rendered.print(format)?;
@@ -102,18 +103,28 @@ pub async fn run(
     }))
 }
 
+/// The run's result, and the steps it finished (for the table when it
+/// stops on an error that carries no report).
 async fn round_trip(
     migrations: &[Migration],
     postgres: Option<&PostgresBackend>,
     others: &[Box<dyn TestBackend>],
     owned: &[BackendKind],
     args: &TestArgs,
-) -> Result<StairwayReport, RoundTripError> {
+) -> (Result<StairwayReport, RoundTripError>, Vec<StepReport>) {
     let printer = progress::Printer::new(migrations.len());
+    let finished = std::sync::Mutex::new(Vec::new());
     let mut stairway = Stairway::new(migrations)
         .keep_going(args.keep_going)
         .strict(args.strict)
-        .on_event(|event| printer.event(event));
+        .on_event(|event| {
+            if let StairwayEvent::Finished { step, .. } = &event {
+                if let Ok(mut finished) = finished.lock() {
+                    finished.push((*step).clone());
+                }
+            }
+            printer.event(event);
+        });
     if let Some(postgres) = postgres {
         stairway = stairway.backend(postgres);
     }
@@ -135,7 +146,9 @@ async fn round_trip(
     }
     let result = stairway.run().await;
     printer.finish();
-    result
+    drop(stairway);
+    let finished = finished.into_inner().unwrap_or_default();
+    (result, finished)
 }
 
 /// Where the run happens, for the user: the scratch database and the servers it touches.
