@@ -245,19 +245,37 @@ fn with_newline(text: &str) -> String {
     }
 }
 
-/// The changed words of a one-line definition, each with the word before
-/// it: `increment 5 → increment 1`, `BEFORE → AFTER`; empty shows as `(none)`.
+/// Both sides of a one-line definition this short are shown whole.
+const WHOLE_UP_TO: usize = 40;
+
+/// What changed in a one-line definition. Short ones whole (`text →
+/// character varying(100)`); else the changed words: `- default now()` or
+/// `+ not null` when words are only missing or only added (as in the
+/// columns summary: `+` is in the actual schema only), `increment 5 →
+/// increment 1` (with the word before) when replaced; empty shows as
+/// `(none)`.
 fn changed_words(old: &str, new: &str) -> String {
     let show = |text: &str| match text.trim() {
         "" => "(none)".to_string(),
         text => text.to_string(),
     };
+    let whole = format!("{} → {}", show(old), show(new));
+    if old.chars().count() <= WHOLE_UP_TO && new.chars().count() <= WHOLE_UP_TO {
+        return whole;
+    }
     let diff = TextDiff::from_words(old, new);
-    let mut groups: Vec<(String, String)> = Vec::new();
+    // (word before, missing words, added words) per run of changes.
+    let mut groups: Vec<(String, String, String)> = Vec::new();
     let (mut context, mut open) = (String::new(), false);
     for change in diff.iter_all_changes() {
         let value = change.value();
         match change.tag() {
+            // A space between changed words keeps their run open.
+            similar::ChangeTag::Equal if open && value.trim().is_empty() => {
+                let group = groups.last_mut().expect("a run is open");
+                group.1.push_str(value);
+                group.2.push_str(value);
+            }
             similar::ChangeTag::Equal => {
                 open = false;
                 if !value.trim().is_empty() {
@@ -266,23 +284,29 @@ fn changed_words(old: &str, new: &str) -> String {
             }
             tag => {
                 if !open {
-                    groups.push((format!("{context} "), format!("{context} ")));
+                    groups.push((context.clone(), String::new(), String::new()));
                     open = true;
                 }
                 let group = groups.last_mut().expect("a group was just opened");
                 match tag {
-                    similar::ChangeTag::Delete => group.0.push_str(value),
-                    _ => group.1.push_str(value),
+                    similar::ChangeTag::Delete => group.1.push_str(value),
+                    _ => group.2.push_str(value),
                 }
             }
         }
     }
     let parts: Vec<String> = groups
         .iter()
-        .map(|(from, to)| format!("{} → {}", show(from), show(to)))
+        .map(
+            |(context, missing, added)| match (missing.trim(), added.trim()) {
+                (missing, "") => format!("- {missing}"),
+                ("", added) => format!("+ {added}"),
+                (missing, added) => format!("{context} {missing} → {context} {added}"),
+            },
+        )
         .collect();
     if parts.is_empty() || parts.len() > 3 {
-        return format!("{} → {}", show(old), show(new));
+        return whole;
     }
     parts.join(", ")
 }
@@ -367,12 +391,40 @@ mod tests {
 
     #[test]
     fn a_one_line_change_names_only_the_changed_words() {
+        let sequence = |increment: u32| {
+            format!("bigint start 1 increment {increment} min 1 max 9223372036854775807 cache 1")
+        };
+        assert_eq!(
+            changed_words(&sequence(5), &sequence(1)),
+            "increment 5 → increment 1"
+        );
+        // Words only missing or only added (crates.io's history): not cut
+        // mid-type as `zone → zone  not null` was.
         assert_eq!(
             changed_words(
-                "bigint start 1 increment 5 cache 1",
-                "bigint start 1 increment 1 cache 1"
+                "timestamp without time zone not null default now()",
+                "timestamp without time zone not null"
             ),
-            "increment 5 → increment 1"
+            "- default now()"
+        );
+        assert_eq!(
+            changed_words(
+                "timestamp with time zone",
+                "timestamp with time zone not null"
+            ),
+            "timestamp with time zone → timestamp with time zone not null"
+        );
+        assert_eq!(
+            changed_words(
+                "character varying default '0.0.0'::character varying",
+                "character varying not null"
+            ),
+            "varying default '0.0.0'::character varying → varying not null"
+        );
+        // Short definitions whole: a reordered key reads plainly.
+        assert_eq!(
+            changed_words("UNIQUE (owner_id, crate_id)", "UNIQUE (crate_id, owner_id)"),
+            "UNIQUE (owner_id, crate_id) → UNIQUE (crate_id, owner_id)"
         );
         assert_eq!(
             changed_words("", "row level security"),
