@@ -168,6 +168,9 @@ dependents AS (
   -- Driven by the few changed relations: one index lookup each.
   CROSS JOIN LATERAL (SELECT d.classid, d.objid FROM pg_depend d
     WHERE d.refclassid = f.cls AND d.refobjid = f.oid OFFSET 0) d
+  -- When unit 0 differs every unit is read: no need to look (a full read
+  -- spent most of its time here).
+  WHERE NOT EXISTS (SELECT 1 FROM differ WHERE unit = 0)
 ),
 changed AS (
   SELECT unit FROM differ
