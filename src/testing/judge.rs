@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use similar::TextDiff;
 
 use super::snapshot::{SchemaObject, SchemaSnapshot};
-use super::{body_whitespace, time_literal};
+use super::{body_whitespace, time_literal, view_order};
 
 /// A difference the harness tolerates by default, always named in the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -171,6 +171,16 @@ fn compare_object(old: &SchemaObject, new: &SchemaObject, policy: &Policy) -> Ve
             ));
         }
     }
+    if old.columns != new.columns && reordered_view(old, new, policy) {
+        // Its `SELECT *` follows a table column that came back last.
+        let summary = columns_summary(&old.columns, &new.columns);
+        findings.push(finding(
+            summary,
+            String::new(),
+            Some(Tolerance::ColumnPosition),
+        ));
+        return findings;
+    }
     if old.columns != new.columns {
         findings.push(finding(
             columns_summary(&old.columns, &new.columns),
@@ -204,6 +214,20 @@ fn compare_object(old: &SchemaObject, new: &SchemaObject, policy: &Policy) -> Ve
         }
     }
     findings
+}
+
+/// Whether a view (or materialised view) lists the same columns in another
+/// order and its body only reorders its select list (see `view_order`).
+fn reordered_view(old: &SchemaObject, new: &SchemaObject, policy: &Policy) -> bool {
+    let mut columns = (old.columns.clone(), new.columns.clone());
+    columns.0.sort_unstable();
+    columns.1.sort_unstable();
+    matches!(old.kind.as_str(), "view" | "materialized view")
+        && columns.0 == columns.1
+        && view_order::only_reordered(
+            &time_literal::mask(&old.definition, policy.started),
+            &time_literal::mask(&new.definition, policy.started),
+        )
 }
 
 /// `columns + a, + b, - c` in the order of the actual (then expected) list.
@@ -384,6 +408,39 @@ mod tests {
         );
         assert!(
             diff.failures[0].detail.contains("+    t.inbox,"),
+            "{}",
+            diff.failures[0].detail
+        );
+    }
+
+    #[test]
+    fn a_view_whose_star_follows_a_moved_column_is_a_column_position_note() {
+        let before = view(
+            &["id", "parent_id", "content"],
+            " SELECT t.id,\n    t.parent_id,\n    t.content\n   FROM t;",
+        );
+        let after = view(
+            &["id", "content", "parent_id"],
+            " SELECT t.id,\n    t.content,\n    t.parent_id\n   FROM t;",
+        );
+        let diff = check(vec![before.clone()], vec![after.clone()], false);
+        assert!(diff.failures.is_empty(), "{:?}", diff.failures);
+        assert_eq!(
+            diff.notes[0].line(),
+            "view public.v: column order id, parent_id, content → id, content, parent_id [column-position]"
+        );
+        let diff = check(vec![before.clone()], vec![after.clone()], true);
+        assert_eq!(diff.failures.len(), 1, "strict makes it fail");
+        // Reordered and an item changed: a failure, with the body diff.
+        let mut changed = after;
+        changed.definition = changed
+            .definition
+            .replace("t.content,", "upper(t.content) AS content,");
+        let diff = check(vec![before], vec![changed], false);
+        assert!(diff.notes.is_empty());
+        assert_eq!(diff.failures.len(), 1);
+        assert!(
+            diff.failures[0].detail.contains("upper(t.content)"),
             "{}",
             diff.failures[0].detail
         );

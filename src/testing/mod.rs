@@ -17,6 +17,7 @@ mod snapshot;
 mod stairway;
 mod step;
 mod time_literal;
+mod view_order;
 
 #[cfg(feature = "postgres")]
 mod fresh;

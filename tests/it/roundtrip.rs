@@ -194,7 +194,10 @@ async fn a_moved_column_is_a_note_by_default_and_a_failure_when_strict() {
         notes,
         [
             "column public.gadgets.label: position 2 → 3 [column-position]",
-            "column public.gadgets.price: position 3 → 2 [column-position]"
+            "column public.gadgets.price: position 3 → 2 [column-position]",
+            // Found on Lemmy's history: a view over `SELECT *` re-created by
+            // the down follows the moved column.
+            "view public.gadget_list: column order id, label, price → id, price, label [column-position]"
         ]
     );
     let error = round_trip_postgres(MOVED_MIGRATIONS, false, true)
@@ -203,6 +206,12 @@ async fn a_moved_column_is_a_note_by_default_and_a_failure_when_strict() {
     let message = error.to_string();
     assert!(
         message.contains("    column public.gadgets.label: position 2 → 3\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "    view public.gadget_list: column order id, label, price → id, price, label\n"
+        ),
         "{message}"
     );
 }

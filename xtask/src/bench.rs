@@ -11,7 +11,9 @@
 //!   upgrade` and `plan` against `psql -1 -f`. Target: ≤ 1.5×.
 //!
 //! - round trip (`--round-trip 250`, 0 skips it): `cargo dbmigrate test` on
-//!   a history of N small migrations against `upgrade` + `downgrade base`.
+//!   a history of N small migrations against `upgrade` + `downgrade base`,
+//!   in two shapes: one table a migration, and the issue's (3 in 5 create a
+//!   table, the others add a column or an index: 250 grow to 150 tables).
 //!
 //! ```text
 //! cargo xtask bench [--migrations 1000] [--rounds 5] [--big-mb 5] [--round-trip 250] [--release] [--shared] [--check]
@@ -118,12 +120,10 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     })
     .and_then(|ratios| {
         if options.round_trip > 0 {
-            let rt = dir.join("round-trip");
-            write_project(&rt, options.round_trip)?;
-            round_trip::run(
+            round_trip::run_shapes(
                 &psql,
                 &binary,
-                &rt,
+                &dir.join("round-trip"),
                 &server.admin_url,
                 options.round_trip,
                 options.rounds.min(3),

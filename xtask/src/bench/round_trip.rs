@@ -18,9 +18,68 @@ fn children_cpu() -> Duration {
     })
 }
 
-/// Times `test` and `upgrade` + `downgrade base` on the project in `dir`
-/// (written by `super::write_project`), `rounds` interleaved rounds; prints
-/// the medians.
+/// Both history shapes, each in its own project under `dir`: one table a
+/// migration (the schema grows to N tables), and the shape (3 of
+/// every 5 migrations create a table, the others add a column or an index
+/// to one, so 250 migrations grow to 150 tables).
+pub fn run_shapes(
+    psql: &Path,
+    binary: &Path,
+    dir: &Path,
+    admin_url: &str,
+    n_migrations: usize,
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let one_each = dir.join("one-table-each");
+    super::write_project(&one_each, n_migrations)?;
+    println!("history: one table a migration ({n_migrations} tables at head)");
+    run(psql, binary, &one_each, admin_url, n_migrations, rounds)?;
+    let mixed = dir.join("mixed");
+    let tables = write_mixed_project(&mixed, n_migrations)?;
+    println!("history: 3 in 5 migrations create a table, the others add a column or an index ({tables} tables at head)");
+    run(psql, binary, &mixed, admin_url, n_migrations, rounds)
+}
+
+/// `n` chained migrations of the shape; returns the table count.
+fn write_mixed_project(dir: &Path, n: usize) -> anyhow::Result<usize> {
+    super::write_package(dir)?;
+    let mut parent = "base".to_string();
+    let mut tables = 0;
+    for i in 0..n {
+        // The most recent table, so a column or index lands on a table
+        // created a step or two before.
+        let last = tables.max(1) - 1;
+        let (up, down) = match i % 5 {
+            3 if tables > 0 => (
+                format!("ALTER TABLE mixed_{last} ADD COLUMN note_{i} text;"),
+                format!("ALTER TABLE mixed_{last} DROP COLUMN note_{i};"),
+            ),
+            4 if tables > 0 => (
+                format!("CREATE INDEX mixed_{last}_name_{i} ON mixed_{last} (name);"),
+                format!("DROP INDEX mixed_{last}_name_{i};"),
+            ),
+            _ => {
+                tables += 1;
+                (
+                    format!("CREATE TABLE mixed_{last_new} (id bigint PRIMARY KEY, name text NOT NULL);\nINSERT INTO mixed_{last_new} VALUES (1, 'x');", last_new = tables - 1),
+                    format!("DROP TABLE mixed_{};", tables - 1),
+                )
+            }
+        };
+        let revision_id = format!("20240101_1300_{:08x}", 0xbf00_0000_usize + i);
+        let text = format!("-- Message: mixed {i}\n-- Revises: {parent}\n\n-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n");
+        std::fs::write(
+            dir.join("migrations")
+                .join(format!("{revision_id}_mixed_{i}.sql")),
+            text,
+        )?;
+        parent = revision_id;
+    }
+    Ok(tables)
+}
+
+/// Times `test` and `upgrade` + `downgrade base` on the project in `dir`,
+/// `rounds` interleaved rounds; prints the medians.
 pub fn run(
     psql: &Path,
     binary: &Path,
