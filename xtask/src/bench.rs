@@ -120,14 +120,14 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     })
     .and_then(|ratios| {
         if options.round_trip > 0 {
-            round_trip::run_shapes(
-                &psql,
-                &binary,
-                &dir.join("round-trip"),
-                &server.admin_url,
-                options.round_trip,
-                options.rounds.min(3),
-            )?;
+            let case = round_trip::Case {
+                psql: &psql,
+                binary: &binary,
+                admin_url: &server.admin_url,
+                n_migrations: options.round_trip,
+                rounds: options.rounds.min(3),
+            };
+            round_trip::run_shapes(&case, &dir.join("round-trip"))?;
         }
         Ok(ratios)
     });

@@ -18,26 +18,34 @@ fn children_cpu() -> Duration {
     })
 }
 
+/// What the round-trip case runs with.
+pub struct Case<'a> {
+    /// `psql`, for creating and dropping databases.
+    pub psql: &'a Path,
+    /// The `cargo-dbmigrate` binary timed.
+    pub binary: &'a Path,
+    /// The server's superuser URL.
+    pub admin_url: &'a str,
+    /// Migrations in each history.
+    pub n_migrations: usize,
+    /// Interleaved rounds (the median is reported).
+    pub rounds: usize,
+}
+
 /// Both history shapes, each in its own project under `dir`: one table a
 /// migration (the schema grows to N tables), and the shape (3 of
 /// every 5 migrations create a table, the others add a column or an index
 /// to one, so 250 migrations grow to 150 tables).
-pub fn run_shapes(
-    psql: &Path,
-    binary: &Path,
-    dir: &Path,
-    admin_url: &str,
-    n_migrations: usize,
-    rounds: usize,
-) -> anyhow::Result<()> {
+pub fn run_shapes(case: &Case<'_>, dir: &Path) -> anyhow::Result<()> {
+    let n = case.n_migrations;
     let one_each = dir.join("one-table-each");
-    super::write_project(&one_each, n_migrations)?;
-    println!("history: one table a migration ({n_migrations} tables at head)");
-    run(psql, binary, &one_each, admin_url, n_migrations, rounds)?;
+    super::write_project(&one_each, n)?;
+    println!("history: one table a migration ({n} tables at head)");
+    run(case, &one_each)?;
     let mixed = dir.join("mixed");
-    let tables = write_mixed_project(&mixed, n_migrations)?;
+    let tables = write_mixed_project(&mixed, n)?;
     println!("history: 3 in 5 migrations create a table, the others add a column or an index ({tables} tables at head)");
-    run(psql, binary, &mixed, admin_url, n_migrations, rounds)
+    run(case, &mixed)
 }
 
 /// `n` chained migrations of the shape; returns the table count.
@@ -79,15 +87,15 @@ fn write_mixed_project(dir: &Path, n: usize) -> anyhow::Result<usize> {
 }
 
 /// Times `test` and `upgrade` + `downgrade base` on the project in `dir`,
-/// `rounds` interleaved rounds; prints the medians.
-pub fn run(
-    psql: &Path,
-    binary: &Path,
-    dir: &Path,
-    admin_url: &str,
-    n_migrations: usize,
-    rounds: usize,
-) -> anyhow::Result<()> {
+/// in interleaved rounds; prints the medians.
+fn run(case: &Case<'_>, dir: &Path) -> anyhow::Result<()> {
+    let Case {
+        psql,
+        binary,
+        admin_url,
+        n_migrations,
+        rounds,
+    } = *case;
     let mut times = [Vec::new(), Vec::new()];
     let mut cpu = [Vec::new(), Vec::new()];
     for round in 0..rounds {
