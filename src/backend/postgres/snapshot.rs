@@ -82,6 +82,7 @@ impl TestBackend for PostgresBackend {
 
     /// Its database is the run's own (a scratch database): every
     /// non-system schema goes, whatever `owned` names.
+    ///
     /// Runs on a connection of its own, closed afterwards: on a pooled
     /// session that ran the steps, `DROP SCHEMA … CASCADE` failed now and
     /// then with "cache lookup failed for function" (crates.io's history).
