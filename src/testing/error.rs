@@ -64,6 +64,22 @@ pub enum RoundTripError {
     },
 }
 
+impl RoundTripError {
+    /// What failed, in a few words, for the table row of the migration that
+    /// was running (`schema snapshot failed`); the error itself says more.
+    pub fn what_failed(&self) -> String {
+        match self {
+            RoundTripError::Backend { action, .. } => format!("{action} failed"),
+            other => other
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+}
+
 fn render_failure(step: &StepReport) -> String {
     let reupgrade_only = step.downgrade.passes() && !step.reupgrade.passes();
     let (what, help) = match step.verdict {

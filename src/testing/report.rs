@@ -19,12 +19,23 @@ pub struct StairwayReport {
 
 impl StairwayReport {
     /// The report of a run that stopped after `steps` (the first steps of
-    /// `migrations`, in order): every later migration is `not run`. For a
-    /// caller that collected [`StairwayEvent::Finished`](super::StairwayEvent)
-    /// steps of a run that ended in an error other than
+    /// `migrations`, in order): when `stopped_at` holds what failed while
+    /// the next migration was running, that one is `stopped` with it as its
+    /// error; every later migration is `not run`. For a caller that
+    /// collected [`StairwayEvent`](super::StairwayEvent)s of a run that ended
+    /// in an error other than
     /// [`RoundTripError::StepFailed`](super::RoundTripError), which carries
     /// its own report.
-    pub fn stopped(steps: Vec<StepReport>, migrations: &[Migration]) -> StairwayReport {
+    pub fn stopped(
+        mut steps: Vec<StepReport>,
+        migrations: &[Migration],
+        stopped_at: Option<String>,
+    ) -> StairwayReport {
+        if let (Some(error), Some(migration)) = (stopped_at, migrations.get(steps.len())) {
+            let mut step = StepReport::new(migration, Verdict::Stopped);
+            step.error = Some(error);
+            steps.push(step);
+        }
         let mut report = StairwayReport {
             steps,
             time_per_backend: BTreeMap::new(),

@@ -26,12 +26,17 @@ pub enum Verdict {
     DownFailed,
     /// The up section failed with an error; later steps could not run.
     UpFailed,
+    /// Stopped on an error of the harness or the database outside the
+    /// step's own sections (a snapshot, a fixture, a rebuild): the run
+    /// ended there, so the step was not judged.
+    Stopped,
     /// Not run: an earlier step stopped the stairway.
     NotRun,
 }
 
 impl Verdict {
-    /// `ok`, `not inverse`, `irreversible`, `down failed`, `up failed`, `not run`.
+    /// `ok`, `not inverse`, `irreversible`, `down failed`, `up failed`,
+    /// `stopped`, `not run`.
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
@@ -39,6 +44,7 @@ impl Verdict {
             Verdict::Irreversible => "irreversible",
             Verdict::DownFailed => "down failed",
             Verdict::UpFailed => "up failed",
+            Verdict::Stopped => "stopped",
             Verdict::NotRun => "not run",
         }
     }
@@ -47,7 +53,7 @@ impl Verdict {
     pub fn failed(self) -> bool {
         matches!(
             self,
-            Verdict::NotInverse | Verdict::DownFailed | Verdict::UpFailed
+            Verdict::NotInverse | Verdict::DownFailed | Verdict::UpFailed | Verdict::Stopped
         )
     }
 }

@@ -75,7 +75,7 @@ pub async fn run(
     let postgres = fresh
         .as_ref()
         .map(|f| PostgresBackend::new(f.pool.clone(), PostgresConfig::default()));
-    let (result, finished) = round_trip(migrations, postgres.as_ref(), &others, &owned, args).await;
+    let (result, events) = round_trip(migrations, postgres.as_ref(), &others, &owned, args).await;
     for backend in &others {
         let owns = owned.contains(&backend.kind());
         tear_down(migrations, backend.as_ref(), owns).await;
@@ -89,8 +89,14 @@ pub async fn run(
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(RoundTripError::StepFailed { report, .. }) => (*report, None),
-        // The run stopped on the database: the table keeps what was judged.
-        Err(error) => (StairwayReport::stopped(finished, migrations), Some(error)),
+        // The run stopped on the database: the table keeps what was judged,
+        // and names the migration that was running.
+        Err(error) => {
+            let running = events.started > events.finished.len();
+            let stopped_at = running.then(|| error.what_failed());
+            let report = StairwayReport::stopped(events.finished, migrations, stopped_at);
+            (report, Some(error))
+        }
     };
     let rendered = report::Rendered::new(project, &report, servers, error, secrets);
     rendered.print(format)?;
@@ -103,24 +109,33 @@ pub async fn run(
     }))
 }
 
-/// The run's result, and the steps it finished (for the table when it
-/// stops on an error that carries no report).
+/// What a run reported as it went: how many steps started, and the steps
+/// it finished (for the table when it stops on an error that carries no
+/// report).
+#[derive(Default)]
+struct Seen {
+    started: usize,
+    finished: Vec<StepReport>,
+}
+
+/// The run's result, and what it reported as it went.
 async fn round_trip(
     migrations: &[Migration],
     postgres: Option<&PostgresBackend>,
     others: &[Box<dyn TestBackend>],
     owned: &[BackendKind],
     args: &TestArgs,
-) -> (Result<StairwayReport, RoundTripError>, Vec<StepReport>) {
+) -> (Result<StairwayReport, RoundTripError>, Seen) {
     let printer = progress::Printer::new(migrations.len());
-    let finished = std::sync::Mutex::new(Vec::new());
+    let seen = std::sync::Mutex::new(Seen::default());
     let mut stairway = Stairway::new(migrations)
         .keep_going(args.keep_going)
         .strict(args.strict)
         .on_event(|event| {
-            if let StairwayEvent::Finished { step, .. } = &event {
-                if let Ok(mut finished) = finished.lock() {
-                    finished.push((*step).clone());
+            if let Ok(mut seen) = seen.lock() {
+                match &event {
+                    StairwayEvent::Started { .. } => seen.started += 1,
+                    StairwayEvent::Finished { step, .. } => seen.finished.push((*step).clone()),
                 }
             }
             printer.event(event);
@@ -147,8 +162,8 @@ async fn round_trip(
     let result = stairway.run().await;
     printer.finish();
     drop(stairway);
-    let finished = finished.into_inner().unwrap_or_default();
-    (result, finished)
+    let seen = seen.into_inner().unwrap_or_default();
+    (result, seen)
 }
 
 /// Where the run happens, for the user: the scratch database and the servers it touches.

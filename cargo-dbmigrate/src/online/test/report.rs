@@ -126,6 +126,7 @@ impl Rendered {
             Verdict::DownFailed,
             Verdict::UpFailed,
             Verdict::Irreversible,
+            Verdict::Stopped,
             Verdict::NotRun,
         ];
         let parts: Vec<String> = order
