@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: PostgreSQL on a server with DEFAULT durability
 //! (its own cluster on 127.0.0.1:57300 under the target folder; `--shared`
-//! uses `DATABASE_URL` instead, whose fsync is off). Two cases:
+//! uses `DATABASE_URL` instead, whose fsync is off). Three cases:
 //!
 //! - N small migrations (1,000 by default): `psql -1 -f` (no bookkeeping,
 //!   one transaction), `psql -f` with one transaction a migration,
@@ -13,7 +13,9 @@
 //! - round trip (`--round-trip 250`, 0 skips it): `cargo dbmigrate test` on
 //!   a history of N small migrations against `upgrade` + `downgrade base`,
 //!   in two shapes: one table a migration, and the issue's (3 in 5 create a
-//!   table, the others add a column or an index: 250 grow to 150 tables).
+//!   table, the others add a column or an index: 250 grow to 150 tables),
+//!   and the floor: the same statements by psql alone (plain, the
+//!   stairway's moves, and those moves with the least catalog read).
 //!
 //! ```text
 //! cargo xtask bench [--migrations 1000] [--rounds 5] [--big-mb 5] [--round-trip 250] [--release] [--shared] [--check]
