@@ -47,6 +47,16 @@ pub fn read_source(tool: Tool, dir: &Path) -> anyhow::Result<SourceProject> {
 /// Reads and converts, printing every problem to stderr on failure.
 pub fn load(tool: Tool, dir: &Path) -> anyhow::Result<Vec<ImportedFile>> {
     let source = read_source(tool, dir)?;
+    // A folder the tool would find nothing in is a wrong path or tool, not
+    // an empty history: say so rather than write nothing quietly.
+    anyhow::ensure!(
+        !source.migrations.is_empty() || !source.problems.is_empty(),
+        "{}: no {} migration found there\n  help: {} names its files {}; give the folder that holds them, or the tool that wrote them with `--from`",
+        dir.display(),
+        tool.name(),
+        tool.name(),
+        tool.file_names()
+    );
     convert(tool, &source).map_err(|problems| {
         for problem in &problems {
             eprintln!("error: {problem}");

@@ -23,18 +23,24 @@ pub fn read_dir(dir: &Path) -> anyhow::Result<SourceProject> {
     let mut project = SourceProject::default();
     let mut by_version: BTreeMap<u64, Pair> = BTreeMap::new();
     for name in file_names(dir)? {
+        // golang-migrate skips what does not look like `<digits>_<title>.up|down.…`.
         let Some((version, rest)) = name.split_once('_') else {
             continue;
         };
-        let Ok(number) = version.parse::<u64>() else {
+        if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
             continue;
-        };
+        }
         let (title, is_up) = match (rest.strip_suffix(".up.sql"), rest.strip_suffix(".down.sql")) {
             (Some(title), _) => (title, true),
             (_, Some(title)) => (title, false),
             _ => continue,
         };
         let path = dir.join(&name);
+        // ... and refuses a version that does not fit its unsigned 64 bits.
+        let Ok(number) = version.parse::<u64>() else {
+            project.problems.push(Problem::new(&path, 0, format!("version {version} is larger than golang-migrate's versions go (18446744073709551615)"), "give the migration a shorter version; golang-migrate itself refuses this folder"));
+            continue;
+        };
         let Some(text) = read(&path, &mut project.problems) else {
             continue;
         };

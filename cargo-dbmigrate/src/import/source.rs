@@ -36,6 +36,19 @@ impl Tool {
             Tool::Neo4jMigrations => "neo4j-migrations",
         }
     }
+
+    /// How the tool names its migration files (for an error that found none).
+    pub fn file_names(self) -> &'static str {
+        match self {
+            Tool::Sqlx => "`<version>_<desc>.sql`, or `.up.sql` with `.down.sql`",
+            Tool::Diesel => "`<version>_<name>/up.sql` folders with `down.sql`",
+            Tool::Refinery => "`V{n}__{name}.sql`",
+            Tool::Alembic => "`versions/*.py` revision scripts",
+            Tool::GolangMigrate => "`{version}_{title}.up.sql` with `.down.sql`",
+            Tool::Flyway => "`V{version}__{desc}.sql`",
+            Tool::Neo4jMigrations => "`V{version}__{desc}.cypher`",
+        }
+    }
 }
 
 /// One file of the source project, as read.

@@ -303,6 +303,39 @@ fn golang_migrate_pairs_and_own_transactions() {
         text.contains("6_y.up.sql:1: a `-- migrate:` line"),
         "{text}"
     );
+    // ory/kratos names its files with 20-digit versions: past u64, which
+    // golang-migrate refuses. They were skipped without a word.
+    let text = problems(
+        Tool::GolangMigrate,
+        &[
+            ("20150100000001000000_networks.up.sql", "CREATE TABLE n ();"),
+            ("20150100000001000000_networks.down.sql", "DROP TABLE n;"),
+        ],
+    );
+    assert!(
+        text.contains("20150100000001000000_networks.up.sql: version 20150100000001000000 is larger than golang-migrate's versions go"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_folder_without_a_migration_of_that_tool_is_an_error_naming_its_file_names() {
+    // Flyway files given as golang-migrate: nothing matches.
+    let dir = tree(&[
+        ("V1__init.sql", "CREATE TABLE t ();"),
+        ("README.md", "notes"),
+    ]);
+    let error = super::command::load(Tool::GolangMigrate, dir.path())
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        error.contains("no golang-migrate migration found there"),
+        "{error}"
+    );
+    assert!(
+        error.contains("`{version}_{title}.up.sql` with `.down.sql`"),
+        "{error}"
+    );
 }
 
 const ALEMBIC_ONE: &str = r#""""create users
