@@ -348,10 +348,8 @@ impl<'a> Stairway<'a> {
                 // Only a down that ran in one PostgreSQL transaction is
                 // known to have changed nothing: elsewhere data statements
                 // may have run before the failure, unseen by a snapshot.
-                let rolled_back = migration.backend == BackendKind::Postgres
-                    && migration.options.transaction != TransactionMode::None;
                 let unchanged = now.fingerprint() == step.after.fingerprint();
-                return Ok((rolled_back && unchanged, Some(now)));
+                return Ok((rolls_back(migration) && unchanged, Some(now)));
             }
         }
         let downgraded = self.snapshot(floor, migration).await?;
@@ -361,7 +359,17 @@ impl<'a> Stairway<'a> {
             Err(error) => {
                 *step = failed(step.clone(), Verdict::NotInverse, error);
                 step.error = step.error.take().map(|e| format!("upgrading again: {e}"));
-                return Ok((false, None));
+                // A down with no statement (a comment only, as real histories
+                // hold by the dozen) changed nothing but its history record, and
+                // a second up that failed in one PostgreSQL transaction changed
+                // nothing: when the schema is the first up's, the next step can
+                // run on it, without a rebuild from base.
+                if !runs_nothing(migration, Direction::Down) || !rolls_back(migration) {
+                    return Ok((false, None));
+                }
+                let now = self.snapshot(floor, migration).await?;
+                let unchanged = now.fingerprint() == step.after.fingerprint();
+                return Ok((unchanged, Some(now)));
             }
         }
         let again = self.snapshot(floor, migration).await?;
@@ -372,4 +380,18 @@ impl<'a> Stairway<'a> {
         self.run_fixtures(migration, FixturePhase::After).await?;
         Ok((step.reupgrade.passes(), Some(again)))
     }
+}
+
+/// Whether a failed `direction` of `migration` left its database as it
+/// was: it ran in one PostgreSQL transaction, which the failure rolled back.
+fn rolls_back(migration: &Migration) -> bool {
+    migration.backend == BackendKind::Postgres
+        && migration.options.transaction != TransactionMode::None
+}
+
+/// Whether `migration`'s `direction` section holds no statement, only
+/// blanks and comments (PostgreSQL: the only backend asked).
+fn runs_nothing(migration: &Migration, direction: Direction) -> bool {
+    migration.backend == BackendKind::Postgres
+        && crate::sql::split(migration.section(direction).script()).is_empty()
 }

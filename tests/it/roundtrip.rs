@@ -30,6 +30,7 @@ const LEAKY_MIGRATIONS: &str = "tests/fixtures/roundtrip/leaky";
 const TORTURE_MIGRATIONS: &str = "tests/fixtures/roundtrip/torture";
 const MOVED_MIGRATIONS: &str = "tests/fixtures/roundtrip/moved";
 const OPCLASS_MIGRATIONS: &str = "tests/fixtures/roundtrip/opclass";
+const EMPTY_DOWN_MIGRATIONS: &str = "tests/fixtures/roundtrip/emptydown";
 
 /// The names edututor's Neo4j and Weaviate migrations (and fixtures) create;
 /// each run appends its token to them.
@@ -239,6 +240,46 @@ async fn a_rebuild_drops_an_index_whose_operator_class_the_steps_session_cached(
             "place_tree ok false",
             "place_note not inverse true"
         ]
+    );
+}
+
+/// vaultwarden's history has 20 downs that are only a comment; each cost a
+/// rebuild from base. A down without a statement, whose second up then
+/// fails in one transaction, leaves the first up's schema: the run checks
+/// that with a snapshot and goes on. A down running a statement is rebuilt.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_down_of_comments_only_is_judged_without_a_rebuild() {
+    let report = round_trip_postgres(EMPTY_DOWN_MIGRATIONS, true, false)
+        .await
+        .unwrap_or_else(|error| panic!("keep-going returns the table, not an error:\n{error}"));
+    let verdicts: Vec<String> = report
+        .steps
+        .iter()
+        .map(|step| format!("{} {} {}", step.slug, step.verdict.label(), step.rebuilt))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "shelf ok false",
+            "shelf_label not inverse false",
+            "crate ok false",
+            "crate_note not inverse true"
+        ]
+    );
+    let label = &report.steps[1];
+    assert_eq!(
+        label.summary(),
+        "column public.shelf.label: left behind",
+        "{}",
+        label.findings_text(None)
+    );
+    assert!(
+        label
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("upgrading again:") && e.contains("already exists")),
+        "{:?}",
+        label.error
     );
 }
 
