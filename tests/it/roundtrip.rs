@@ -225,14 +225,7 @@ async fn a_moved_column_is_a_note_by_default_and_a_failure_when_strict() {
 /// connection of its own.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rebuild_drops_an_index_whose_operator_class_the_steps_session_cached() {
-    let report = round_trip_postgres(OPCLASS_MIGRATIONS, true, false)
-        .await
-        .unwrap_or_else(|error| panic!("keep-going returns the table, not an error:\n{error}"));
-    let verdicts: Vec<String> = report
-        .steps
-        .iter()
-        .map(|step| format!("{} {} {}", step.slug, step.verdict.label(), step.rebuilt))
-        .collect();
+    let (_, verdicts) = keep_going_verdicts(OPCLASS_MIGRATIONS).await;
     assert_eq!(
         verdicts,
         [
@@ -249,14 +242,7 @@ async fn a_rebuild_drops_an_index_whose_operator_class_the_steps_session_cached(
 /// that with a snapshot and goes on. A down running a statement is rebuilt.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_down_of_comments_only_is_judged_without_a_rebuild() {
-    let report = round_trip_postgres(EMPTY_DOWN_MIGRATIONS, true, false)
-        .await
-        .unwrap_or_else(|error| panic!("keep-going returns the table, not an error:\n{error}"));
-    let verdicts: Vec<String> = report
-        .steps
-        .iter()
-        .map(|step| format!("{} {} {}", step.slug, step.verdict.label(), step.rebuilt))
-        .collect();
+    let (report, verdicts) = keep_going_verdicts(EMPTY_DOWN_MIGRATIONS).await;
     assert_eq!(
         verdicts,
         [
@@ -281,6 +267,20 @@ async fn a_down_of_comments_only_is_judged_without_a_rebuild() {
         "{:?}",
         label.error
     );
+}
+
+/// A keep-going run of the fixture migrations in `dir`, and each step as
+/// `slug verdict rebuilt`.
+async fn keep_going_verdicts(dir: &str) -> (StairwayReport, Vec<String>) {
+    let report = round_trip_postgres(dir, true, false)
+        .await
+        .unwrap_or_else(|error| panic!("keep-going returns the table, not an error:\n{error}"));
+    let verdicts = report
+        .steps
+        .iter()
+        .map(|step| format!("{} {} {}", step.slug, step.verdict.label(), step.rebuilt))
+        .collect();
+    (report, verdicts)
 }
 
 /// Writes the per-backend timings where `cargo xtask test-migrations` reads them.
