@@ -229,7 +229,7 @@ impl<'a> Stairway<'a> {
                 migration,
             });
             let started = Instant::now();
-            let (mut step, stuck) = self.climb(index, migration, &mut current).await?;
+            let (mut step, inconsistent) = self.climb(migration, &mut current).await?;
             step.settle();
             step.elapsed = started.elapsed();
             *report
@@ -241,10 +241,27 @@ impl<'a> Stairway<'a> {
                 total,
                 step: &step,
             });
-            let stop = step.verdict == Verdict::UpFailed
-                || (step.verdict.failed() && !self.keep_going)
-                || stuck;
+            let mut stop =
+                step.verdict == Verdict::UpFailed || (step.verdict.failed() && !self.keep_going);
             report.steps.push(step);
+            // The step is judged and reported before its database is rebuilt:
+            // a rebuild that fails stops the run, but keeps this verdict.
+            if inconsistent && !stop {
+                let started = Instant::now();
+                match self.rebuild(self.floor(migration)?, index).await? {
+                    Some(snapshot) => {
+                        if let Some(step) = report.steps.last_mut() {
+                            step.rebuilt = true;
+                        }
+                        current.insert(migration.backend, snapshot);
+                    }
+                    None => stop = true,
+                }
+                *report
+                    .time_per_backend
+                    .entry(migration.backend)
+                    .or_default() += started.elapsed();
+            }
             if stop {
                 break;
             }
@@ -276,11 +293,10 @@ impl<'a> Stairway<'a> {
     }
 
     /// One migration: the five moves of the round trip, judged; `true`
-    /// when it left its database inconsistent and no rebuild was possible,
-    /// so the run cannot go on.
+    /// when it left its database inconsistent, so that it must be rebuilt
+    /// from base before the run goes on.
     async fn climb(
         &self,
-        index: usize,
         migration: &Migration,
         current: &mut BTreeMap<BackendKind, SchemaSnapshot>,
     ) -> Result<(StepReport, bool), RoundTripError> {
@@ -318,17 +334,7 @@ impl<'a> Stairway<'a> {
                 }
             }
         }
-        if consistent || !self.keep_going {
-            return Ok((step, false));
-        }
-        match self.rebuild(floor, index).await? {
-            Some(snapshot) => {
-                step.rebuilt = true;
-                current.insert(migration.backend, snapshot);
-                Ok((step, false))
-            }
-            None => Ok((step, true)),
-        }
+        Ok((step, !consistent))
     }
 
     /// Down, compare, up again, compare. Returns whether the database is

@@ -17,7 +17,8 @@ use dbmigrate_core::backend::postgres::{PostgresBackend, PostgresConfig};
 use dbmigrate_core::backend::weaviate::{WeaviateBackend, WeaviateClient, WeaviateConfig};
 use dbmigrate_core::backend::{Backend, Step};
 use dbmigrate_core::testing::{
-    load_history, FreshDatabase, RoundTripError, SchemaSnapshot, Stairway, StairwayReport,
+    load_history, FreshDatabase, RoundTripError, SchemaSnapshot, Stairway, StairwayEvent,
+    StairwayReport,
 };
 use dbmigrate_core::{BackendKind, Direction, Migration, Section};
 
@@ -31,6 +32,7 @@ const TORTURE_MIGRATIONS: &str = "tests/fixtures/roundtrip/torture";
 const MOVED_MIGRATIONS: &str = "tests/fixtures/roundtrip/moved";
 const OPCLASS_MIGRATIONS: &str = "tests/fixtures/roundtrip/opclass";
 const EMPTY_DOWN_MIGRATIONS: &str = "tests/fixtures/roundtrip/emptydown";
+const UNREBUILDABLE_MIGRATIONS: &str = "tests/fixtures/roundtrip/unrebuildable";
 
 /// The names edututor's Neo4j and Weaviate migrations (and fixtures) create;
 /// each run appends its token to them.
@@ -266,6 +268,52 @@ async fn a_down_of_comments_only_is_judged_without_a_rebuild() {
             .is_some_and(|e| e.starts_with("upgrading again:") && e.contains("already exists")),
         "{:?}",
         label.error
+    );
+}
+
+/// A step is judged and reported before its database is rebuilt from base:
+/// when that rebuild fails, the run stops with the error, and the step's
+/// own verdict (here `not inverse`) is what it reported, not lost. It was
+/// reported as `stopped` before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_rebuild_stops_the_run_after_the_step_is_reported() {
+    let history = load_history(UNREBUILDABLE_MIGRATIONS).expect("the fixture migrations parse");
+    let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_pg")
+        .await
+        .expect("create a scratch PostgreSQL database");
+    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
+    let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
+    let finished = std::sync::Mutex::new(Vec::new());
+    let result = Stairway::new(history.migrations())
+        .backend(&postgres)
+        .keep_going(true)
+        .on_event(|event| {
+            if let StairwayEvent::Finished { step, .. } = event {
+                let line = format!("{} {}", step.slug, step.verdict.label());
+                finished.lock().unwrap().push(line);
+            }
+        })
+        .run()
+        .await;
+    drop(postgres);
+    fresh
+        .drop_database()
+        .await
+        .expect("drop the scratch database");
+    let error = result.expect_err("the rebuild from base fails");
+    assert_eq!(
+        error.what_failed(),
+        "rebuilding from base failed",
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("ledger_scan.sql:11") && message.contains("lo_create(424242)"),
+        "{message}"
+    );
+    assert_eq!(
+        finished.into_inner().unwrap(),
+        ["ledger ok", "ledger_scan not inverse"]
     );
 }
 
