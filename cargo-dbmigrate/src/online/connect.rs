@@ -165,11 +165,17 @@ impl Settings {
 }
 
 /// The backends `cargo dbmigrate test` runs on the configured servers (those
-/// isolated by a bookkeeping prefix, so the real history is not touched).
-pub async fn test_backends(settings: &Settings) -> anyhow::Result<Vec<Box<dyn TestBackend>>> {
+/// isolated by a bookkeeping prefix, so the real history is not touched),
+/// of the kinds `needed` (those the migrations use): a server no migration
+/// targets is not connected to, checked or written.
+pub async fn test_backends(
+    settings: &Settings,
+    needed: impl Fn(BackendKind) -> bool,
+) -> anyhow::Result<Vec<Box<dyn TestBackend>>> {
     let mut backends = Vec::new();
     for (descriptor, connection) in &settings.databases {
-        if descriptor.test_isolation == TestIsolation::BookkeepingPrefix {
+        if descriptor.test_isolation == TestIsolation::BookkeepingPrefix && needed(descriptor.kind)
+        {
             let backend = (descriptor.connector.connect_for_tests)(connection.clone())
                 .await
                 .with_context(|| format!("cannot connect to {}", descriptor.name))?;

@@ -55,7 +55,7 @@ pub async fn run(
     let history = project.load_history()?;
     let migrations = history.migrations();
     let needs = |kind| migrations.iter().any(|m| m.backend == kind);
-    let others = connect::test_backends(settings).await?;
+    let others = connect::test_backends(settings, needs).await?;
     guard::refuse_occupied(project, &history, settings, &others, &args.on_shared_server).await?;
     let owned = guard::owned(&history, settings, &others, &args.on_shared_server).await?;
     let fresh = match (needs(BackendKind::Postgres), settings.database_url()) {
