@@ -12,9 +12,11 @@ use super::snapshot::SchemaSnapshot;
 /// Lines of detail (a body diff) shown per object on a terminal.
 pub const DETAIL_LINES: usize = 8;
 
-/// How a migration's round trip ended.
+/// How a migration's round trip ended. More verdicts may come (`stopped`
+/// did): a `match` outside this crate needs a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Verdict {
     /// Up, down and up again restored the same schemas (notes allowed).
     Ok,
