@@ -220,7 +220,7 @@ impl ParseErrorKind {
             ParseErrorKind::MissingSection { section: "down" } => "write the down statements, or mark the migration `Irreversible: true`; the down section starts with a `-- migrate:down` line (`// migrate:down` in .cypher files, a `down` list in .weaviate.json files)".into(),
             ParseErrorKind::MissingSection { section } => format!("add a `-- migrate:{section}` line (`// migrate:{section}` in .cypher files) before the section's statements"),
             ParseErrorKind::MisplacedSection { .. } => "write exactly one `migrate:up` marker followed by exactly one `migrate:down` marker".into(),
-            ParseErrorKind::EmptyUp => "put at least one statement after the `migrate:up` marker (one operation in the `up` list of a .weaviate.json file)".into(),
+            ParseErrorKind::EmptyUp => "put the statements after the `migrate:up` marker (a comment saying why it runs none is enough; one operation in the `up` list of a .weaviate.json file)".into(),
             ParseErrorKind::EmptyDown => "write the down statements (a comment saying why nothing needs undoing is enough), or mark the migration `Irreversible: true`".into(),
             ParseErrorKind::UnknownSection { .. } => "the section markers are `migrate:up` and `migrate:down`".into(),
             ParseErrorKind::IrreversibleWithDown => "remove the down section's statements, or drop `Irreversible: true`".into(),

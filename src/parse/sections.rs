@@ -72,7 +72,10 @@ pub(crate) fn parse_sections(
     };
     let up_end = down_marker.unwrap_or(lines.len());
     let up_lines = &lines[up_marker + 1..up_end];
-    if !allow_empty && !up_lines.iter().any(|line| is_statement(line, prefix)) {
+    // As for the down: a comment saying why it runs nothing is enough (sqlx,
+    // Flyway and golang-migrate run such files; docs.rs's history has two).
+    // A blank section, as `new` leaves it, is still a mistake.
+    if !allow_empty && up_lines.iter().all(|line| line.trim().is_empty()) {
         return Err((line_number(up_marker + 1), ParseErrorKind::EmptyUp));
     }
     let (up, up_line) = section_text(up_lines, up_marker + 1);

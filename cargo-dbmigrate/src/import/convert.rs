@@ -124,7 +124,13 @@ fn convert_one(
         "\n{c} The sections below hold the {} statements byte for byte.\n\n{c} migrate:up\n",
         tool.name()
     ));
-    push_section(&mut text, &source.up.text);
+    if source.up.text.trim().is_empty() {
+        // The source tool runs an empty step (and records it): so does this.
+        text.push_str(&format!("{c} (the source's up step is empty: it runs nothing)\n"));
+        conversions.push("empty up kept as a no-op".to_string());
+    } else {
+        push_section(&mut text, &source.up.text);
+    }
     if let Some(down) = &source.down {
         text.push_str(&format!("\n{c} migrate:down\n"));
         if down.text.trim().is_empty() {
@@ -141,7 +147,7 @@ fn convert_one(
             &source.up.path,
             0,
             format!("the converted file does not parse: {}", error.kind),
-            "fix the source migration (an empty up step, for instance, has nothing to import)",
+            "fix the source migration, then import again",
         )
     })?;
     Ok(ImportedFile {

@@ -94,6 +94,30 @@ fn sqlx_simple_reversible_and_no_transaction() {
     assert_eq!(files, import(Tool::Sqlx, dir.path()).unwrap());
 }
 
+/// sqlx runs and records an up that runs no statement (docs.rs's history
+/// has one that only explains itself, kept as a check in its down): so
+/// does the import, comments byte for byte; a blank up becomes a comment.
+#[test]
+fn sqlx_ups_that_run_nothing_are_kept_as_no_ops() {
+    let explained = "-- no up-migration, we only have a down-migration as validation\n";
+    let dir = tree(&[
+        ("20240101120000_check.up.sql", explained),
+        ("20240101120000_check.down.sql", "DELETE FROM t WHERE false;\n"),
+        ("20240102120000_blank.up.sql", "\n"),
+        ("20240102120000_blank.down.sql", ""),
+    ]);
+    let files = import(Tool::Sqlx, dir.path()).expect("imports");
+    assert_chain(&files);
+    assert!(files[0].text.contains(&format!("-- migrate:up\n{explained}")));
+    assert!(files[1]
+        .text
+        .contains("-- migrate:up\n-- (the source's up step is empty: it runs nothing)\n"));
+    assert_eq!(
+        files[1].conversions,
+        ["empty up kept as a no-op", "empty down kept as a no-op"]
+    );
+}
+
 #[test]
 fn sqlx_broken_pieces() {
     let text = problems(
