@@ -168,12 +168,16 @@ fn down_may_be_a_comment_saying_why_nothing_is_undone() {
 /// (`bad_sections`).
 #[test]
 fn up_may_be_a_comment_saying_why_nothing_is_done() {
-    let text = "-- Message: m\n-- migrate:up\n-- only a down, as a check\n\n-- migrate:down\nSELECT 1;\n";
+    let text =
+        "-- Message: m\n-- migrate:up\n-- only a down, as a check\n\n-- migrate:down\nSELECT 1;\n";
     let migration = parse_ok("20241201_1100_b2c3d4_x.sql", text);
     assert_eq!(migration.up.script(), "-- only a down, as a check");
-    let cypher = "// Message: m\n// migrate:up\n// nothing to add\n// migrate:down\n// nothing to undo\n";
+    let cypher =
+        "// Message: m\n// migrate:up\n// nothing to add\n// migrate:down\n// nothing to undo\n";
     assert_eq!(
-        parse_ok("20241201_1100_b2c3d4_x.cypher", cypher).up.script(),
+        parse_ok("20241201_1100_b2c3d4_x.cypher", cypher)
+            .up
+            .script(),
         "// nothing to add"
     );
 }

@@ -126,7 +126,9 @@ fn convert_one(
     ));
     if source.up.text.trim().is_empty() {
         // The source tool runs an empty step (and records it): so does this.
-        text.push_str(&format!("{c} (the source's up step is empty: it runs nothing)\n"));
+        text.push_str(&format!(
+            "{c} (the source's up step is empty: it runs nothing)\n"
+        ));
         conversions.push("empty up kept as a no-op".to_string());
     } else {
         push_section(&mut text, &source.up.text);

@@ -102,13 +102,18 @@ fn sqlx_ups_that_run_nothing_are_kept_as_no_ops() {
     let explained = "-- no up-migration, we only have a down-migration as validation\n";
     let dir = tree(&[
         ("20240101120000_check.up.sql", explained),
-        ("20240101120000_check.down.sql", "DELETE FROM t WHERE false;\n"),
+        (
+            "20240101120000_check.down.sql",
+            "DELETE FROM t WHERE false;\n",
+        ),
         ("20240102120000_blank.up.sql", "\n"),
         ("20240102120000_blank.down.sql", ""),
     ]);
     let files = import(Tool::Sqlx, dir.path()).expect("imports");
     assert_chain(&files);
-    assert!(files[0].text.contains(&format!("-- migrate:up\n{explained}")));
+    assert!(files[0]
+        .text
+        .contains(&format!("-- migrate:up\n{explained}")));
     assert!(files[1]
         .text
         .contains("-- migrate:up\n-- (the source's up step is empty: it runs nothing)\n"));
