@@ -128,6 +128,16 @@ async fn round_trip_postgres(
     keep_going: bool,
     strict: bool,
 ) -> Result<StairwayReport, RoundTripError> {
+    observed_round_trip(dir, keep_going, strict, &|_| {}).await
+}
+
+/// [`round_trip_postgres`], with `listener` called on each step's events.
+async fn observed_round_trip(
+    dir: &str,
+    keep_going: bool,
+    strict: bool,
+    listener: &(dyn Fn(StairwayEvent<'_>) + Send + Sync),
+) -> Result<StairwayReport, RoundTripError> {
     let history = load_history(dir).expect("the fixture migrations parse");
     let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_pg")
         .await
@@ -138,6 +148,7 @@ async fn round_trip_postgres(
         .backend(&postgres)
         .keep_going(keep_going)
         .strict(strict)
+        .on_event(listener)
         .run()
         .await;
     drop(postgres);
@@ -277,29 +288,14 @@ async fn a_down_of_comments_only_is_judged_without_a_rebuild() {
 /// reported as `stopped` before.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_rebuild_stops_the_run_after_the_step_is_reported() {
-    let history = load_history(UNREBUILDABLE_MIGRATIONS).expect("the fixture migrations parse");
-    let fresh = FreshDatabase::create(&common::database_url(), "roundtrip_pg")
-        .await
-        .expect("create a scratch PostgreSQL database");
-    let _dropped_also_on_panic = PgGuard(fresh.name.clone());
-    let postgres = PostgresBackend::new(fresh.pool.clone(), PostgresConfig::default());
     let finished = std::sync::Mutex::new(Vec::new());
-    let result = Stairway::new(history.migrations())
-        .backend(&postgres)
-        .keep_going(true)
-        .on_event(|event| {
-            if let StairwayEvent::Finished { step, .. } = event {
-                let line = format!("{} {}", step.slug, step.verdict.label());
-                finished.lock().unwrap().push(line);
-            }
-        })
-        .run()
-        .await;
-    drop(postgres);
-    fresh
-        .drop_database()
-        .await
-        .expect("drop the scratch database");
+    let listener = |event: StairwayEvent<'_>| {
+        if let StairwayEvent::Finished { step, .. } = event {
+            let line = format!("{} {}", step.slug, step.verdict.label());
+            finished.lock().unwrap().push(line);
+        }
+    };
+    let result = observed_round_trip(UNREBUILDABLE_MIGRATIONS, true, false, &listener).await;
     let error = result.expect_err("the rebuild from base fails");
     assert_eq!(
         error.what_failed(),
