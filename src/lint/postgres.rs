@@ -42,6 +42,10 @@ pub(crate) struct State {
     release_added: BTreeMap<String, BTreeSet<String>>,
     /// How many PostgreSQL files were read.
     files: usize,
+    /// Squawk's `require-lock-timeout` fired in the file being linted. It
+    /// speaks once for the whole file, so `missing-lock-timeout` stays
+    /// silent on the file's later statements (the fix is one header line).
+    lock_timeout_said: bool,
 }
 
 /// Where a byte offset of the up section is in the file.
@@ -67,6 +71,7 @@ impl State {
         linted: bool,
     ) -> (Vec<Finding>, Vec<Allow>) {
         self.files += 1;
+        self.lock_timeout_said = false;
         let squawk = if linted {
             run_squawk(migration)
         } else {
@@ -85,6 +90,9 @@ impl State {
             let text = &migration.up.script()[statement.start..statement.end];
             if linted {
                 let mut violations = self.squawk_in(&squawk, &statement, migration, context, text);
+                self.lock_timeout_said |= violations
+                    .iter()
+                    .any(|v| v.rule == SquawkRule::RequireLockTimeout.to_string());
                 violations.extend(self.own_rules(
                     &statement,
                     migration,
@@ -201,12 +209,9 @@ impl State {
                 detail,
             ));
         }
-        let squawk_timeout = squawk
-            .iter()
-            .any(|v| v.rule == SquawkRule::RequireLockTimeout.to_string());
         if statement.access_exclusive
             && existing
-            && !squawk_timeout
+            && !self.lock_timeout_said
             && !has_lock_timeout(migration, context)
         {
             let detail = sized("waits for and holds", "ACCESS EXCLUSIVE");

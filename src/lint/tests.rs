@@ -127,3 +127,19 @@ fn tables_created_earlier_in_the_run_are_exempt() {
     // Not about the table: CONCURRENTLY still fails inside the transaction.
     assert!(rules.contains(&"concurrently-in-transaction"), "{rules:?}");
 }
+
+/// squawk's `require-lock-timeout` speaks once a file; `missing-lock-timeout`
+/// repeated it on every later statement (68 extra errors on ente's history).
+#[test]
+fn a_missing_lock_timeout_is_reported_once_a_file() {
+    let report = lint_folder(
+        "tests/fixtures/lint/lock_timeout_once",
+        &LintOptions::default(),
+    );
+    let rules: Vec<&str> = report
+        .active()
+        .filter(|v| v.rule.contains("lock-timeout"))
+        .map(|v| v.rule.as_str())
+        .collect();
+    assert_eq!(rules, ["require-lock-timeout"]);
+}
