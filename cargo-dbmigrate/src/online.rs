@@ -249,7 +249,10 @@ async fn run_with(
             | OnlineCommand::Downgrade { dry_run: false, .. }
             | OnlineCommand::Redo { .. }
     ) {
-        migrator = migrator.cancel_on(cancel_on_signals()?);
+        migrator = migrator.cancel_on(cancel_on_signals(
+            "cancelling the running statement, then releasing the lock",
+            "the server may still finish or roll back the step it was running: check `cargo dbmigrate status`",
+        )?);
     }
     // Not locked: the live reporter writes step lines while the run goes on.
     let mut out = std::io::stdout();
@@ -427,9 +430,13 @@ fn finish(
 }
 
 /// The first SIGINT or SIGTERM cancels the run (the library stops the
-/// running statement, rolls back or marks dirty, releases the lock); a
-/// second one exits at once.
-fn cancel_on_signals() -> anyhow::Result<dbmigrate_core::runner::Cancel> {
+/// running statement, rolls back or marks dirty, releases the lock; `test`
+/// then removes what it made), saying `doing`; a second one exits at once,
+/// warning of `left`.
+pub(crate) fn cancel_on_signals(
+    doing: &'static str,
+    left: &'static str,
+) -> anyhow::Result<dbmigrate_core::runner::Cancel> {
     use tokio::signal::unix::{signal, SignalKind};
     let cancel = dbmigrate_core::runner::Cancel::new();
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -438,10 +445,10 @@ fn cancel_on_signals() -> anyhow::Result<dbmigrate_core::runner::Cancel> {
     let handle = cancel.clone();
     tokio::spawn(async move {
         tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
-        eprintln!("Interrupted: cancelling the running statement, then releasing the lock (press Ctrl-C again to exit at once)");
+        eprintln!("Interrupted: {doing} (press Ctrl-C again to exit at once)");
         handle.cancel();
         tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
-        eprintln!("Interrupted again: exiting now, without waiting; the server may still finish or roll back the step it was running: check `cargo dbmigrate status`");
+        eprintln!("Interrupted again: exiting now, without waiting; {left}");
         std::process::exit(130);
     });
     Ok(cancel)

@@ -1,4 +1,4 @@
-//! Ctrl-C and SIGTERM during `cargo dbmigrate upgrade`, sent with `nix` to
+//! Ctrl-C and SIGTERM during `cargo dbmigrate upgrade` (and `test`), sent with `nix` to
 //! the real process while its step runs `pg_sleep` on the real server of
 //! `DATABASE_URL` (each test in its own database, dropped by a guard). The
 //! tests wait for events — the server showing the statement active, the
@@ -139,4 +139,77 @@ async fn a_second_signal_exits_at_once() {
         stderr.contains("Interrupted again: exiting now"),
         "{stderr}"
     );
+}
+
+/// Ctrl-C during `test` killed the process: its scratch database stayed on
+/// the server (and the run's objects on Neo4j/Weaviate), with no table.
+/// Now the running up is cancelled on the server, the run stops, the
+/// scratch database is dropped and the table ends with that step `stopped`.
+#[tokio::test]
+async fn ctrl_c_stops_a_round_trip_and_drops_its_scratch_database() {
+    let files = [file(
+        "20240101_1000_aa0001_slow",
+        "base",
+        "",
+        "SELECT pg_sleep(3599);",
+    )];
+    let mut scratch = Scratch::new(&project_files(&files)).await;
+    let (pid, lines) = scratch.spawn(&["test"]);
+    // `test` names its scratch database after its process id.
+    let prefix = format!("dbmigrate_test_{pid}_%");
+    let mut conn = scratch.connect().await;
+    let scratch_database: String = loop {
+        let active: Option<String> = sqlx::query_scalar(
+            "SELECT datname::text FROM pg_stat_activity WHERE datname LIKE $1 \
+             AND state = 'active' AND query LIKE '%pg_sleep(3599)%'",
+        )
+        .bind(&prefix)
+        .fetch_optional(&mut conn)
+        .await
+        .expect("pg_stat_activity");
+        if let Some(name) = active {
+            break name;
+        }
+        assert!(
+            !scratch.has_exited(pid),
+            "`test` ended before its slow step"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let _dropped_also_on_panic = LeftBehind(scratch_database.clone());
+    kill(pid, Signal::SIGINT).expect("send SIGINT");
+    let (code, stderr) = scratch.wait(lines);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("Interrupted: stopping the round trip"),
+        "{stderr}"
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+        .bind(&scratch_database)
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_database");
+    assert_eq!(left, 0, "{scratch_database} was dropped");
+    let sleeping: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+         AND query LIKE '%pg_sleep(3599)%' AND pid <> pg_backend_pid()",
+    )
+    .bind(&scratch_database)
+    .fetch_one(&mut conn)
+    .await
+    .expect("pg_stat_activity");
+    assert_eq!(sleeping, 0, "the statement stopped on the server");
+}
+
+/// The `test` run's own scratch database, dropped if the run left it, also
+/// when the test panics.
+struct LeftBehind(String);
+
+impl Drop for LeftBehind {
+    fn drop(&mut self) {
+        let url = pg_scratch::database_url();
+        if let Err(error) = dbmigrate_core::testing::drop_database_from_guard(&url, &self.0) {
+            eprintln!("dropping {} failed: {error}", self.0);
+        }
+    }
 }

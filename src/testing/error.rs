@@ -54,6 +54,10 @@ pub enum RoundTripError {
         /// given as `source()` (the cause would print twice).
         cause: std::io::Error,
     },
+    /// The run was cancelled ([`Stairway::cancel_on`](super::Stairway::cancel_on)):
+    /// the step that was running was not judged.
+    #[error("interrupted: the round trip stopped before its end")]
+    Interrupted,
     /// Creating, connecting to or dropping a scratch database failed.
     #[error("{location}: {message}")]
     Database {
@@ -70,6 +74,7 @@ impl RoundTripError {
     pub fn what_failed(&self) -> String {
         match self {
             RoundTripError::Backend { action, .. } => format!("{action} failed"),
+            RoundTripError::Interrupted => "interrupted".to_string(),
             other => other
                 .to_string()
                 .lines()

@@ -55,8 +55,19 @@ impl FreshDatabase {
 
     /// Closes the pool and drops the database (terminating leftover sessions).
     pub async fn drop_database(self) -> Result<(), RoundTripError> {
-        self.pool.close().await;
         let mut admin = admin_connection(&self.admin_url).await?;
+        // A run cancelled mid-move abandoned a pooled session whose statement
+        // still runs on the server; closing the pool would wait for it.
+        // Ending the database's sessions first (each is this role's) lets
+        // the close finish at once.
+        let _ = sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&self.name)
+        .execute(&mut admin)
+        .await;
+        self.pool.close().await;
         drop_database(&mut admin, &self.name)
             .await
             .map_err(|error| {

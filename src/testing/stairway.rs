@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::migration::{BackendKind, Direction, Migration, TransactionMode};
+use crate::runner::Cancel;
 
 use super::backend::{Snapshots, TestBackend};
 use super::error::RoundTripError;
@@ -95,6 +96,7 @@ pub struct Stairway<'a> {
     keep_going: bool,
     policy: Policy,
     listener: Option<Listener<'a>>,
+    cancel: Option<Cancel>,
 }
 
 impl<'a> Stairway<'a> {
@@ -108,6 +110,7 @@ impl<'a> Stairway<'a> {
             keep_going: false,
             policy: Policy::default(),
             listener: None,
+            cancel: None,
         }
     }
 
@@ -189,6 +192,20 @@ impl<'a> Stairway<'a> {
         self
     }
 
+    /// Stops the run once `cancel` fires (Ctrl-C): the running up or down is
+    /// abandoned (its session ends when the caller drops the scratch
+    /// database), no other move starts, and [`Stairway::run`] returns
+    /// [`RoundTripError::Interrupted`] (the steps finished so far were
+    /// reported to the listener).
+    pub fn cancel_on(mut self, cancel: Cancel) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(Cancel::is_cancelled)
+    }
+
     /// Calls `listener` as each step starts and ends (progress output).
     pub fn on_event(mut self, listener: impl Fn(StairwayEvent<'_>) + Send + Sync + 'a) -> Self {
         self.listener = Some(Box::new(listener));
@@ -223,13 +240,21 @@ impl<'a> Stairway<'a> {
         let mut current: BTreeMap<BackendKind, SchemaSnapshot> = BTreeMap::new();
         let total = self.migrations.len();
         for (index, migration) in self.migrations.iter().enumerate() {
+            if self.cancelled() {
+                return Err(RoundTripError::Interrupted);
+            }
             self.emit(StairwayEvent::Started {
                 index,
                 total,
                 migration,
             });
             let started = Instant::now();
-            let (mut step, inconsistent) = self.climb(migration, &mut current).await?;
+            let climbed = self.climb(migration, &mut current).await;
+            // A move cut short reads as a failed step: it was not judged.
+            if self.cancelled() {
+                return Err(RoundTripError::Interrupted);
+            }
+            let (mut step, inconsistent) = climbed?;
             step.settle();
             step.elapsed = started.elapsed();
             *report
@@ -248,7 +273,11 @@ impl<'a> Stairway<'a> {
             // a rebuild that fails stops the run, but keeps this verdict.
             if inconsistent && !stop {
                 let started = Instant::now();
-                match self.rebuild(self.floor(migration)?, index).await? {
+                let rebuilt = self.rebuild(self.floor(migration)?, index).await;
+                if self.cancelled() {
+                    return Err(RoundTripError::Interrupted);
+                }
+                match rebuilt? {
                     Some(snapshot) => {
                         if let Some(step) = report.steps.last_mut() {
                             step.rebuilt = true;

@@ -75,7 +75,12 @@ pub async fn run(
     let postgres = fresh
         .as_ref()
         .map(|f| PostgresBackend::new(f.pool.clone(), PostgresConfig::default()));
-    let (result, events) = round_trip(migrations, postgres.as_ref(), &others, &owned, args).await;
+    let cancel = super::cancel_on_signals(
+        "stopping the round trip, then removing its scratch database and what it made on the servers",
+        "the scratch database `dbmigrate_test_…` and the run's objects on Neo4j/Weaviate may be left behind",
+    )?;
+    let (result, events) =
+        round_trip(migrations, postgres.as_ref(), &others, &owned, args, cancel).await;
     for backend in &others {
         let owns = owned.contains(&backend.kind());
         tear_down(migrations, backend.as_ref(), owns).await;
@@ -125,12 +130,14 @@ async fn round_trip(
     others: &[Box<dyn TestBackend>],
     owned: &[BackendKind],
     args: &TestArgs,
+    cancel: dbmigrate_core::runner::Cancel,
 ) -> (Result<StairwayReport, RoundTripError>, Seen) {
     let printer = progress::Printer::new(migrations.len());
     let seen = std::sync::Mutex::new(Seen::default());
     let mut stairway = Stairway::new(migrations)
         .keep_going(args.keep_going)
         .strict(args.strict)
+        .cancel_on(cancel)
         .on_event(|event| {
             if let Ok(mut seen) = seen.lock() {
                 match &event {

@@ -91,7 +91,26 @@ impl Stairway<'_> {
             direction,
             applied_by: APPLIED_BY,
         };
-        floor.backend.apply(&step).await
+        let work = floor.backend.apply(&step);
+        let Some(cancel) = &self.cancel else {
+            return work.await;
+        };
+        let cancelled = |started| BackendError::Cancelled {
+            at: migration.path.clone(),
+            started,
+        };
+        if cancel.is_cancelled() {
+            return Err(cancelled(false));
+        }
+        // The move runs on a pooled session, not a locked one the backend
+        // could cancel: it is abandoned, and its session ends when the
+        // caller removes what the run made (a scratch database is dropped
+        // with its sessions).
+        tokio::select! {
+            biased;
+            result = work => result,
+            () = cancel.cancelled() => Err(cancelled(true)),
+        }
     }
 
     pub(super) async fn run_fixtures(
