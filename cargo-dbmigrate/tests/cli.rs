@@ -448,6 +448,22 @@ fn every_offline_command_exits_3_on_invalid_files_with_json_on_stdout() {
     }
 }
 
+/// `test` over no migrations said "round trip ok: 0 migration(s)" and
+/// exited 0: a CI check pointed at the wrong folder passed, testing nothing.
+#[test]
+fn test_refuses_a_project_without_migrations() {
+    let project = Project::from_fixture("good");
+    std::fs::remove_dir_all(project.root.join("migrations")).unwrap();
+    let run = project.run(&["test"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no migrations in migrations: nothing to round-trip"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn usage_errors_exit_2_for_every_command_and_in_json() {
     let project = Project::from_fixture("good");

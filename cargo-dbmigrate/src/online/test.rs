@@ -54,6 +54,15 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let history = project.load_history()?;
     let migrations = history.migrations();
+    // "ok" over nothing would pass a CI check that tests nothing (a wrong
+    // folder or --manifest-path).
+    if migrations.is_empty() {
+        return Err(UsageError(format!(
+            "no migrations in {}: nothing to round-trip\n  help: check `migrations` in [package.metadata.dbmigrate], or pass --manifest-path",
+            project.display_dir().display()
+        ))
+        .into());
+    }
     let needs = |kind| migrations.iter().any(|m| m.backend == kind);
     let others = connect::test_backends(settings, needs).await?;
     guard::refuse_occupied(project, &history, settings, &others, &args.on_shared_server).await?;
